@@ -1,0 +1,128 @@
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { UsageError } from '../errors.js';
+import type { Credentials } from '../registry/auth.js';
+import type { Logger } from '../util/log.js';
+import { registerCredentials } from '../util/redact.js';
+
+export interface CredentialSources {
+  user?: string;
+  password?: string;
+  passwordStdin?: boolean;
+  env: NodeJS.ProcessEnv;
+  stdin: NodeJS.ReadableStream;
+  registry: URL;
+  logger: Logger;
+}
+
+/**
+ * Credentials, from the first place that has them: flags, CLEANREG_USERNAME/CLEANREG_PASSWORD, --password-stdin,
+ * then docker's config.json (`auths`, `credHelpers`, `credsStore`).
+ */
+export async function resolveCredentials(src: CredentialSources): Promise<Credentials> {
+  const username = src.user ?? src.env.CLEANREG_USERNAME;
+  let password = src.password ?? src.env.CLEANREG_PASSWORD;
+  if (src.passwordStdin) {
+    if (password !== undefined) throw new UsageError('--password-stdin given, but a password is already set (-pw or CLEANREG_PASSWORD)');
+    password = (await readAll(src.stdin)).replace(/\r?\n$/, '');
+    if (!password) throw new UsageError('--password-stdin: standard input was empty');
+  }
+  if (username !== undefined || password !== undefined) {
+    if (!username) throw new UsageError('a password was given without a user name: pass -u/--basicauth-user or CLEANREG_USERNAME');
+    if (password === undefined) throw new UsageError(`user "${username}" has no password: pass -pw/--basicauth-pw, CLEANREG_PASSWORD or --password-stdin`);
+    registerCredentials(username, password);
+    return { username, password };
+  }
+  const fromDocker = await dockerCredentials(src.registry, src.env, src.logger);
+  if (fromDocker) registerCredentials(fromDocker.username, fromDocker.password);
+  return fromDocker ?? {};
+}
+
+function readAll(stream: NodeJS.ReadableStream): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let data = '';
+    stream.setEncoding('utf8');
+    stream.on('data', (chunk) => (data += chunk));
+    stream.on('end', () => resolve(data));
+    stream.on('error', reject);
+  });
+}
+
+interface DockerConfig {
+  auths?: Record<string, { auth?: string; username?: string; password?: string; identitytoken?: string }>;
+  credHelpers?: Record<string, string>;
+  credsStore?: string;
+}
+
+export function dockerConfigPath(env: NodeJS.ProcessEnv): string {
+  return join(env.DOCKER_CONFIG ?? join(env.HOME ?? homedir(), '.docker'), 'config.json');
+}
+
+/** The keys docker may have stored a registry under: `host:port`, with or without a scheme and a path. */
+function matchesHost(key: string, host: string): boolean {
+  const bare = key.replace(/^[a-z]+:\/\//i, '').replace(/\/.*$/, '');
+  return bare.toLowerCase() === host.toLowerCase();
+}
+
+async function dockerCredentials(registry: URL, env: NodeJS.ProcessEnv, logger: Logger): Promise<Credentials | undefined> {
+  const path = dockerConfigPath(env);
+  let config: DockerConfig;
+  try {
+    config = JSON.parse(readFileSync(path, 'utf8')) as DockerConfig;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') logger.warn(`ignoring ${path}: ${(error as Error).message}`);
+    return undefined;
+  }
+  const host = registry.host;
+  const helperKey = Object.keys(config.credHelpers ?? {}).find((k) => matchesHost(k, host));
+  const helper = helperKey ? config.credHelpers![helperKey] : undefined;
+  if (helper) return credentialHelper(helper, host, logger);
+
+  const authKey = Object.keys(config.auths ?? {}).find((k) => matchesHost(k, host));
+  const entry = authKey ? config.auths![authKey] : undefined;
+  if (entry?.username && entry.password !== undefined) {
+    logger.verbose(`using credentials for ${host} from ${path}`);
+    return { username: entry.username, password: entry.password };
+  }
+  if (entry?.auth) {
+    const decoded = Buffer.from(entry.auth, 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    if (colon > 0) {
+      logger.verbose(`using credentials for ${host} from ${path}`);
+      return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
+    }
+    logger.warn(`ignoring the auth entry for ${host} in ${path}: it is not base64 of user:password`);
+  }
+  if (config.credsStore) return credentialHelper(config.credsStore, host, logger);
+  return undefined;
+}
+
+/** `docker-credential-<name> get`, host on stdin, `{"Username","Secret"}` on stdout. */
+function credentialHelper(name: string, host: string, logger: Logger): Promise<Credentials | undefined> {
+  const program = `docker-credential-${name}`;
+  return new Promise((resolve, reject) => {
+    const child = execFile(program, ['get'], { timeout: 30_000 }, (error, stdout) => {
+      if (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+          reject(new UsageError(`docker's config names the credential helper "${name}", but ${program} is not on the PATH`));
+          return;
+        }
+        // Helpers say "credentials not found in native keychain" and exit 1 when they have nothing.
+        logger.verbose(`${program} has no credentials for ${host}`);
+        resolve(undefined);
+        return;
+      }
+      try {
+        const { Username, Secret } = JSON.parse(stdout) as { Username?: string; Secret?: string };
+        if (!Username || Secret === undefined) return resolve(undefined);
+        logger.verbose(`using credentials for ${host} from ${program}`);
+        resolve({ username: Username, password: Secret });
+      } catch {
+        reject(new UsageError(`${program} answered with something that is not JSON`));
+      }
+    });
+    child.stdin?.end(host);
+  });
+}

@@ -1,0 +1,34 @@
+import type { Argv } from 'yargs';
+import { UsageError } from '../errors.js';
+import { connectionOptions, runOptions } from '../cli/options.js';
+import { showAndApply } from '../run/execute.js';
+import { readPlanFile } from '../run/plan-file.js';
+import { createLogger, openSession, type ConnectionArgs } from '../run/session.js';
+import type { Io } from '../util/log.js';
+
+export function applyBuilder<T>(y: Argv<T>) {
+  return runOptions(connectionOptions(y)).positional('file', { type: 'string', describe: 'A plan written by --plan-out', demandOption: true });
+}
+
+type ApplyArgs = ConnectionArgs & { file: string; dryRun?: boolean; yes?: boolean; quiet?: boolean; output: string; gcCommand?: string };
+
+/**
+ * Applies a saved plan. The executor re-verifies each repository first, so a plan applied an hour later is as safe
+ * as a fresh one: moved tags and newly added tags keep their images.
+ */
+export async function runApply(args: ApplyArgs, io: Io): Promise<number> {
+  const logger = createLogger(io, args.verbose);
+  const plan = readPlanFile(args.file);
+  const registry = args.registry ?? io.env.CLEANREG_REGISTRY ?? plan.registry;
+  if (normalise(registry) !== normalise(plan.registry)) {
+    throw new UsageError(`the plan ${args.file} is for ${plan.registry}, not ${registry}`, 'apply it to the registry it was made for (or leave out -r)');
+  }
+  logger.info(`Applying the plan made at ${plan.createdAt} for ${plan.registry}`);
+  const session = await openSession({ ...args, registry }, io, logger);
+  await session.client.ping();
+  return showAndApply(session, plan.plans, { dryRun: !!args.dryRun, yes: !!(args.yes || args.quiet), output: args.output as 'table' | 'json', gcCommand: args.gcCommand, now: new Date() }, io);
+}
+
+function normalise(url: string): string {
+  return url.replace(/\/+$/, '').replace(/^https?:\/\//, (s) => s.toLowerCase());
+}

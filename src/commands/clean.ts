@@ -1,0 +1,97 @@
+import type { Argv } from 'yargs';
+import { readReposFile } from '../config/repos-file.js';
+import { buildPolicy, parseKeep, RuleError, type RuleInput } from '../config/rules.js';
+import { checkRepositoryPattern, type Target } from '../config/targets.js';
+import { UsageError } from '../errors.js';
+import { openCache } from '../inventory/disk-cache.js';
+import { connectionOptions, ruleOptions, runOptions } from '../cli/options.js';
+import { showAndApply } from '../run/execute.js';
+import { writePlanFile } from '../run/plan-file.js';
+import { startProgress } from '../run/progress.js';
+import { scanAndPlan } from '../run/scan.js';
+import { checkConnectionArgs, createLogger, openSession, type ConnectionArgs } from '../run/session.js';
+import { shardOf } from '../run/shard.js';
+import type { Io } from '../util/log.js';
+
+export function cleanBuilder<T>(y: Argv<T>) {
+  return runOptions(ruleOptions(connectionOptions(y)))
+    .option('reponame', { alias: 'n', type: 'string', describe: 'Repository (or glob: team/*, **) to clean; with -k', group: 'Selection:' })
+    .option('keepimages', { alias: 'k', type: 'number', describe: 'Images (not tags!) to keep per repository; with -n', group: 'Selection:' })
+    .option('reposfile', { alias: 'f', type: 'string', describe: 'File of "<repository|glob> <keep> [key=value ...]" lines', group: 'Selection:' })
+    .option('plan-out', { type: 'string', describe: 'Write the plan as JSON to FILE (apply it later with `cleanreg apply FILE`)' })
+    .option('shard', { type: 'string', describe: 'I/N: take a stable share of the selected repositories (N parallel jobs)' })
+    .option('cache-dir', { type: 'string', describe: 'Digest cache folder (default $XDG_CACHE_HOME/cleanreg or ~/.cache/cleanreg)' })
+    .option('cache', { type: 'boolean', default: true, describe: 'Use the on-disk digest cache (--no-cache to turn off)' });
+}
+
+type CleanArgs = ConnectionArgs &
+  RuleInput & {
+    reponame?: string;
+    keepimages?: number;
+    reposfile?: string;
+    dryRun?: boolean;
+    yes?: boolean;
+    quiet?: boolean;
+    output: string;
+    gcCommand?: string;
+    planOut?: string;
+    shard?: string;
+    cacheDir?: string;
+    cache: boolean;
+  };
+
+/** -n/-k or -f into targets; every mistake is a usage error before any request. */
+export function targetsFromArgs(args: CleanArgs): Target[] {
+  const rules: RuleInput = {
+    include: args.include,
+    exclude: args.exclude,
+    before: args.before,
+    after: args.after,
+    olderThan: args.olderThan,
+    newerThan: args.newerThan,
+    order: args.order,
+    ignoreRefTags: args.ignoreRefTags,
+  };
+  if (args.reposfile !== undefined) {
+    if (args.reponame !== undefined || args.keepimages !== undefined) throw new UsageError('-f/--reposfile does not go with -n/-k: the file names the repositories and what to keep');
+    const flagRules = Object.entries(rules).filter(([k, v]) => v !== undefined && k !== 'ignoreRefTags');
+    if (flagRules.length) throw new UsageError(`--${flagRules[0][0].replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())} goes with -n; in a repos file, write it on the line (key=value)`);
+    return readReposFile(args.reposfile, { ignoreRefTags: args.ignoreRefTags });
+  }
+  if (args.reponame === undefined) throw new UsageError('say what to clean: -n REPOSITORY -k N, or -f REPOSFILE');
+  if (args.keepimages === undefined) throw new UsageError('-n needs -k/--keepimages (how many images to keep; 0 is allowed)');
+  const problem = checkRepositoryPattern(args.reponame);
+  if (problem) throw new UsageError(problem);
+  try {
+    return [{ pattern: args.reponame, policy: buildPolicy(parseKeep(args.keepimages), rules), source: '-n' }];
+  } catch (error) {
+    if (error instanceof RuleError) throw new UsageError(`--${error.key === 'keep' ? 'keepimages' : error.key.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())}: ${error.message}`);
+    throw error;
+  }
+}
+
+export async function runClean(args: CleanArgs, io: Io): Promise<number> {
+  const logger = createLogger(io, args.verbose);
+  if (args.quiet) logger.warn('-q/--quiet is deprecated: it means --yes (delete without asking); use -y/--yes');
+  checkConnectionArgs(args, io.env);
+  const targets = targetsFromArgs(args);
+  const shard = args.shard ? shardOf(args.shard) : undefined;
+  const now = new Date();
+  const session = await openSession(args, io, logger);
+  await session.client.ping();
+  const cache = await openCache({ enabled: args.cache, dir: args.cacheDir, env: io.env, logger });
+  const progress = startProgress(io, logger, () => session.client);
+  let result;
+  try {
+    result = await scanAndPlan(session, targets, cache, now, progress.hooks, shard);
+  } finally {
+    progress.stop(session.client);
+  }
+  if (result.errors.length) {
+    logger.error(`${result.errors.length} ${result.errors.length === 1 ? 'repository' : 'repositories'} could not be read; nothing was deleted`);
+    for (const error of result.errors) if (error.hint) logger.info(`hint: ${error.hint}`);
+    return 1;
+  }
+  if (args.planOut) writePlanFile(args.planOut, session.registry, result.plans, now);
+  return showAndApply(session, result.plans, { dryRun: !!args.dryRun, yes: !!(args.yes || args.quiet), output: args.output as 'table' | 'json', gcCommand: args.gcCommand, now }, io);
+}

@@ -1,0 +1,97 @@
+import type { Duration } from 'date-fns';
+import type { Order, Policy } from '../planner/types.js';
+
+/** Policy settings as written by the user, on the command line or in a repos.conf line. */
+export interface RuleInput {
+  include?: string;
+  exclude?: string;
+  before?: string;
+  after?: string;
+  olderThan?: string;
+  newerThan?: string;
+  order?: string;
+  ignoreRefTags?: boolean;
+}
+
+/** Thrown by the parsers below; the caller says where (flag or file:line:key). */
+export class RuleError extends Error {
+  constructor(
+    readonly key: keyof RuleInput | 'keep',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export const ORDERS: readonly Order[] = ['created', 'semver', 'name'];
+
+/** Patterns match the whole tag (as GitLab's cleanup policies do): `--exclude 'v1.*'`, not `--exclude v1`. */
+export function parseTagPattern(key: 'include' | 'exclude', source: string): RegExp {
+  try {
+    const re = new RegExp(`^(?:${source})$`);
+    Object.defineProperty(re, 'toString', { value: () => `/${source}/` });
+    return re;
+  } catch (error) {
+    throw new RuleError(key, `invalid regular expression "${source}": ${(error as Error).message.replace(/^Invalid regular expression: /, '')}`);
+  }
+}
+
+/** ISO 8601 date or date-time; without a zone it is UTC (so CI and laptops agree). */
+export function parseDate(key: 'before' | 'after', source: string): Date {
+  const iso = /^\d{4}-\d{2}-\d{2}$/.test(source) ? `${source}T00:00:00Z` : /T[\d:.]+$/.test(source) ? `${source}Z` : source;
+  const valid = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2}))?$/.test(iso);
+  const date = new Date(iso);
+  if (!valid || Number.isNaN(date.getTime())) {
+    throw new RuleError(key, `invalid date "${source}": use ISO 8601, e.g. 2024-06-30 or 2024-06-30T12:00:00Z`);
+  }
+  return date;
+}
+
+const AGE_UNITS: Record<string, keyof Duration> = {
+  s: 'seconds',
+  m: 'minutes',
+  min: 'minutes',
+  h: 'hours',
+  d: 'days',
+  w: 'weeks',
+  mo: 'months',
+  y: 'years',
+};
+
+/** Relative ages: `30d`, `12h`, `2w`, `6mo`, `1y`, combined as `1w3d`. `m` is minutes, `mo` months. */
+export function parseAge(key: 'olderThan' | 'newerThan', source: string): Duration {
+  const duration: Duration = {};
+  const re = /(\d+)\s*(mo|min|[smhdwy])/gy;
+  let consumed = 0;
+  for (let m = re.exec(source); m; m = re.exec(source)) {
+    const unit = AGE_UNITS[m[2]];
+    duration[unit] = (duration[unit] ?? 0) + Number(m[1]);
+    consumed = re.lastIndex;
+  }
+  if (consumed === 0 || consumed !== source.length) {
+    throw new RuleError(key, `invalid age "${source}": use a number and a unit, e.g. 30d, 12h, 2w, 6mo, 1y (s, m=minutes, h, d, w, mo, y)`);
+  }
+  return duration;
+}
+
+export function parseKeep(source: string | number): number {
+  const n = typeof source === 'number' ? source : /^\d+$/.test(source) ? Number(source) : NaN;
+  if (!Number.isInteger(n) || n < 0) throw new RuleError('keep', `invalid number of images to keep "${source}": use a whole number, 0 or more`);
+  return n;
+}
+
+export function parseOrder(source: string): Order {
+  if (!(ORDERS as string[]).includes(source)) throw new RuleError('order', `invalid order "${source}": use ${ORDERS.join(', ')}`);
+  return source as Order;
+}
+
+export function buildPolicy(keep: number, input: RuleInput): Policy {
+  const policy: Policy = { keep, ignoreRefTags: !!input.ignoreRefTags, order: input.order ? parseOrder(input.order) : 'created' };
+  if (input.include !== undefined) policy.include = parseTagPattern('include', input.include);
+  if (input.exclude !== undefined) policy.exclude = parseTagPattern('exclude', input.exclude);
+  if (input.before !== undefined) policy.before = parseDate('before', input.before);
+  if (input.after !== undefined) policy.after = parseDate('after', input.after);
+  if (input.olderThan !== undefined) policy.olderThan = parseAge('olderThan', input.olderThan);
+  if (input.newerThan !== undefined) policy.newerThan = parseAge('newerThan', input.newerThan);
+  return policy;
+}

@@ -1,0 +1,106 @@
+import type { LimitFunction } from 'p-limit';
+import { isIndexType } from '../registry/media-types.js';
+import type { FetchedManifest, ManifestJson, RegistryClient } from '../registry/client.js';
+import type { ManifestSummary, MetadataCache } from './cache.js';
+
+const IMAGE_CONFIG_TYPES = new Set(['application/vnd.oci.image.config.v1+json', 'application/vnd.docker.container.image.v1+json']);
+
+/** buildx stores provenance/SBOM as `unknown/unknown` children of an index: not images to date. */
+function isAttestationChild(d: NonNullable<ManifestJson['manifests']>[number]): boolean {
+  return d.annotations?.['vnd.docker.reference.type'] === 'attestation-manifest' || d.platform?.os === 'unknown';
+}
+
+/** A config's `created`, or null; Go's zero time (reproducible builds) counts as no date. */
+export function parseCreated(config: unknown): string | null {
+  const created = (config as { created?: unknown })?.created;
+  if (typeof created !== 'string') return null;
+  const t = Date.parse(created);
+  if (Number.isNaN(t) || created.startsWith('0001-01-01')) return null;
+  return new Date(t).toISOString();
+}
+
+/**
+ * Turns manifests into summaries, fetching only what the policy needs: configs (for `created`) and, for indexes,
+ * child manifests. Each config and child is fetched once per run (in-flight requests are shared) and remembered
+ * in the cache across runs.
+ */
+export class ManifestDescriber {
+  private readonly inflight = new Map<string, Promise<unknown>>();
+
+  constructor(
+    private readonly client: RegistryClient,
+    private readonly limit: LimitFunction,
+    private readonly cache: MetadataCache,
+  ) {}
+
+  /** Summary of a fetched manifest; `withCreated` fetches config blobs (and index children) for the date. */
+  async describe(repo: string, manifest: FetchedManifest, withCreated: boolean): Promise<ManifestSummary> {
+    const cached = this.cache.manifest(manifest.digest);
+    if (cached && (!withCreated || cached.created !== undefined)) return cached;
+    const summary = await this.summarise(repo, manifest.json, manifest.mediaType, manifest.size, withCreated);
+    this.cache.setManifest(manifest.digest, summary);
+    return summary;
+  }
+
+  private async summarise(repo: string, json: ManifestJson, mediaType: string, size: number, withCreated: boolean): Promise<ManifestSummary> {
+    const subject = json.subject?.digest;
+    if (isIndexType(mediaType) || Array.isArray(json.manifests)) {
+      const children = (json.manifests ?? []).map((d) => d.digest);
+      const summary: ManifestSummary = { kind: subject || json.artifactType ? 'artifact' : 'index', mediaType, children, ...(subject ? { subject } : {}) };
+      if (!withCreated) return summary;
+      const platformChildren = (json.manifests ?? []).filter((d) => !isAttestationChild(d));
+      const described = await Promise.all((json.manifests ?? []).map((d) => this.child(repo, d.digest)));
+      const dates = described.filter((_, i) => platformChildren.includes(json.manifests![i])).map((c) => c.created);
+      const known = dates.filter((d): d is string => typeof d === 'string');
+      summary.created = known.length ? known.reduce((a, b) => (a > b ? a : b)) : null;
+      summary.blobs = dedupeBlobs(described.flatMap((c) => c.blobs ?? []));
+      summary.size = size + sumBlobs(summary.blobs) + (json.manifests ?? []).reduce((a, d) => a + (d.size ?? 0), 0);
+      return summary;
+    }
+    const blobs = dedupeBlobs([json.config, ...(json.layers ?? [])].filter((d): d is NonNullable<typeof d> => !!d?.digest).map((d) => ({ digest: d.digest, size: d.size ?? 0 })));
+    const isImage = !subject && !json.artifactType && (!json.config?.mediaType || IMAGE_CONFIG_TYPES.has(json.config.mediaType));
+    const summary: ManifestSummary = { kind: isImage ? 'image' : 'artifact', mediaType, blobs, size: size + sumBlobs(blobs), ...(subject ? { subject } : {}) };
+    if (withCreated && isImage && json.config?.digest) summary.created = await this.created(repo, json.config.digest);
+    else if (withCreated) summary.created = null;
+    return summary;
+  }
+
+  /** A child of an index, by digest: manifest and config, each once. */
+  private child(repo: string, digest: string): Promise<ManifestSummary> {
+    const cached = this.cache.manifest(digest);
+    if (cached && cached.created !== undefined) return Promise.resolve(cached);
+    return this.once(`m:${digest}`, async () => {
+      const manifest = await this.limit(() => this.client.getManifest(repo, digest));
+      return this.describe(repo, manifest, true);
+    });
+  }
+
+  private async created(repo: string, configDigest: string): Promise<string | null> {
+    const cached = this.cache.created(configDigest);
+    if (cached !== undefined) return cached;
+    return this.once(`c:${configDigest}`, async () => {
+      const created = parseCreated(await this.limit(() => this.client.getJsonBlob(repo, configDigest)));
+      this.cache.setCreated(configDigest, created);
+      return created;
+    });
+  }
+
+  private once<T>(key: string, run: () => Promise<T>): Promise<T> {
+    let pending = this.inflight.get(key) as Promise<T> | undefined;
+    if (!pending) {
+      pending = run().finally(() => this.inflight.delete(key));
+      this.inflight.set(key, pending);
+    }
+    return pending;
+  }
+}
+
+function dedupeBlobs(blobs: { digest: string; size: number }[]): { digest: string; size: number }[] {
+  const seen = new Map<string, number>();
+  for (const b of blobs) seen.set(b.digest, b.size);
+  return [...seen].map(([digest, size]) => ({ digest, size }));
+}
+
+function sumBlobs(blobs: { size: number }[]): number {
+  return blobs.reduce((a, b) => a + b.size, 0);
+}

@@ -1,0 +1,66 @@
+import type { LimitFunction } from 'p-limit';
+import { RegistryError } from '../errors.js';
+import type { Image, RepoInventory } from '../planner/types.js';
+import type { FetchedManifest, RegistryClient } from '../registry/client.js';
+import type { Logger } from '../util/log.js';
+import type { ManifestDescriber } from './describe.js';
+
+export interface GatherContext {
+  client: RegistryClient;
+  limit: LimitFunction;
+  describer: ManifestDescriber;
+  logger: Logger;
+  /** Called once per tag whose manifest was read (progress). */
+  onTag?: () => void;
+}
+
+/**
+ * Reads one repository: its tags, one manifest GET per tag (the digest and the body in one request), then
+ * per distinct digest what the policy needs. Tags that vanish while scanning are skipped.
+ */
+export async function gatherRepository(repo: string, withCreated: boolean, ctx: GatherContext): Promise<RepoInventory> {
+  const tags = await ctx.limit(() => ctx.client.tags(repo));
+  if (!tags || tags.length === 0) return { name: repo, tags, images: [] };
+
+  const byDigest = new Map<string, { manifest: FetchedManifest; tags: string[] }>();
+  await Promise.all(
+    tags.map(async (tag) => {
+      const manifest = await fetchTag(repo, tag, ctx);
+      ctx.onTag?.();
+      if (!manifest) return;
+      const entry = byDigest.get(manifest.digest);
+      if (entry) entry.tags.push(tag);
+      else byDigest.set(manifest.digest, { manifest, tags: [tag] });
+    }),
+  );
+
+  const images = await Promise.all(
+    [...byDigest.values()].map(async ({ manifest, tags }): Promise<Image> => {
+      const summary = await ctx.describer.describe(repo, manifest, withCreated);
+      return {
+        digest: manifest.digest,
+        tags: tags.sort(),
+        mediaType: summary.mediaType,
+        kind: summary.kind,
+        created: summary.created ?? null,
+        ...(summary.subject ? { subject: summary.subject } : {}),
+        ...(summary.children ? { children: summary.children } : {}),
+        ...(summary.blobs ? { blobs: summary.blobs } : {}),
+        ...(summary.size !== undefined ? { size: summary.size } : {}),
+      };
+    }),
+  );
+  return { name: repo, tags, images };
+}
+
+async function fetchTag(repo: string, tag: string, ctx: GatherContext): Promise<FetchedManifest | undefined> {
+  try {
+    return await ctx.limit(() => ctx.client.getManifest(repo, tag));
+  } catch (error) {
+    if (error instanceof RegistryError && error.kind === 'not-found') {
+      ctx.logger.verbose(`${repo}:${tag} disappeared while scanning; skipped`);
+      return undefined;
+    }
+    throw error;
+  }
+}

@@ -1,0 +1,74 @@
+import yargs from 'yargs';
+import { rewriteLegacyArgs } from './cli/argv.js';
+import { applyBuilder, runApply } from './commands/apply.js';
+import { cleanBuilder, runClean } from './commands/clean.js';
+import { CleanregError } from './errors.js';
+import type { Io } from './util/log.js';
+import { redact } from './util/redact.js';
+import { VERSION } from './version.js';
+
+const EXAMPLES: [string, string][] = [
+  ['$0 -r http://registry:5000 -n mysql -k 5', 'keep the 5 newest images of mysql, delete the rest (asks first)'],
+  ['$0 -r http://registry:5000 -n mysql -k 5 --dry-run', 'only show what would be deleted'],
+  ['$0 -r https://registry -c ca.pem -u admin -f repos.conf -y', 'clean the repositories listed in repos.conf, without asking'],
+  ["$0 -r https://registry -n 'team/*' -k 10 --exclude 'latest|stable' --older-than 30d", 'glob, protected tags and an age limit'],
+  ['$0 -r https://registry -f repos.conf --dry-run --output json --plan-out plan.json', 'save a reviewed plan...'],
+  ['$0 apply plan.json -y', '...and apply it later, re-verified'],
+];
+
+/**
+ * Parses the command line and runs one command. Returns the exit code: 0 done, 1 runtime or registry failure,
+ * 2 usage or configuration error. Never calls process.exit (output to a pipe must drain first).
+ */
+export async function main(argv: string[], io: Io): Promise<number> {
+  let run: (() => Promise<number>) | undefined;
+  let usageError: string | undefined;
+  const parser = yargs()
+    .scriptName('cleanreg')
+    .usage('cleanreg: delete old images from a Docker/OCI registry under a retention policy\n\nUsage: $0 -r URL (-n REPO -k N | -f REPOSFILE) [options]')
+    .command('$0', 'plan and delete old images (the default command)', cleanBuilder, (args) => {
+      run = () => runClean(args as never, io);
+    })
+    .command('apply <file>', 'apply a plan saved with --plan-out, re-verified against the registry', applyBuilder, (args) => {
+      run = () => runApply(args as never, io);
+    })
+    .example(EXAMPLES)
+    .epilogue('Exit codes: 0 done (also when nothing was to delete), 1 registry or runtime failure, 2 usage or configuration error.\nDocs: README.md')
+    .version(VERSION)
+    .alias('h', 'help')
+    .strict()
+    .wrap(Math.min(120, (io.stdout as { columns?: number }).columns ?? 100))
+    .exitProcess(false)
+    .fail((message, error) => {
+      if (error && !(error instanceof CleanregError)) throw error;
+      if (error) throw error;
+      usageError = message;
+    });
+
+  try {
+    let output = '';
+    await parser.parseAsync(rewriteLegacyArgs(argv), {}, (_err, _argv, out) => {
+      output = out;
+    });
+    if (usageError) {
+      io.stderr.write(`error: ${redact(usageError)}\nRun "cleanreg --help" for usage.\n`);
+      return 2;
+    }
+    if (output) {
+      io.stdout.write(output + '\n');
+      return 0;
+    }
+    return run ? await run() : 0;
+  } catch (error) {
+    return reportError(error, io);
+  }
+}
+
+function reportError(error: unknown, io: Io): number {
+  if (error instanceof CleanregError) {
+    io.stderr.write(redact(`error: ${error.message}\n${error.hint ? `hint: ${error.hint}\n` : ''}`));
+    return error.exitCode;
+  }
+  io.stderr.write(redact(`internal error: ${(error as Error)?.stack ?? String(error)}\n`));
+  return 1;
+}

@@ -1,0 +1,37 @@
+import semver from 'semver';
+import type { Image, Order } from './types.js';
+
+/** A tag as a semantic version: a leading `v` is allowed, `1` and `1.2` count as `1.0.0` and `1.2.0`. */
+export function tagVersion(tag: string): semver.SemVer | null {
+  const bare = tag.replace(/^v(?=\d)/i, '');
+  const padded = /^\d+$/.test(bare) ? `${bare}.0.0` : /^\d+\.\d+$/.test(bare) ? `${bare}.0` : bare;
+  return semver.parse(padded, { loose: true });
+}
+
+const byName = new Intl.Collator('en', { numeric: true });
+
+function highestVersion(image: Image): semver.SemVer | null {
+  let best: semver.SemVer | null = null;
+  for (const tag of image.tags) {
+    const v = tagVersion(tag);
+    if (v && (!best || semver.gt(v, best))) best = v;
+  }
+  return best;
+}
+
+function highestName(image: Image): string {
+  return image.tags.reduce((a, b) => (byName.compare(a, b) >= 0 ? a : b), '');
+}
+
+/** Compares so that the newest image sorts first; ties fall back to the tag name, then the digest. */
+export function newestFirst(order: Order): (a: Image, b: Image) => number {
+  const tieBreak = (a: Image, b: Image) => byName.compare(highestName(b), highestName(a)) || (a.digest < b.digest ? -1 : 1);
+  switch (order) {
+    case 'created':
+      return (a, b) => Date.parse(b.created ?? '') - Date.parse(a.created ?? '') || tieBreak(a, b);
+    case 'semver':
+      return (a, b) => semver.rcompare(highestVersion(a)!, highestVersion(b)!) || tieBreak(a, b);
+    case 'name':
+      return tieBreak;
+  }
+}

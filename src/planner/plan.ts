@@ -1,0 +1,177 @@
+import { formatISO, sub } from 'date-fns';
+import { cosignSubject } from '../registry/media-types.js';
+import { newestFirst, tagVersion } from './ordering.js';
+import { estimateFreedBytes } from './sizes.js';
+import { hasDateWindow, needsCreated, type Image, type PlannedImage, type Policy, type RepoInventory, type RepoPlan } from './types.js';
+
+/**
+ * The rules, in one pure function: every input is passed in, `now` included.
+ *
+ * 1. Referrer artifacts (cosign `sha256-….sig|.att|.sbom` tags, manifests with a `subject`) are not images:
+ *    they are not counted and follow their subject.
+ * 2. Candidates are the images that no rule protects: --exclude, --include, -i, not a version under
+ *    --order semver, unknown age where the age matters.
+ * 3. The newest `keep` candidates are kept.
+ * 4. Of the rest, those inside the date window are deleted; the others are kept.
+ * 5. Nothing a kept index references is deleted.
+ */
+export function planRepository(inventory: RepoInventory, policy: Policy, now: Date): RepoPlan {
+  const images = inventory.images.filter((image) => !isArtifact(image));
+  const artifacts = inventory.images.filter(isArtifact);
+  const decisions = new Map<string, PlannedImage>();
+  const decide = (image: Image, action: PlannedImage['action'], reason: string) =>
+    decisions.set(image.digest, {
+      digest: image.digest,
+      tags: [...image.tags].sort(),
+      created: image.created,
+      kind: image.kind,
+      mediaType: image.mediaType,
+      action,
+      reason,
+      ...(image.subject ? { subject: image.subject } : {}),
+      ...(image.size !== undefined ? { size: image.size } : {}),
+    });
+
+  const candidates: Image[] = [];
+  for (const image of images) {
+    const protectedBecause = protection(image, policy);
+    if (protectedBecause) decide(image, 'keep', protectedBecause);
+    else candidates.push(image);
+  }
+
+  candidates.sort(newestFirst(policy.order));
+  const window = dateWindow(policy, now);
+  candidates.forEach((image, i) => {
+    if (i < policy.keep) decide(image, 'keep', `newest ${policy.keep} (by ${policy.order})`);
+    else if (window && !window.contains(image.created!)) decide(image, 'keep', `outside the date window (${window.describe})`);
+    else decide(image, 'delete', `beyond the newest ${policy.keep} (by ${policy.order})${window ? `, inside the date window (${window.describe})` : ''}`);
+  });
+
+  protectChildrenOfKeptIndexes(images, decisions);
+
+  const notes: string[] = [];
+  for (const artifact of artifacts) {
+    const subject = artifactSubject(artifact)!;
+    const owner = followSubject(subject, decisions, inventory.images);
+    const what = artifactName(artifact);
+    if (!owner) {
+      decide(artifact, 'keep', `orphaned ${what}: its subject ${short(subject)} is not in the repository`);
+      notes.push(`orphaned ${what} ${artifact.tags.join(', ') || short(artifact.digest)}: subject ${short(subject)} is gone (delete it by reference if it is not needed)`);
+    } else {
+      decide(artifact, owner.action, `${what} of ${owner.action === 'delete' ? 'deleted' : 'kept'} image ${short(owner.digest)}`);
+    }
+  }
+
+  const planned = inventory.images.map((image) => decisions.get(image.digest)!);
+  const plan: RepoPlan = {
+    name: inventory.name,
+    keep: planned.filter((p) => p.action === 'keep'),
+    delete: planned.filter((p) => p.action === 'delete'),
+    empty: inventory.tags === null || inventory.tags.length === 0,
+    notes,
+  };
+  const freed = estimateFreedBytes(inventory.images, new Set(plan.delete.map((p) => p.digest)));
+  if (freed !== undefined) plan.freedBytes = freed;
+  return plan;
+}
+
+function protection(image: Image, policy: Policy): string | undefined {
+  if (policy.exclude) {
+    const tag = image.tags.find((t) => policy.exclude!.test(t));
+    if (tag) return image.tags.length > 1 ? `shares its digest with tag "${tag}", which matches --exclude ${policy.exclude}` : `matches --exclude ${policy.exclude}`;
+  }
+  if (policy.include) {
+    const tag = image.tags.find((t) => !policy.include!.test(t));
+    if (tag) return `tag "${tag}" does not match --include ${policy.include}`;
+  }
+  if (policy.ignoreRefTags && image.tags.length > 1) return `digest carries ${image.tags.length} tags (-i/--ignore-ref-tags)`;
+  if (policy.order === 'semver') {
+    const tag = image.tags.find((t) => !tagVersion(t));
+    if (tag) return `tag "${tag}" is not a version (--order semver)`;
+  }
+  if (needsCreated(policy) && (image.created === null || Number.isNaN(Date.parse(image.created)))) return 'unknown age (no creation date): kept, takes no keep slot';
+  return undefined;
+}
+
+interface DateWindow {
+  contains(created: string): boolean;
+  describe: string;
+}
+
+function dateWindow(policy: Policy, now: Date): DateWindow | undefined {
+  if (!hasDateWindow(policy)) return undefined;
+  const bounds: { lt?: number; gt?: number } = {};
+  const parts: string[] = [];
+  const upper = (t: number, label: string) => {
+    bounds.lt = bounds.lt === undefined ? t : Math.min(bounds.lt, t);
+    parts.push(label);
+  };
+  const lower = (t: number, label: string) => {
+    bounds.gt = bounds.gt === undefined ? t : Math.max(bounds.gt, t);
+    parts.push(label);
+  };
+  if (policy.before) upper(policy.before.getTime(), `created before ${formatISO(policy.before)}`);
+  if (policy.olderThan) upper(sub(now, policy.olderThan).getTime(), `older than ${describeDuration(policy.olderThan)}`);
+  if (policy.after) lower(policy.after.getTime(), `created after ${formatISO(policy.after)}`);
+  if (policy.newerThan) lower(sub(now, policy.newerThan).getTime(), `newer than ${describeDuration(policy.newerThan)}`);
+  return {
+    contains: (created) => {
+      const t = Date.parse(created);
+      return (bounds.lt === undefined || t < bounds.lt) && (bounds.gt === undefined || t > bounds.gt);
+    },
+    describe: parts.join(', '),
+  };
+}
+
+function describeDuration(d: import('date-fns').Duration): string {
+  return Object.entries(d)
+    .filter(([, v]) => v)
+    .map(([k, v]) => `${v} ${v === 1 ? k.replace(/s$/, '') : k}`)
+    .join(' ');
+}
+
+/** A kept index needs its children: an image that is one of them stays. */
+function protectChildrenOfKeptIndexes(images: Image[], decisions: Map<string, PlannedImage>): void {
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (const index of images) {
+      if (index.kind !== 'index' || decisions.get(index.digest)?.action !== 'keep') continue;
+      for (const child of index.children ?? []) {
+        const planned = decisions.get(child);
+        if (planned?.action === 'delete') {
+          planned.action = 'keep';
+          planned.reason = `referenced by kept index ${short(index.digest)} (${index.tags.join(', ')})`;
+          changed = true;
+        }
+      }
+    }
+  }
+}
+
+export function isArtifact(image: Image): boolean {
+  return image.kind === 'artifact' || (image.tags.length > 0 && image.tags.every((t) => cosignSubject(t)));
+}
+
+function artifactSubject(image: Image): string | undefined {
+  return image.subject ?? image.tags.map(cosignSubject).find(Boolean);
+}
+
+/** The image at the end of a subject chain (a signature of an attestation of an image). */
+function followSubject(subject: string, decisions: Map<string, PlannedImage>, all: Image[], seen = new Set<string>()): PlannedImage | undefined {
+  const planned = decisions.get(subject);
+  if (planned && !isArtifact(all.find((i) => i.digest === subject)!)) return planned;
+  const next = all.find((i) => i.digest === subject);
+  if (!next || seen.has(subject)) return undefined;
+  seen.add(subject);
+  const nextSubject = artifactSubject(next);
+  return nextSubject ? followSubject(nextSubject, decisions, all, seen) : undefined;
+}
+
+function artifactName(image: Image): string {
+  const suffix = image.tags.map((t) => /\.(sig|att|sbom)$/.exec(t)?.[1]).find(Boolean);
+  return suffix === 'sig' ? 'signature' : suffix === 'att' ? 'attestation' : suffix === 'sbom' ? 'SBOM' : 'referrer';
+}
+
+export function short(digest: string): string {
+  return digest.replace(/^sha256:/, '').slice(0, 12);
+}

@@ -1,0 +1,137 @@
+import { HTTPError, type Got } from 'got';
+import { RegistryError } from '../errors.js';
+import type { Logger } from '../util/log.js';
+import { registerSecret } from '../util/redact.js';
+import { parseChallenge } from './challenge.js';
+
+export interface Credentials {
+  username?: string;
+  password?: string;
+}
+
+interface CachedToken {
+  value: string;
+  expiresAt: number;
+}
+
+/** Tokens are renewed this long before they expire. */
+const EXPIRY_MARGIN_MS = 10_000;
+
+/**
+ * Basic and bearer auth for one registry. Basic credentials are sent with every request until the registry
+ * answers with a Bearer challenge; from then on each request carries a token for the scope it needs, fetched
+ * from the challenge's realm (with the basic credentials, or anonymously) and cached per scope until it expires.
+ */
+export class Authenticator {
+  private bearer?: { realm: string; service?: string };
+  private readonly tokens = new Map<string, CachedToken>();
+  private readonly pending = new Map<string, Promise<string>>();
+  /** Scopes the token service refused with `delete`, mapped to the `*` form it accepted. */
+  private readonly scopeFallback = new Map<string, string>();
+
+  constructor(
+    private readonly http: Got,
+    private readonly credentials: Credentials,
+    private readonly logger: Logger,
+  ) {
+    registerSecret(credentials.password);
+  }
+
+  get hasCredentials(): boolean {
+    return !!this.credentials.username && this.credentials.password !== undefined;
+  }
+
+  get scheme(): 'bearer' | 'basic' | 'none' {
+    if (this.bearer) return 'bearer';
+    return this.hasCredentials ? 'basic' : 'none';
+  }
+
+  /** The Authorization header for a request that needs `scope`. */
+  async header(scope: string | undefined): Promise<Record<string, string>> {
+    if (this.bearer) return { authorization: `Bearer ${await this.token(scope)}` };
+    if (this.hasCredentials) return { authorization: `Basic ${this.basic()}` };
+    return {};
+  }
+
+  /**
+   * Called on a 401. Returns true when the request is worth sending once more: the registry just revealed
+   * a Bearer challenge, or a cached token needs renewing.
+   */
+  onUnauthorized(wwwAuthenticate: string | string[] | undefined, scope: string | undefined): boolean {
+    const challenge = parseChallenge(wwwAuthenticate);
+    if (challenge?.scheme !== 'bearer' || !challenge.params.realm) return false;
+    const hadToken = !!this.bearer;
+    if (!hadToken) this.logger.debug(`registry uses bearer tokens from ${challenge.params.realm}`);
+    this.bearer = { realm: challenge.params.realm, service: challenge.params.service };
+    const key = scope ?? '';
+    this.tokens.delete(key);
+    // A token that was granted without `delete` may still be granted with `*`.
+    if (hadToken && scope && /[:,]delete(,|$)/.test(scope) && !this.scopeFallback.has(key)) this.scopeFallback.set(key, starScope(scope));
+    return true;
+  }
+
+  private basic(): string {
+    return Buffer.from(`${this.credentials.username}:${this.credentials.password}`).toString('base64');
+  }
+
+  private async token(scope: string | undefined): Promise<string> {
+    const key = scope ?? '';
+    const cached = this.tokens.get(key);
+    if (cached && cached.expiresAt > Date.now()) return cached.value;
+    let pending = this.pending.get(key);
+    if (!pending) {
+      pending = this.fetchToken(scope).finally(() => this.pending.delete(key));
+      this.pending.set(key, pending);
+    }
+    return pending;
+  }
+
+  private async fetchToken(scope: string | undefined): Promise<string> {
+    const bearer = this.bearer!;
+    const key = scope ?? '';
+    const requested = this.scopeFallback.get(key) ?? scope;
+    try {
+      const token = await this.requestToken(bearer, requested);
+      this.tokens.set(key, token);
+      return token.value;
+    } catch (error) {
+      const refused = error instanceof HTTPError && (error.response.statusCode === 401 || error.response.statusCode === 403);
+      // Some token services refuse `delete` in a scope but grant `*`.
+      if (refused && requested && requested !== starScope(requested) && /delete/.test(requested)) {
+        this.logger.verbose(`token service refused scope "${requested}"; trying "${starScope(requested)}"`);
+        this.scopeFallback.set(key, starScope(requested));
+        return this.fetchToken(scope);
+      }
+      if (refused) {
+        const who = this.hasCredentials ? `the credentials of user "${this.credentials.username}"` : 'anonymous access';
+        throw new RegistryError(
+          'unauthorized',
+          `the token service ${new URL(bearer.realm).origin} refused ${who}${requested ? ` for scope "${requested}"` : ''} (HTTP ${(error as HTTPError).response.statusCode})`,
+          this.hasCredentials ? 'check the user name and password, and that the user has this permission' : 'pass -u USER and -pw PASSWORD (or CLEANREG_USERNAME/CLEANREG_PASSWORD, --password-stdin, or docker login)',
+          (error as HTTPError).response.statusCode,
+        );
+      }
+      throw error;
+    }
+  }
+
+  private async requestToken(bearer: { realm: string; service?: string }, scope: string | undefined): Promise<CachedToken> {
+    const url = new URL(bearer.realm);
+    if (bearer.service) url.searchParams.set('service', bearer.service);
+    if (scope) url.searchParams.set('scope', scope);
+    const headers: Record<string, string> = this.hasCredentials ? { authorization: `Basic ${this.basic()}` } : {};
+    const body = await this.http.get(url, { headers }).json<{ token?: string; access_token?: string; expires_in?: number; issued_at?: string }>();
+    const value = body.token ?? body.access_token;
+    if (!value) throw new RegistryError('protocol', `the token service ${url.origin} answered without a token`);
+    registerSecret(value);
+    const issuedAt = body.issued_at ? Date.parse(body.issued_at) : NaN;
+    const start = Number.isFinite(issuedAt) ? Math.min(issuedAt, Date.now()) : Date.now();
+    const lifetime = (body.expires_in && body.expires_in > 0 ? body.expires_in : 60) * 1000;
+    this.logger.trace(`token for scope "${scope ?? ''}" valid for ${Math.round(lifetime / 1000)} s`);
+    return { value, expiresAt: start + Math.max(lifetime - EXPIRY_MARGIN_MS, lifetime / 2) };
+  }
+}
+
+function starScope(scope: string): string {
+  return scope.replace(/:[^:]*$/, ':*');
+}

@@ -1,0 +1,271 @@
+import { createHash } from 'node:crypto';
+import { HTTPError, type Got, type Response } from 'got';
+import { RegistryError, UsageError } from '../errors.js';
+import type { Logger } from '../util/log.js';
+import { Authenticator, type Credentials } from './auth.js';
+import { mapRequestError, registryErrorCode, type RequestContext } from './error-map.js';
+import { MANIFEST_ACCEPT } from './media-types.js';
+import { nextPageUrl } from './paging.js';
+import { createTransport, type TransportOptions } from './transport.js';
+
+export interface ClientOptions extends Omit<TransportOptions, 'onRequest' | 'maxSockets'> {
+  registry: string;
+  credentials: Credentials;
+  /** Requests in flight at once (-w). */
+  concurrency: number;
+}
+
+export interface Descriptor {
+  mediaType?: string;
+  digest: string;
+  size?: number;
+  platform?: { architecture?: string; os?: string; variant?: string };
+  artifactType?: string;
+  annotations?: Record<string, string>;
+}
+
+/** The fields of image manifests and indexes that cleanreg reads. */
+export interface ManifestJson {
+  schemaVersion?: number;
+  mediaType?: string;
+  artifactType?: string;
+  config?: Descriptor;
+  layers?: Descriptor[];
+  manifests?: Descriptor[];
+  subject?: Descriptor;
+}
+
+export interface FetchedManifest {
+  digest: string;
+  mediaType: string;
+  size: number;
+  json: ManifestJson;
+  /** The raw bytes, as served: needed to re-put the exact manifest. */
+  raw: Buffer;
+}
+
+type Method = 'GET' | 'HEAD' | 'DELETE' | 'PUT' | 'POST';
+
+interface Operation {
+  method: Method;
+  url: URL;
+  what: string;
+  repo?: string;
+  scope?: string;
+  headers?: Record<string, string>;
+  body?: Buffer;
+}
+
+const DIGEST = /^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/;
+
+/** Normalises and checks a registry URL given by the user (-r). */
+export function parseRegistryUrl(input: string): URL {
+  const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(input) ? input : `https://${input}`;
+  let url: URL;
+  try {
+    url = new URL(withScheme);
+  } catch {
+    throw new UsageError(`invalid registry URL "${input}"`, 'use a URL like https://registry.example.com or http://127.0.0.1:5000');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new UsageError(`invalid registry URL "${input}": the scheme must be http or https`);
+  }
+  url.pathname = url.pathname.replace(/\/v2\/?$/, '').replace(/\/+$/, '') + '/';
+  url.search = '';
+  url.hash = '';
+  return url;
+}
+
+/**
+ * The only module that speaks HTTP: the Registry v2 / OCI distribution API over one got instance, with auth,
+ * TLS, proxy, retries and error mapping. Every request is counted by method.
+ */
+export class RegistryClient {
+  readonly base: URL;
+  readonly stats: Record<string, number> = {};
+  private readonly http: Got;
+  private readonly auth: Authenticator;
+  private referrersSupported: boolean | undefined;
+
+  constructor(opts: ClientOptions, private readonly logger: Logger) {
+    this.base = parseRegistryUrl(opts.registry);
+    if (this.base.username || this.base.password) {
+      throw new UsageError('put credentials in -u/-pw or the environment, not in the registry URL');
+    }
+    this.http = createTransport({ ...opts, maxSockets: opts.concurrency, onRequest: (m) => (this.stats[m] = (this.stats[m] ?? 0) + 1) });
+    this.auth = new Authenticator(this.http, opts.credentials, logger);
+  }
+
+  get requestCount(): number {
+    return Object.values(this.stats).reduce((a, b) => a + b, 0);
+  }
+
+  private url(path: string): URL {
+    return new URL(path.replace(/^\//, ''), this.base);
+  }
+
+  private async send(op: Operation, responseType: 'buffer' = 'buffer'): Promise<Response<Buffer>> {
+    let retried = false;
+    for (;;) {
+      const headers = { ...op.headers, ...(await this.auth.header(op.scope)) };
+      try {
+        return await this.http(op.url, { method: op.method, headers, body: op.body, responseType });
+      } catch (error) {
+        if (!retried && error instanceof HTTPError && error.response.statusCode === 401) {
+          retried = true;
+          if (this.auth.onUnauthorized(error.response.headers['www-authenticate'], op.scope)) continue;
+        }
+        throw mapRequestError(error, this.context(op));
+      }
+    }
+  }
+
+  private context(op: Operation): RequestContext {
+    return { method: op.method, url: op.url, what: op.what, repo: op.repo, scope: op.scope, hasCredentials: this.auth.hasCredentials };
+  }
+
+  /** GET /v2/: reachability, TLS and credentials are checked before anything else. */
+  async ping(): Promise<void> {
+    const op: Operation = { method: 'GET', url: this.url('/v2/'), what: `check ${this.base.origin}` };
+    const res = await this.send(op);
+    this.logger.debug(`registry ${this.base.origin} answered /v2/ with ${res.statusCode} (${this.auth.scheme} auth)`);
+  }
+
+  /** Repository names, page by page. */
+  async *catalog(): AsyncGenerator<string[]> {
+    for await (const page of this.pages<{ repositories?: string[] | null }>(this.url('/v2/_catalog'), 'list the catalog', 'registry:catalog:*')) {
+      yield page.repositories ?? [];
+    }
+  }
+
+  /** All tags of a repository; null when the registry keeps it with `"tags": null` (no tags left). */
+  async tags(repo: string): Promise<string[] | null> {
+    let tags: string[] | null = null;
+    for await (const page of this.pages<{ tags?: string[] | null }>(this.url(`/v2/${repo}/tags/list`), `list tags of ${repo}`, pullScope(repo), repo)) {
+      if (page.tags) (tags ??= []).push(...page.tags);
+    }
+    return tags;
+  }
+
+  private async *pages<T>(first: URL, what: string, scope: string, repo?: string): AsyncGenerator<T> {
+    for (let url: URL | undefined = first; url; ) {
+      const res: Response<Buffer> = await this.send({ method: 'GET', url, what, scope, repo });
+      yield parseJson<T>(res.body, what);
+      url = nextPageUrl(res.headers.link, url);
+    }
+  }
+
+  /** GET a manifest by tag or digest with the full Accept list; the digest is the registry's, else the body's sha256. */
+  async getManifest(repo: string, ref: string): Promise<FetchedManifest> {
+    const what = `get manifest ${repo}:${ref}`;
+    const res = await this.send({ method: 'GET', url: this.url(`/v2/${repo}/manifests/${ref}`), what, repo, scope: pullScope(repo), headers: { accept: MANIFEST_ACCEPT } });
+    const header = res.headers['docker-content-digest'];
+    const digest = typeof header === 'string' && DIGEST.test(header) ? header : `sha256:${createHash('sha256').update(res.body).digest('hex')}`;
+    const json = parseJson<ManifestJson>(res.body, what);
+    const mediaType = json.mediaType ?? String(res.headers['content-type'] ?? '').split(';')[0];
+    return { digest, mediaType, size: res.body.length, json, raw: res.body };
+  }
+
+  /** The digest a tag points at now, or null when the tag (or repository) is gone. */
+  async resolve(repo: string, ref: string): Promise<string | null> {
+    try {
+      const res = await this.send({ method: 'HEAD', url: this.url(`/v2/${repo}/manifests/${ref}`), what: `resolve ${repo}:${ref}`, repo, scope: pullScope(repo), headers: { accept: MANIFEST_ACCEPT } });
+      const header = res.headers['docker-content-digest'];
+      if (typeof header === 'string' && DIGEST.test(header)) return header;
+      // Never guess: without the header, the digest is the hash of the bytes.
+      return (await this.getManifest(repo, ref)).digest;
+    } catch (error) {
+      if (error instanceof RegistryError && error.kind === 'not-found') return null;
+      throw error;
+    }
+  }
+
+  async getBlob(repo: string, digest: string): Promise<Buffer> {
+    const res = await this.send({ method: 'GET', url: this.url(`/v2/${repo}/blobs/${digest}`), what: `get blob ${digest.slice(0, 19)} of ${repo}`, repo, scope: pullScope(repo) });
+    return res.body;
+  }
+
+  async getJsonBlob<T>(repo: string, digest: string): Promise<T> {
+    return parseJson<T>(await this.getBlob(repo, digest), `config ${digest} of ${repo}`);
+  }
+
+  /** DELETE a manifest by digest. `gone` when it was already deleted (also after a retried DELETE). */
+  async deleteManifest(repo: string, digest: string): Promise<'deleted' | 'gone'> {
+    if (!DIGEST.test(digest)) throw new UsageError(`refusing to delete "${digest}": only digests are deleted`);
+    try {
+      await this.send({ method: 'DELETE', url: this.url(`/v2/${repo}/manifests/${digest}`), what: `delete ${repo}@${digest}`, repo, scope: deleteScope(repo) });
+      return 'deleted';
+    } catch (error) {
+      if (error instanceof RegistryError && error.kind === 'not-found') return 'gone';
+      throw error;
+    }
+  }
+
+  /** PUT a manifest (used to move a single tag away from a shared digest). */
+  async putManifest(repo: string, ref: string, body: Buffer, mediaType: string): Promise<string> {
+    const res = await this.send({ method: 'PUT', url: this.url(`/v2/${repo}/manifests/${ref}`), what: `put manifest ${repo}:${ref}`, repo, scope: pushScope(repo), headers: { 'content-type': mediaType }, body });
+    const header = res.headers['docker-content-digest'];
+    return typeof header === 'string' ? header : `sha256:${createHash('sha256').update(body).digest('hex')}`;
+  }
+
+  /** Uploads a blob in one request (POST then PUT); skipped when the registry has it. */
+  async putBlob(repo: string, digest: string, data: Buffer): Promise<void> {
+    const scope = pushScope(repo);
+    try {
+      await this.send({ method: 'HEAD', url: this.url(`/v2/${repo}/blobs/${digest}`), what: `check blob ${digest}`, repo, scope });
+      return;
+    } catch (error) {
+      if (!(error instanceof RegistryError && error.kind === 'not-found')) throw error;
+    }
+    const start = await this.send({ method: 'POST', url: this.url(`/v2/${repo}/blobs/uploads/`), what: `start a blob upload to ${repo}`, repo, scope });
+    if (!start.headers.location) throw new RegistryError('protocol', `start a blob upload to ${repo}: no Location in the answer`);
+    const location = new URL(start.headers.location, this.base);
+    location.searchParams.set('digest', digest);
+    await this.send({ method: 'PUT', url: location, what: `upload blob ${digest} to ${repo}`, repo, scope, headers: { 'content-type': 'application/octet-stream' }, body: data });
+  }
+
+  /**
+   * OCI 1.1 referrers of a digest, or undefined when the registry does not serve the referrers API
+   * (distribution 2.x answers 404; the first such answer turns the probing off).
+   */
+  async referrers(repo: string, digest: string): Promise<Descriptor[] | undefined> {
+    if (this.referrersSupported === false) return undefined;
+    try {
+      const res = await this.send({ method: 'GET', url: this.url(`/v2/${repo}/referrers/${digest}`), what: `list referrers of ${repo}@${digest}`, repo, scope: pullScope(repo), headers: { accept: 'application/vnd.oci.image.index.v1+json' } });
+      const index = parseJson<ManifestJson>(res.body, 'referrers');
+      if (!Array.isArray(index.manifests)) {
+        this.referrersSupported = false;
+        return undefined;
+      }
+      this.referrersSupported = true;
+      return index.manifests;
+    } catch (error) {
+      if (error instanceof RegistryError && (error.kind === 'not-found' || error.status === 400 || error.status === 405)) {
+        if (this.referrersSupported === undefined) this.referrersSupported = false;
+        if (this.referrersSupported === false) this.logger.debug('the registry does not serve the OCI referrers API');
+        return this.referrersSupported ? [] : undefined;
+      }
+      throw error;
+    }
+  }
+}
+
+export function pullScope(repo: string): string {
+  return `repository:${repo}:pull`;
+}
+export function deleteScope(repo: string): string {
+  return `repository:${repo}:pull,delete`;
+}
+export function pushScope(repo: string): string {
+  return `repository:${repo}:pull,push`;
+}
+
+function parseJson<T>(body: Buffer, what: string): T {
+  try {
+    return JSON.parse(body.toString('utf8')) as T;
+  } catch {
+    throw new RegistryError('protocol', `${what}: the registry answered with something that is not JSON`, undefined);
+  }
+}
+
+export { registryErrorCode };

@@ -1,0 +1,105 @@
+import { HTTPError, RequestError, TimeoutError } from 'got';
+import { CleanregError, RegistryError } from '../errors.js';
+import { displayUrl } from '../util/redact.js';
+
+export interface RequestContext {
+  method: string;
+  url: URL;
+  /** What was being done, e.g. `list tags of demo/nginx`. */
+  what: string;
+  repo?: string;
+  scope?: string;
+  hasCredentials: boolean;
+}
+
+const TLS_CODES = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_UNTRUSTED',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
+const CREDENTIALS_HINT = 'pass -u USER and -pw PASSWORD (or CLEANREG_USERNAME/CLEANREG_PASSWORD, --password-stdin, or docker login)';
+
+/** The registry's own error code (`NAME_UNKNOWN`, `UNSUPPORTED`, ...) from its JSON error body. */
+export function registryErrorCode(body: unknown): string | undefined {
+  try {
+    const parsed = Buffer.isBuffer(body) || typeof body === 'string' ? JSON.parse(body.toString()) : body;
+    const code = (parsed as { errors?: { code?: string }[] })?.errors?.[0]?.code;
+    return typeof code === 'string' ? code : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Turns whatever got threw into a RegistryError that says what went wrong and what to do. */
+export function mapRequestError(error: unknown, ctx: RequestContext): CleanregError {
+  if (error instanceof CleanregError) return error;
+  const origin = ctx.url.origin;
+  if (error instanceof HTTPError) return mapStatus(error.response.statusCode, registryErrorCode(error.response.body), ctx);
+  if (error instanceof TimeoutError) {
+    return new RegistryError('timeout', `${ctx.what}: no answer from ${origin} in time`, 'check the network, or raise --timeout');
+  }
+  if (error instanceof RequestError || (error as NodeJS.ErrnoException)?.code) {
+    const code = (error as NodeJS.ErrnoException).code ?? '';
+    if (TLS_CODES.has(code)) {
+      return new RegistryError(
+        'tls',
+        `${ctx.what}: the TLS certificate of ${origin} is not trusted (${code})`,
+        'pass -c/--cacert FILE with the CA certificate that signed it (or --insecure to skip verification)',
+      );
+    }
+    if (code === 'EPROTO' || code === 'ERR_SSL_WRONG_VERSION_NUMBER' || /wrong version number/i.test(String((error as Error).message))) {
+      return new RegistryError('tls', `${ctx.what}: TLS handshake with ${origin} failed`, 'does the registry speak plain HTTP? then use an http:// URL');
+    }
+    if (code === 'ECONNREFUSED') {
+      return new RegistryError('connection', `could not connect to ${origin} (connection refused)`, 'check the -r/--registry URL (scheme, host and port) and that the registry is running');
+    }
+    if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
+      return new RegistryError('connection', `host ${ctx.url.hostname} not found (${code})`, 'check the host name in -r/--registry');
+    }
+    if (code === 'ECONNRESET' || code === 'EPIPE') {
+      return new RegistryError('connection', `${ctx.what}: the connection to ${origin} was dropped (${code}) after retries`, 'check the registry and any proxy in between; try again');
+    }
+    return new RegistryError('connection', `${ctx.what}: request to ${displayUrl(ctx.url)} failed: ${code || (error as Error).message}`);
+  }
+  return new RegistryError('protocol', `${ctx.what}: ${(error as Error)?.message ?? String(error)}`);
+}
+
+export function mapStatus(status: number, code: string | undefined, ctx: RequestContext): RegistryError {
+  const detail = code ? ` ${code}` : '';
+  switch (status) {
+    case 401:
+      return ctx.hasCredentials
+        ? new RegistryError('unauthorized', `${ctx.what}: the registry rejected the credentials (401${detail})${ctx.scope ? ` for scope "${ctx.scope}"` : ''}`, `check the user name and password: ${CREDENTIALS_HINT}`, status)
+        : new RegistryError('unauthorized', `${ctx.what}: the registry requires credentials (401${detail})`, CREDENTIALS_HINT, status);
+    case 403:
+      return new RegistryError(
+        'forbidden',
+        `${ctx.what}: access denied (403${detail})${ctx.scope ? ` for scope "${ctx.scope}"` : ''}`,
+        ctx.method === 'DELETE' ? 'the user needs delete permission on this repository' : 'the user needs pull permission on this repository',
+        status,
+      );
+    case 404:
+      if (code === 'NAME_UNKNOWN' || (!code && ctx.repo)) {
+        return new RegistryError('not-found', `repository "${ctx.repo}" not found on ${ctx.url.origin} (404${detail})`, 'check -n/--reponame or repos.conf; `cleanreg list` shows the repositories', status);
+      }
+      return new RegistryError('not-found', `${ctx.what}: not found (404${detail})`, undefined, status);
+    case 405:
+      return new RegistryError(
+        'delete-disabled',
+        `${ctx.what}: deletion is disabled on this registry (405${detail})`,
+        'enable it with REGISTRY_STORAGE_DELETE_ENABLED=true (storage.delete.enabled: true in config.yml) and restart the registry; pull-through caches, Docker Hub and GHCR do not allow deletion over the v2 API',
+        status,
+      );
+    case 429:
+      return new RegistryError('rate-limited', `${ctx.what}: rate limited by the registry (429) after retries`, 'lower -w/--metadata-workers, or run again later', status);
+    default:
+      return new RegistryError(status >= 500 ? 'server' : 'protocol', `${ctx.what}: the registry answered HTTP ${status}${detail}`, status >= 500 ? 'the registry failed; check its logs and try again' : undefined, status);
+  }
+}

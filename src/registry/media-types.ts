@@ -1,0 +1,23 @@
+export const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
+export const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
+export const DOCKER_LIST = 'application/vnd.docker.distribution.manifest.list.v2+json';
+export const DOCKER_MANIFEST = 'application/vnd.docker.distribution.manifest.v2+json';
+export const DOCKER_SCHEMA1 = 'application/vnd.docker.distribution.manifest.v1+prettyjws';
+
+/**
+ * Every manifest type, lists first. Leaving one out changes the digest the registry reports:
+ * without the list types a multi-arch tag resolves to one child; without any, distribution 2.8 converts to schema1.
+ */
+export const MANIFEST_ACCEPT = [OCI_INDEX, DOCKER_LIST, OCI_MANIFEST, DOCKER_MANIFEST].join(', ');
+
+export function isIndexType(mediaType: string | undefined): boolean {
+  return mediaType === OCI_INDEX || mediaType === DOCKER_LIST;
+}
+
+/** Cosign stores signatures, attestations and SBOMs as tags named after their subject. */
+const COSIGN_TAG = /^(sha256)-([a-f0-9]{64})\.(sig|att|sbom)$/;
+
+export function cosignSubject(tag: string): string | undefined {
+  const m = COSIGN_TAG.exec(tag);
+  return m ? `${m[1]}:${m[2]}` : undefined;
+}

@@ -1,0 +1,21 @@
+/** The proxy for a URL from HTTPS_PROXY / HTTP_PROXY (either case), unless NO_PROXY covers its host. */
+export function proxyFor(url: URL, env: NodeJS.ProcessEnv): string | undefined {
+  const proxy = url.protocol === 'https:' ? env.HTTPS_PROXY ?? env.https_proxy ?? env.HTTP_PROXY ?? env.http_proxy : env.HTTP_PROXY ?? env.http_proxy;
+  if (!proxy) return undefined;
+  return bypassesProxy(url, env.NO_PROXY ?? env.no_proxy ?? '') ? undefined : proxy;
+}
+
+function bypassesProxy(url: URL, noProxy: string): boolean {
+  const host = url.hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  const port = url.port || (url.protocol === 'https:' ? '443' : '80');
+  return noProxy
+    .split(/[\s,]+/)
+    .filter(Boolean)
+    .some((entry) => {
+      if (entry === '*') return true;
+      const [pattern, entryPort] = entry.toLowerCase().split(/:(?=\d+$)/);
+      if (entryPort && entryPort !== port) return false;
+      const bare = pattern.replace(/^\*?\./, '');
+      return host === bare || host.endsWith(`.${bare}`);
+    });
+}

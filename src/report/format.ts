@@ -1,0 +1,28 @@
+import { formatDistanceStrict } from 'date-fns';
+
+export function formatBytes(bytes: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`;
+}
+
+export function formatAge(created: string | null, now: Date): string {
+  return created ? formatDistanceStrict(new Date(created), now) : 'unknown';
+}
+
+export function formatCreated(created: string | null): string {
+  return created ? created.replace(/\.\d{3}Z$/, 'Z').replace('T', ' ') : '-';
+}
+
+export function shortDigest(digest: string): string {
+  return digest.replace(/^sha256:/, '').slice(0, 12);
+}
+
+export function plural(n: number, word: string, pluralWord = `${word}s`): string {
+  return `${n} ${n === 1 ? word : pluralWord}`;
+}

@@ -1,0 +1,42 @@
+import type { RepoOutcome } from '../executor/apply.js';
+import type { PlannedImage, RepoPlan } from '../planner/types.js';
+import { summarizeOutcomes, summarizePlan } from './summary.js';
+
+function entry(image: PlannedImage) {
+  return {
+    digest: image.digest,
+    tags: image.tags,
+    created: image.created,
+    kind: image.kind,
+    reason: image.reason,
+    ...(image.subject ? { subject: image.subject } : {}),
+    ...(image.size !== undefined ? { size: image.size } : {}),
+  };
+}
+
+/** The one JSON document of `--output json`; after an apply it also says what was deleted and what failed. */
+export function planDocument(registry: string, plans: RepoPlan[], outcomes?: RepoOutcome[], dryRun = true) {
+  const byRepo = new Map(outcomes?.map((o) => [o.name, o]));
+  return {
+    registry,
+    dryRun,
+    repositories: plans.map((plan) => {
+      const outcome = byRepo.get(plan.name);
+      return {
+        name: plan.name,
+        empty: plan.empty,
+        keep: plan.keep.map(entry),
+        delete: plan.delete.map(entry),
+        ...(plan.notes.length ? { notes: plan.notes } : {}),
+        ...(outcome
+          ? {
+              deleted: outcome.outcomes.filter((o) => o.status === 'deleted' || o.status === 'gone').map(({ digest, tags, status }) => ({ digest, tags, alreadyGone: status === 'gone' })),
+              keptOnReverify: outcome.outcomes.filter((o) => o.status === 'kept').map(({ digest, tags, detail }) => ({ digest, tags, reason: detail })),
+              failed: outcome.outcomes.filter((o) => o.status === 'failed').map(({ digest, tags, detail }) => ({ digest, tags, error: detail })),
+            }
+          : {}),
+      };
+    }),
+    summary: { ...summarizePlan(plans), ...(outcomes ? summarizeOutcomes(outcomes) : {}) },
+  };
+}

@@ -1,0 +1,52 @@
+import type { RepoOutcome } from '../executor/apply.js';
+import type { RepoPlan } from '../planner/types.js';
+import { formatBytes, plural } from './format.js';
+
+export interface PlanSummary {
+  repositories: number;
+  imagesKept: number;
+  imagesToDelete: number;
+  tagsToDelete: number;
+  /** Estimate of what garbage collection frees after the deletions; null when sizes are unknown. */
+  estimatedFreedBytes: number | null;
+  emptyRepositories: string[];
+}
+
+export interface ApplySummary {
+  deleted: number;
+  alreadyGone: number;
+  keptOnReverify: number;
+  failed: number;
+}
+
+export function summarizePlan(plans: RepoPlan[]): PlanSummary {
+  let freed: number | null = 0;
+  for (const plan of plans) freed = freed === null || plan.freedBytes === undefined ? null : freed + plan.freedBytes;
+  return {
+    repositories: plans.length,
+    imagesKept: plans.reduce((n, p) => n + p.keep.length, 0),
+    imagesToDelete: plans.reduce((n, p) => n + p.delete.length, 0),
+    tagsToDelete: plans.reduce((n, p) => n + p.delete.reduce((m, i) => m + i.tags.length, 0), 0),
+    estimatedFreedBytes: freed,
+    emptyRepositories: plans.filter((p) => p.empty).map((p) => p.name),
+  };
+}
+
+export function summarizeOutcomes(outcomes: RepoOutcome[]): ApplySummary {
+  const all = outcomes.flatMap((o) => o.outcomes);
+  const count = (status: string) => all.filter((o) => o.status === status).length;
+  return { deleted: count('deleted'), alreadyGone: count('gone'), keptOnReverify: count('kept'), failed: count('failed') };
+}
+
+export function planSummaryLine(s: PlanSummary, dryRun: boolean): string {
+  const freed = s.imagesToDelete === 0 ? '' : s.estimatedFreedBytes === null ? '' : `, about ${formatBytes(s.estimatedFreedBytes)} freed after garbage collection (estimate)`;
+  return `${dryRun ? 'Dry run: ' : 'Plan: '}${plural(s.repositories, 'repository', 'repositories')}, ${plural(s.imagesKept, 'image')} kept, ${plural(s.imagesToDelete, 'image')} (${plural(s.tagsToDelete, 'tag')}) to delete${freed}.`;
+}
+
+export function applySummaryLine(s: ApplySummary): string {
+  const parts = [`Deleted ${plural(s.deleted, 'image')}`];
+  if (s.alreadyGone) parts.push(`${s.alreadyGone} already gone`);
+  if (s.keptOnReverify) parts.push(`${plural(s.keptOnReverify, 'image')} kept because the registry changed since the plan`);
+  parts.push(`${s.failed} failed`);
+  return parts.join(', ') + '.';
+}

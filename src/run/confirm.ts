@@ -1,0 +1,16 @@
+import confirm from '@inquirer/confirm';
+import { NotConfirmedError } from '../errors.js';
+import type { Io } from '../util/log.js';
+
+/**
+ * Deleting needs a yes: --yes, or an answer at a terminal. With no terminal and no --yes the run refuses
+ * (exit 2) instead of deleting.
+ */
+export async function confirmDeletion(question: string, yes: boolean, io: Io): Promise<void> {
+  if (yes) return;
+  if (!io.stdin.isTTY || !io.stderr.isTTY) {
+    throw new NotConfirmedError('refusing to delete: no terminal to ask for confirmation and no --yes', 'pass --yes (-y) to delete without asking, or --dry-run to only see the plan');
+  }
+  const answer = await confirm({ message: question, default: false }, { input: io.stdin, output: io.stderr });
+  if (!answer) throw new NotConfirmedError('nothing deleted: not confirmed');
+}

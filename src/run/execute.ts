@@ -1,0 +1,106 @@
+import pc from 'picocolors';
+import { applyRepoPlan, type RepoOutcome } from '../executor/apply.js';
+import type { RepoPlan } from '../planner/types.js';
+import { planDocument } from '../report/json.js';
+import { applySummaryLine, planSummaryLine, summarizeOutcomes, summarizePlan } from '../report/summary.js';
+import { renderPlanTable } from '../report/table.js';
+import type { Io } from '../util/log.js';
+import { confirmDeletion } from './confirm.js';
+import { runGcCommand } from './gc.js';
+import type { Session } from './session.js';
+
+export interface ExecuteOptions {
+  dryRun: boolean;
+  yes: boolean;
+  output: 'table' | 'json';
+  gcCommand?: string;
+  now: Date;
+}
+
+/**
+ * Shows the plan, asks, applies it repository by repository, and reports. Returns the exit code:
+ * 0 when done (also when there was nothing to delete), 1 when any deletion or the gc command failed.
+ */
+export async function showAndApply(session: Session, plans: RepoPlan[], opts: ExecuteOptions, io: Io): Promise<number> {
+  const color = opts.output === 'table' && !!(io.stdout as { isTTY?: boolean }).isTTY && !io.env.NO_COLOR;
+  const summary = summarizePlan(plans);
+  const toDelete = summary.imagesToDelete > 0;
+  const table = opts.output === 'table';
+  if (table) {
+    for (const plan of plans) io.stdout.write(renderPlanTable(plan, opts.now, color));
+    io.stdout.write(planSummaryLine(summary, opts.dryRun) + '\n');
+  }
+
+  if (opts.dryRun || !toDelete) {
+    if (!table) io.stdout.write(JSON.stringify(planDocument(session.registry, plans, undefined, true), null, 2) + '\n');
+    else if (!toDelete) io.stdout.write('Nothing to delete.\n');
+    reportEmpty(session, plans);
+    return 0;
+  }
+
+  await confirmDeletion(`Delete ${summary.imagesToDelete} images (${summary.tagsToDelete} tags) from ${session.registry}?`, opts.yes, io);
+
+  const outcomes: RepoOutcome[] = [];
+  for (const plan of plans.filter((p) => p.delete.length)) {
+    try {
+      outcomes.push(await applyRepoPlan(plan, session));
+    } catch (error) {
+      // The repository could not be re-verified: nothing in it was deleted.
+      const message = (error as Error).message;
+      session.logger.error(`${plan.name}: ${message}`);
+      outcomes.push({ name: plan.name, outcomes: plan.delete.map((p) => ({ digest: p.digest, tags: p.tags, status: 'failed', detail: message })) });
+    }
+  }
+  const result = summarizeOutcomes(outcomes);
+  if (table) {
+    for (const outcome of outcomes) {
+      const changed = outcome.outcomes.filter((o) => o.status !== 'deleted');
+      for (const o of changed) {
+        const label = o.status === 'failed' ? pc.red('failed') : o.status === 'kept' ? 'kept' : 'already gone';
+        io.stdout.write(`${outcome.name}: ${o.tags.join(', ') || o.digest}: ${label}${o.detail ? ` (${o.detail})` : ''}\n`);
+      }
+    }
+    io.stdout.write(applySummaryLine(result) + '\n');
+  } else {
+    io.stdout.write(JSON.stringify(planDocument(session.registry, plans, outcomes, false), null, 2) + '\n');
+  }
+
+  let exitCode = result.failed > 0 ? 1 : 0;
+  const emptied = await reportEmptiedAfterApply(session, outcomes);
+  if (result.deleted > 0) {
+    if (opts.gcCommand) {
+      if ((await runGcCommand(opts.gcCommand, io, session.logger)) !== 0) exitCode = 1;
+    } else {
+      session.logger.info('Space is freed by the registry garbage collection: see "Garbage collection" in the README (e.g. docker-registry garbage-collect /etc/docker/registry/config.yml, registry stopped or read-only).');
+    }
+  }
+  if (emptied.length) reportEmptyNames(session, emptied);
+  return exitCode;
+}
+
+function reportEmpty(session: Session, plans: RepoPlan[]): void {
+  const empty = plans.filter((p) => p.empty).map((p) => p.name);
+  if (empty.length) reportEmptyNames(session, empty);
+}
+
+function reportEmptyNames(session: Session, names: string[]): void {
+  session.logger.info(
+    `Repositories without tags (still listed in the catalog): ${names.join(', ')}. ` +
+      'To drop them, stop the registry (or make it read-only) and run: cleanreg prune-empty --data-dir <storage root> --dry-run, then without --dry-run.',
+  );
+}
+
+/** Repositories that the apply left without tags. */
+async function reportEmptiedAfterApply(session: Session, outcomes: RepoOutcome[]): Promise<string[]> {
+  const emptied: string[] = [];
+  for (const outcome of outcomes) {
+    if (!outcome.outcomes.some((o) => o.status === 'deleted')) continue;
+    try {
+      const tags = await session.limit(() => session.client.tags(outcome.name));
+      if (!tags || tags.length === 0) emptied.push(outcome.name);
+    } catch {
+      // Only a report: a failure here changes nothing.
+    }
+  }
+  return emptied;
+}

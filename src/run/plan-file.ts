@@ -1,0 +1,63 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { UsageError } from '../errors.js';
+import type { ImageKind, PlannedImage, RepoPlan } from '../planner/types.js';
+
+export const PLAN_FILE_VERSION = 1;
+
+interface PlanFile {
+  kind: 'cleanreg-plan';
+  version: number;
+  createdAt: string;
+  registry: string;
+  repositories: { name: string; empty?: boolean; notes?: string[]; images: PlannedImage[] }[];
+}
+
+/** Writes the plan as versioned JSON: every image with its digest, tags, created, action and reason. */
+export function writePlanFile(path: string, registry: string, plans: RepoPlan[], now: Date): void {
+  const file: PlanFile = {
+    kind: 'cleanreg-plan',
+    version: PLAN_FILE_VERSION,
+    createdAt: now.toISOString(),
+    registry,
+    repositories: plans.map((p) => ({ name: p.name, empty: p.empty, notes: p.notes, images: [...p.delete, ...p.keep] })),
+  };
+  try {
+    writeFileSync(path, JSON.stringify(file, null, 2) + '\n');
+  } catch (error) {
+    throw new UsageError(`cannot write the plan to ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
+}
+
+const KINDS: ImageKind[] = ['image', 'index', 'artifact'];
+const DIGEST = /^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/;
+
+/** Reads and checks a plan file; every problem is a usage error (exit 2), found before any request. */
+export function readPlanFile(path: string): { registry: string; createdAt: string; plans: RepoPlan[] } {
+  let file: PlanFile;
+  try {
+    file = JSON.parse(readFileSync(path, 'utf8')) as PlanFile;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new UsageError(`cannot read the plan ${path}: ${code ?? (error as Error).message}`);
+  }
+  const bad = (what: string) => new UsageError(`${path} is not a cleanreg plan: ${what}`);
+  if (file?.kind !== 'cleanreg-plan') throw bad('"kind" is not "cleanreg-plan"');
+  if (file.version !== PLAN_FILE_VERSION) throw new UsageError(`${path}: plan version ${file.version} is not supported (this cleanreg reads version ${PLAN_FILE_VERSION})`);
+  if (typeof file.registry !== 'string' || !Array.isArray(file.repositories)) throw bad('missing "registry" or "repositories"');
+  const plans = file.repositories.map((repo, i): RepoPlan => {
+    if (typeof repo?.name !== 'string' || !Array.isArray(repo.images)) throw bad(`repository #${i + 1} has no name or images`);
+    for (const image of repo.images) {
+      if (typeof image?.digest !== 'string' || !DIGEST.test(image.digest)) throw bad(`${repo.name}: an image has no valid digest`);
+      if (image.action !== 'keep' && image.action !== 'delete') throw bad(`${repo.name}@${image.digest}: action must be keep or delete`);
+      if (!Array.isArray(image.tags) || !KINDS.includes(image.kind)) throw bad(`${repo.name}@${image.digest}: tags or kind missing`);
+    }
+    return {
+      name: repo.name,
+      keep: repo.images.filter((p) => p.action === 'keep'),
+      delete: repo.images.filter((p) => p.action === 'delete'),
+      empty: !!repo.empty,
+      notes: repo.notes ?? [],
+    };
+  });
+  return { registry: file.registry, createdAt: file.createdAt, plans };
+}

@@ -1,0 +1,76 @@
+import cliProgress from 'cli-progress';
+import type { RegistryClient } from '../registry/client.js';
+import type { Io, Logger } from '../util/log.js';
+import type { ScanHooks } from './scan.js';
+
+export interface Progress {
+  hooks: ScanHooks;
+  stop(client: RegistryClient): void;
+}
+
+const PLAIN_INTERVAL_MS = 5000;
+
+/**
+ * A bar on stderr when it is a terminal (repositories, tags, requests, rate, ETA); plain periodic lines at -v
+ * otherwise; stdout is never touched.
+ */
+export function startProgress(io: Io, logger: Logger, client: () => RegistryClient | undefined): Progress {
+  const started = Date.now();
+  let repos = 0;
+  let reposDone = 0;
+  let tags = 0;
+  const requests = () => client()?.requestCount ?? 0;
+  const rate = () => Math.round(requests() / Math.max(0.001, (Date.now() - started) / 1000));
+
+  if (io.stderr.isTTY && !io.env.CI) {
+    const bar = new cliProgress.SingleBar(
+      {
+        stream: io.stderr as NodeJS.WritableStream & { isTTY: boolean },
+        format: 'scanning {bar} {value}/{total} repositories | {tags} tags | {requests} requests ({rate}/s) | ETA {eta_formatted}',
+        hideCursor: true,
+        clearOnComplete: true,
+        fps: 5,
+      },
+      cliProgress.Presets.shades_classic,
+    );
+    let started_ = false;
+    const update = () => bar.update(reposDone, { tags, requests: requests(), rate: rate() });
+    return {
+      hooks: {
+        onRepositories: (n) => {
+          repos = n;
+          bar.start(n, 0, { tags: 0, requests: requests(), rate: 0 });
+          started_ = true;
+        },
+        onTag: () => {
+          tags++;
+          if (started_ && tags % 50 === 0) update();
+        },
+        onRepository: () => {
+          reposDone++;
+          if (started_) update();
+        },
+      },
+      stop: () => {
+        if (started_) bar.stop();
+        logger.verbose(`scanned ${reposDone}/${repos} repositories, ${tags} tags, ${requests()} requests in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+      },
+    };
+  }
+
+  const timer = setInterval(() => {
+    logger.verbose(`progress: ${reposDone}/${repos} repositories, ${tags} tags, ${requests()} requests (${rate()}/s)`);
+  }, PLAIN_INTERVAL_MS);
+  timer.unref();
+  return {
+    hooks: {
+      onRepositories: (n) => (repos = n),
+      onTag: () => tags++,
+      onRepository: () => reposDone++,
+    },
+    stop: () => {
+      clearInterval(timer);
+      logger.verbose(`scanned ${reposDone}/${repos} repositories, ${tags} tags, ${requests()} requests in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    },
+  };
+}

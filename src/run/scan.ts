@@ -1,0 +1,104 @@
+import pLimit from 'p-limit';
+import { CleanregError, RegistryError } from '../errors.js';
+import { isGlob, matchTargets, type Target } from '../config/targets.js';
+import type { MetadataCache } from '../inventory/cache.js';
+import { ManifestDescriber } from '../inventory/describe.js';
+import { gatherRepository } from '../inventory/gather.js';
+import { planRepository, short } from '../planner/plan.js';
+import { needsCreated, type RepoPlan } from '../planner/types.js';
+import type { Session } from './session.js';
+
+export interface ScanHooks {
+  onRepositories?: (count: number) => void;
+  onTag?: () => void;
+  onRepository?: (plan: RepoPlan) => void;
+}
+
+export interface ScanResult {
+  plans: RepoPlan[];
+  errors: CleanregError[];
+}
+
+/** The repositories to clean, each with the first target that selects it. Globs need the catalog (all pages). */
+export async function selectRepositories(session: Session, targets: Target[]): Promise<{ repo: string; target: Target }[]> {
+  if (!targets.some((t) => isGlob(t.pattern))) return matchTargets(new Set(targets.map((t) => t.pattern)), targets);
+  const catalog: string[] = [];
+  for await (const page of session.client.catalog()) catalog.push(...page);
+  const selected = matchTargets(catalog, targets);
+  const listed = new Set(catalog);
+  // Exact names missing from the catalog are still tried, so that a typo is reported, not silently skipped.
+  const missing = targets.filter((t) => !isGlob(t.pattern) && !listed.has(t.pattern)).map((t) => ({ repo: t.pattern, target: t }));
+  for (const t of targets.filter((t) => isGlob(t.pattern))) {
+    if (!selected.some((s) => s.target === t)) session.logger.warn(`${t.source}: "${t.pattern}" matches no repository in the catalog`);
+  }
+  return [...selected, ...missing];
+}
+
+/**
+ * Scans and plans each repository as soon as it is read, a bounded number at a time, so memory follows the
+ * largest repository rather than the registry. A failing repository is reported and the others go on.
+ */
+export async function scanAndPlan(session: Session, targets: Target[], cache: MetadataCache, now: Date, hooks: ScanHooks = {}, inShard?: (repo: string) => boolean): Promise<ScanResult> {
+  const selected = (await selectRepositories(session, targets)).filter(({ repo }) => !inShard || inShard(repo));
+  hooks.onRepositories?.(selected.length);
+  const describer = new ManifestDescriber(session.client, session.limit, cache);
+  const repoLimit = pLimit(Math.max(2, session.concurrency));
+  const plans: (RepoPlan | undefined)[] = new Array(selected.length);
+  const errors: CleanregError[] = [];
+  await Promise.all(
+    selected.map(({ repo, target }, i) =>
+      repoLimit(async () => {
+        try {
+          const inventory = await gatherRepository(repo, needsCreated(target.policy), { ...session, describer, onTag: hooks.onTag });
+          const plan = planRepository(inventory, target.policy, now);
+          await addReferrers(session, plan);
+          plans[i] = plan;
+          session.logger.verbose(`${repo}: ${inventory.tags?.length ?? 0} tags, ${plan.keep.length} images kept, ${plan.delete.length} to delete (${target.source})`);
+          hooks.onRepository?.(plan);
+        } catch (error) {
+          if (!(error instanceof CleanregError)) throw error;
+          errors.push(error);
+          session.logger.error(`${repo}: ${error.message}`);
+        }
+      }),
+    ),
+  );
+  await cache.flush();
+  return { plans: plans.filter((p): p is RepoPlan => !!p), errors };
+}
+
+/**
+ * OCI 1.1 referrers (signatures, SBOMs pushed by digest, without a tag) go with the image they refer to. On a
+ * registry without the referrers API the first call finds out and no further one is made.
+ */
+async function addReferrers(session: Session, plan: RepoPlan): Promise<void> {
+  const known = new Set([...plan.keep, ...plan.delete].map((p) => p.digest));
+  for (const image of [...plan.delete]) {
+    if (image.kind === 'artifact') continue;
+    let referrers;
+    try {
+      referrers = await session.limit(() => session.client.referrers(plan.name, image.digest));
+    } catch (error) {
+      if (error instanceof RegistryError) {
+        session.logger.verbose(`${plan.name}: referrers of ${short(image.digest)} not listed: ${error.message}`);
+        return;
+      }
+      throw error;
+    }
+    if (referrers === undefined) return;
+    for (const r of referrers) {
+      if (known.has(r.digest)) continue;
+      known.add(r.digest);
+      plan.delete.push({
+        digest: r.digest,
+        tags: [],
+        created: null,
+        kind: 'artifact',
+        mediaType: r.mediaType ?? '',
+        action: 'delete',
+        reason: `referrer${r.artifactType ? ` (${r.artifactType})` : ''} of deleted image ${short(image.digest)}`,
+        subject: image.digest,
+      });
+    }
+  }
+}

@@ -1,0 +1,92 @@
+import { readFileSync } from 'node:fs';
+import pLimit, { type LimitFunction } from 'p-limit';
+import { resolveCredentials } from '../cli/credentials.js';
+import { UsageError } from '../errors.js';
+import { parseRegistryUrl, RegistryClient } from '../registry/client.js';
+import { Logger, type Io } from '../util/log.js';
+
+/** Connection flags as yargs parsed them. */
+export interface ConnectionArgs {
+  registry?: string;
+  cacert?: string;
+  insecure?: boolean;
+  cert?: string;
+  key?: string;
+  basicauthUser?: string;
+  basicauthPw?: string;
+  passwordStdin?: boolean;
+  proxy?: boolean;
+  timeout: number;
+  retries: number;
+  metadataWorkers: number;
+  verbose: number;
+}
+
+export interface Session {
+  client: RegistryClient;
+  /** The one concurrency limit of the run: every request goes through it. */
+  limit: LimitFunction;
+  logger: Logger;
+  registry: string;
+  concurrency: number;
+}
+
+function readPem(path: string, what: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new UsageError(`cannot read ${what} ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
+}
+
+/** Checks the flags that need no network; throws UsageError before any request is made. */
+export function checkConnectionArgs(args: ConnectionArgs, env: NodeJS.ProcessEnv): URL {
+  const registry = args.registry ?? env.CLEANREG_REGISTRY;
+  if (!registry) throw new UsageError('missing the registry: pass -r/--registry URL or set CLEANREG_REGISTRY');
+  if (!Number.isInteger(args.metadataWorkers) || args.metadataWorkers < 1 || args.metadataWorkers > 256) {
+    throw new UsageError(`-w/--metadata-workers must be a whole number from 1 to 256, not ${args.metadataWorkers}`);
+  }
+  if (!(args.timeout > 0)) throw new UsageError(`--timeout must be a positive number of seconds, not ${args.timeout}`);
+  if (!Number.isInteger(args.retries) || args.retries < 0) throw new UsageError(`--retries must be a whole number, 0 or more, not ${args.retries}`);
+  if (!!args.cert !== !!args.key) throw new UsageError('--cert and --key go together');
+  return parseRegistryUrl(registry);
+}
+
+export async function openSession(args: ConnectionArgs, io: Io, logger: Logger): Promise<Session> {
+  const url = checkConnectionArgs(args, io.env);
+  const ca = args.cacert ? readPem(args.cacert, 'CA certificate') : undefined;
+  const cert = args.cert ? readPem(args.cert, 'client certificate') : undefined;
+  const key = args.key ? readPem(args.key, 'client key') : undefined;
+  if (args.insecure) logger.warn('--insecure: TLS certificates are not verified; anyone in between can read the credentials');
+  const credentials = await resolveCredentials({
+    user: args.basicauthUser,
+    password: args.basicauthPw,
+    passwordStdin: args.passwordStdin,
+    env: io.env,
+    stdin: io.stdin,
+    registry: url,
+    logger,
+  });
+  const client = new RegistryClient(
+    {
+      registry: url.toString(),
+      credentials,
+      ca,
+      cert,
+      key,
+      insecure: args.insecure,
+      useProxy: args.proxy,
+      env: io.env,
+      timeoutMs: args.timeout * 1000,
+      retries: args.retries,
+      concurrency: args.metadataWorkers,
+      logger,
+    },
+    logger,
+  );
+  return { client, limit: pLimit(args.metadataWorkers), logger, registry: url.toString().replace(/\/$/, ''), concurrency: args.metadataWorkers };
+}
+
+export function createLogger(io: Io, verbose: number): Logger {
+  return new Logger(io.stderr, verbose);
+}
