@@ -44,24 +44,29 @@ export async function applyRepoPlan(plan: RepoPlan, ctx: ApplyContext): Promise<
   const images = plan.delete.filter((p) => p.kind !== 'artifact' || !p.subject || !subjects.has(p.subject));
   const followers = plan.delete.filter((p) => !images.includes(p));
 
-  let disabled: CleanregError | undefined;
+  let disabled: RegistryError | undefined;
   const deleteOne = async (image: PlannedImage): Promise<Outcome> => {
     const changed = reverify(image, now);
     if (changed) return { digest: image.digest, tags: image.tags, status: 'kept', detail: changed };
-    if (disabled) return { digest: image.digest, tags: image.tags, status: 'failed', detail: disabled.message };
+    if (disabled) throw disabled;
     try {
       const status = await ctx.limit(() => ctx.client.deleteManifest(plan.name, image.digest));
       ctx.logger.verbose(`${status === 'deleted' ? 'deleted' : 'already gone:'} ${plan.name}@${image.digest} (${image.tags.join(', ') || 'untagged'})`);
       return { digest: image.digest, tags: image.tags, status };
     } catch (error) {
-      if (error instanceof RegistryError && error.kind === 'delete-disabled') disabled = error;
+      if (error instanceof RegistryError && error.kind === 'delete-disabled') {
+        disabled = error;
+        throw error;
+      }
       const message = error instanceof CleanregError ? error.message : String(error);
-      ctx.logger.error(`${plan.name}@${image.digest}: ${message}`);
+      ctx.logger.error(message);
       return { digest: image.digest, tags: image.tags, status: 'failed', detail: message };
     }
   };
 
-  result.outcomes.push(...(await Promise.all(images.map(deleteOne))));
+  // The first DELETE goes alone: a 405 (deletion disabled) is registry-wide and stops the run before any other.
+  if (images.length) result.outcomes.push(await deleteOne(images[0]));
+  result.outcomes.push(...(await Promise.all(images.slice(1).map(deleteOne))));
   const subjectGone = new Set(result.outcomes.filter((o) => o.status === 'deleted' || o.status === 'gone').map((o) => o.digest));
   for (const follower of followers) {
     if (!subjectGone.has(follower.subject!)) {

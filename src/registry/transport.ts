@@ -68,7 +68,7 @@ export function createTransport(opts: TransportOptions): Got {
       errorCodes: RETRY_ERRORS,
       maxRetryAfter: 120_000,
       backoffLimit: 30_000,
-      noise: 250,
+      noise: 100,
     },
     followRedirect: true,
     throwHttpErrors: true,

@@ -15,8 +15,6 @@ export function renderPlanTable(plan: RepoPlan, now: Date, color: boolean, outco
   const table = new Table({
     head: ['tags', 'digest', 'created', 'age', 'action', 'reason'],
     style: { head: color ? ['cyan'] : [], border: color ? ['grey'] : [] },
-    wordWrap: true,
-    colWidths: [30, 14, 22, 12, 10, 60],
   });
   const status = new Map(outcome?.outcomes.map((o) => [o.digest, o]));
   for (const image of [...plan.delete, ...plan.keep]) {

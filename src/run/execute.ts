@@ -1,4 +1,5 @@
 import pc from 'picocolors';
+import { CleanregError, RegistryError } from '../errors.js';
 import { applyRepoPlan, type RepoOutcome } from '../executor/apply.js';
 import type { RepoPlan } from '../planner/types.js';
 import { planDocument } from '../report/json.js';
@@ -41,14 +42,17 @@ export async function showAndApply(session: Session, plans: RepoPlan[], opts: Ex
   await confirmDeletion(`Delete ${summary.imagesToDelete} images (${summary.tagsToDelete} tags) from ${session.registry}?`, opts.yes, io);
 
   const outcomes: RepoOutcome[] = [];
+  let stopped: CleanregError | undefined;
   for (const plan of plans.filter((p) => p.delete.length)) {
+    if (stopped) break;
     try {
       outcomes.push(await applyRepoPlan(plan, session));
     } catch (error) {
-      // The repository could not be re-verified: nothing in it was deleted.
-      const message = (error as Error).message;
-      session.logger.error(`${plan.name}: ${message}`);
-      outcomes.push({ name: plan.name, outcomes: plan.delete.map((p) => ({ digest: p.digest, tags: p.tags, status: 'failed', detail: message })) });
+      if (!(error instanceof CleanregError)) throw error;
+      // Re-verification failed, or deletion is disabled: nothing more is deleted in this repository.
+      session.logger.error(`${plan.name}: ${error.message}`);
+      outcomes.push({ name: plan.name, outcomes: plan.delete.map((p) => ({ digest: p.digest, tags: p.tags, status: 'failed', detail: error.message })) });
+      if (error instanceof RegistryError && error.kind === 'delete-disabled') stopped = error;
     }
   }
   const result = summarizeOutcomes(outcomes);
@@ -65,7 +69,11 @@ export async function showAndApply(session: Session, plans: RepoPlan[], opts: Ex
     io.stdout.write(JSON.stringify(planDocument(session.registry, plans, outcomes, false), null, 2) + '\n');
   }
 
-  let exitCode = result.failed > 0 ? 1 : 0;
+  if (stopped) {
+    session.logger.error('stopped: no further deletion was attempted');
+    if (stopped.hint) session.logger.info(`hint: ${stopped.hint}`);
+  }
+  let exitCode = result.failed > 0 || stopped ? 1 : 0;
   const emptied = await reportEmptiedAfterApply(session, outcomes);
   if (result.deleted > 0) {
     if (opts.gcCommand) {

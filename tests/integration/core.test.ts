@@ -1,0 +1,293 @@
+/** The core job on real distribution registries: keep-N, shared digests, -i, -k 0, multi-arch, dates, dry-run, GC. */
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from '@jest/globals';
+import { writeFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runBuiltCli, runCli } from '../helpers/cli.js';
+import { ImagePusher } from '../helpers/images.js';
+import { startRegistry, stopAllRegistries, type TestRegistry } from '../helpers/registry.js';
+
+afterAll(stopAllRegistries);
+
+const day = (n: number) => new Date(Date.UTC(2024, 0, 1 + n)).toISOString();
+const tmp = mkdtempSync(join(tmpdir(), 'cleanreg-core-'));
+
+describe('keep-N on a plain registry', () => {
+  let reg: TestRegistry;
+  let p: ImagePusher;
+
+  beforeEach(async () => {
+    reg = await startRegistry();
+    p = new ImagePusher({ url: reg.url });
+  });
+  afterEach(async () => {
+    p.close();
+    await reg.stop();
+  });
+
+  /** demo/nginx: v1..v5 by day, v5 also tagged latest. */
+  async function seedNginx() {
+    const images = [];
+    for (let i = 1; i <= 5; i++) images.push(await p.pushImage('demo/nginx', i === 5 ? ['v5', 'latest'] : [`v${i}`], { created: day(i), seed: `nginx${i}` }));
+    return images;
+  }
+
+  test('keeps the newest N images (not tags) in a nested repository and deletes the rest', async () => {
+    const images = await seedNginx();
+    const r = await runCli(['-r', reg.url, '-n', 'demo/nginx', '-k', '2', '-y']);
+    expect(r.stderr).not.toMatch(/error/);
+    expect(r.code).toBe(0);
+    expect((await p.tags('demo/nginx'))?.sort()).toEqual(['latest', 'v4', 'v5']);
+    for (const i of [0, 1, 2]) expect(await p.resolve('demo/nginx', images[i].digest)).toBeNull();
+    expect(r.stdout).toMatch(/Deleted 3 images/);
+  });
+
+  test('--dry-run deletes nothing; --output json is one document on stdout', async () => {
+    await seedNginx();
+    const r = await runCli(['-r', reg.url, '-n', 'demo/nginx', '-k', '2', '--dry-run', '--output', 'json']);
+    expect(r.code).toBe(0);
+    const doc = JSON.parse(r.stdout);
+    expect(doc.registry).toBe(reg.url);
+    expect(doc.repositories).toHaveLength(1);
+    const repo = doc.repositories[0];
+    expect(repo.name).toBe('demo/nginx');
+    expect(repo.keep.map((i: { tags: string[] }) => i.tags)).toEqual(expect.arrayContaining([['latest', 'v5'], ['v4']]));
+    expect(repo.delete).toHaveLength(3);
+    for (const image of [...repo.keep, ...repo.delete]) expect(image).toEqual(expect.objectContaining({ digest: expect.stringMatching(/^sha256:/), created: expect.any(String), reason: expect.any(String) }));
+    expect(doc.summary).toMatchObject({ imagesToDelete: 3, tagsToDelete: 3 });
+    expect((await p.tags('demo/nginx'))?.length).toBe(6);
+  });
+
+  test('-k 0 deletes every image, and the emptied repository is reported', async () => {
+    await seedNginx();
+    const r = await runCli(['-r', reg.url, '-n', 'demo/nginx', '-k', '0', '-y']);
+    expect(r.code).toBe(0);
+    expect(await p.tags('demo/nginx')).toBeNull();
+    expect(r.stderr).toMatch(/without tags.*demo\/nginx/);
+    expect(r.stderr).toMatch(/prune-empty/);
+  });
+
+  test('a digest with several tags counts once; -i leaves it alone', async () => {
+    const shared = await p.pushImage('app', ['1.0', 'stable', 'prod'], { created: day(1), seed: 'shared' });
+    await p.pushImage('app', ['2.0'], { created: day(2), seed: 'a2' });
+    await p.pushImage('app', ['3.0'], { created: day(3), seed: 'a3' });
+
+    const withI = await runCli(['-r', reg.url, '-n', 'app', '-k', '1', '-i', '-y']);
+    expect(withI.code).toBe(0);
+    expect((await p.tags('app'))?.sort()).toEqual(['1.0', '3.0', 'prod', 'stable']);
+    expect(withI.stdout).toMatch(/-i\/--ignore-ref-tags/);
+
+    const without = await runCli(['-r', reg.url, '-n', 'app', '-k', '1', '-y']);
+    expect(without.code).toBe(0);
+    expect(await p.tags('app')).toEqual(['3.0']);
+    expect(await p.resolve('app', shared.digest)).toBeNull();
+  });
+
+  test('an image without a creation date is kept and takes no keep slot', async () => {
+    await p.pushImage('undated', ['old'], { created: day(1), seed: 'u1' });
+    await p.pushImage('undated', ['new'], { created: day(2), seed: 'u2' });
+    await p.pushImage('undated', ['mystery'], { created: null, seed: 'u3' });
+    const r = await runCli(['-r', reg.url, '-n', 'undated', '-k', '1', '-y']);
+    expect(r.code).toBe(0);
+    expect((await p.tags('undated'))?.sort()).toEqual(['mystery', 'new']);
+    expect(r.stdout).toMatch(/unknown age/);
+  });
+
+  test('multi-arch indexes: age from the newest child, the kept index stays pullable after garbage collection', async () => {
+    const oldIndex = await p.pushIndex('multi', ['1.0'], [
+      { arch: 'amd64', created: day(1), seed: 'm1a' },
+      { arch: 'arm64', created: day(2), seed: 'm1b' },
+    ]);
+    // Its amd64 child is older than 1.0's arm64 child, but its arm64 child is the newest of all.
+    const newIndex = await p.pushIndex('multi', ['2.0'], [
+      { arch: 'amd64', created: day(0), seed: 'm2a' },
+      { arch: 'arm64', created: day(9), seed: 'm2b' },
+    ], { kind: 'docker' });
+    await p.pushImage('multi', ['single'], { created: day(5), seed: 'm3' });
+
+    const r = await runCli(['-r', reg.url, '-n', 'multi', '-k', '1', '-y']);
+    expect(r.code).toBe(0);
+    expect(await p.tags('multi')).toEqual(['2.0']);
+    expect(await p.resolve('multi', oldIndex.digest)).toBeNull();
+
+    await reg.stop();
+    await reg.garbageCollect();
+    await reg.restart();
+    expect(await p.resolve('multi', '2.0')).toBe(newIndex.digest);
+    expect(await p.isPullable('multi', '2.0')).toBe(true);
+  });
+
+  test('repos.conf in cleanreg format with comments and blank lines', async () => {
+    await seedNginx();
+    await p.pushImage('tools', ['a'], { created: day(1), seed: 't1' });
+    await p.pushImage('tools', ['b'], { created: day(2), seed: 't2' });
+    const file = join(tmp, 'repos.conf');
+    writeFileSync(file, '# repositories to clean\n\ndemo/nginx   3   # keep three\n\ttools\t1\n');
+    const r = await runCli(['-r', reg.url, '-f', file, '-y']);
+    expect(r.code).toBe(0);
+    expect((await p.tags('demo/nginx'))?.sort()).toEqual(['latest', 'v3', 'v4', 'v5']);
+    expect(await p.tags('tools')).toEqual(['b']);
+  });
+
+  test('the password from CLEANREG_PASSWORD is not needed on a plain registry and is never printed', async () => {
+    await seedNginx();
+    const r = await runCli(['-r', reg.url, '-n', 'demo/nginx', '-k', '4', '-y', '-vvv'], { env: { CLEANREG_USERNAME: 'bob', CLEANREG_PASSWORD: 's3cr3t-Pa55' } });
+    expect(r.code).toBe(0);
+    expect(r.stdout + r.stderr).not.toContain('s3cr3t-Pa55');
+    expect(r.stdout + r.stderr).not.toContain(Buffer.from('bob:s3cr3t-Pa55').toString('base64'));
+  });
+});
+
+describe('refusals and failures delete nothing', () => {
+  let reg: TestRegistry;
+  let p: ImagePusher;
+
+  beforeEach(async () => {
+    reg = await startRegistry();
+    p = new ImagePusher({ url: reg.url });
+    await p.pushImage('app', ['old'], { created: day(1), seed: 'r1' });
+    await p.pushImage('app', ['new'], { created: day(2), seed: 'r2' });
+  });
+  afterEach(async () => {
+    p.close();
+    await reg.stop();
+  });
+
+  const untouched = async () => expect((await p.tags('app'))?.sort()).toEqual(['new', 'old']);
+  const deletes = () => reg.accessEntries().filter((e) => e.method === 'DELETE').length;
+
+  test('no --yes and no terminal: exit 2 and a hint', async () => {
+    const r = await runBuiltCli(['-r', reg.url, '-n', 'app', '-k', '1']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/no terminal/);
+    expect(r.stderr).toMatch(/--yes/);
+    await untouched();
+  });
+
+  test('-q still means yes, with a deprecation warning; -pw works as a two-letter option', async () => {
+    const r = await runBuiltCli(['-r', reg.url, '-n', 'app', '-k', '1', '-q', '-u', 'x', '-pw', 'topsecret']);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/deprecated/);
+    expect(r.stderr + r.stdout).not.toContain('topsecret');
+    expect(await p.tags('app')).toEqual(['new']);
+  });
+
+  test.each([
+    [['-n', 'app'], /-k/],
+    [['-n', 'app', '-k', 'x'], /keepimages|number/i],
+    [['-n', 'app', '-k', '-1'], /keep/],
+    [['-n', 'app', '-k', '1', '-f', 'repos.conf'], /-f.*-n|-n.*-f/],
+    [['-n', 'App', '-k', '1'], /invalid repository name/],
+    [['-n', 'app', '-k', '1', '--exclude', '('], /--exclude.*regular expression/],
+    [['-n', 'app', '-k', '1', '--before', 'last tuesday'], /--before.*invalid date/],
+    [['-n', 'app', '-k', '1', '--older-than', '3 parsecs'], /--older-than.*invalid age/],
+    [['-n', 'app', '-k', '1', '-w', '0'], /metadata-workers/],
+    [['-n', 'app', '-k', '1', '--bogus'], /Unknown argument/],
+  ])('usage error %j → exit 2', async (args, message) => {
+    const r = await runCli(['-r', reg.url, ...args, '-y']);
+    expect(r.stderr).toMatch(message);
+    expect(r.code).toBe(2);
+    expect(deletes()).toBe(0);
+    await untouched();
+  });
+
+  test('a malformed repos.conf names the file and line, before any request', async () => {
+    const file = join(tmp, 'bad.conf');
+    writeFileSync(file, '# ok\napp 1\n\nother five\n');
+    await reg.syncLog();
+    const before = reg.accessEntries().length;
+    const r = await runCli(['-r', reg.url, '-f', file, '-y']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`${file}:4`);
+    await reg.syncLog();
+    // syncLog's own marker request is the only one since.
+    expect(reg.accessEntries().length - before).toBeLessThanOrEqual(1);
+    await untouched();
+  });
+
+  test('a bad URL is a usage error', async () => {
+    for (const url of ['ftp://127.0.0.1', 'http://exa mple']) {
+      const r = await runCli(['-r', url, '-n', 'app', '-k', '1', '-y']);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/invalid registry URL/);
+    }
+  });
+
+  test('connection refused names the URL', async () => {
+    const r = await runCli(['-r', 'http://127.0.0.1:9', '-n', 'app', '-k', '1', '-y', '--retries', '0']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/could not connect to http:\/\/127\.0\.0\.1:9/);
+  });
+
+  test('an unknown repository is named, exit 1', async () => {
+    const r = await runCli(['-r', reg.url, '-n', 'nope/missing', '-k', '1', '-y']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/repository "nope\/missing" not found/);
+    await untouched();
+  });
+});
+
+describe('deletion disabled', () => {
+  test('405 says how to enable deletion, exit 1, nothing deleted', async () => {
+    const reg = await startRegistry({ deleteEnabled: false });
+    const p = new ImagePusher({ url: reg.url });
+    await p.pushImage('app', ['old'], { created: day(1), seed: 'd1' });
+    await p.pushImage('app', ['mid'], { created: day(2), seed: 'd2' });
+    await p.pushImage('app', ['new'], { created: day(3), seed: 'd3' });
+    const r = await runCli(['-r', reg.url, '-n', 'app', '-k', '1', '-y']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/deletion is disabled/);
+    expect(r.stderr + r.stdout).toMatch(/REGISTRY_STORAGE_DELETE_ENABLED=true/);
+    // After the first 405 no further DELETE is sent.
+    expect(reg.accessEntries().filter((e) => e.method === 'DELETE')).toHaveLength(1);
+    expect((await p.tags('app'))?.sort()).toEqual(['mid', 'new', 'old']);
+    p.close();
+    await reg.stop();
+  });
+});
+
+describe('TLS with a private CA and htpasswd', () => {
+  let reg: TestRegistry;
+  let p: ImagePusher;
+  const user = { user: 'admin', password: 'Corr3ct-Horse' };
+
+  beforeAll(async () => {
+    reg = await startRegistry({ tls: true, htpasswd: user });
+    p = new ImagePusher({ url: reg.url, ca: reg.caPem, basic: user });
+    await p.pushImage('secure/app', ['old'], { created: day(1), seed: 's1' });
+    await p.pushImage('secure/app', ['new'], { created: day(2), seed: 's2' });
+  });
+  afterAll(async () => {
+    p.close();
+    await reg.stop();
+  });
+
+  test('an untrusted certificate points at -c/--cacert', async () => {
+    const r = await runCli(['-r', reg.url, '-n', 'secure/app', '-k', '1', '-y', '-u', user.user, '-pw', user.password]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/not trusted/);
+    expect(r.stderr).toMatch(/-c\/--cacert/);
+  });
+
+  test('a wrong password is a credentials error and nothing is deleted', async () => {
+    const r = await runCli(['-r', reg.url, '-c', reg.caFile!, '-n', 'secure/app', '-k', '1', '-y', '-u', user.user, '--basicauth-pw', 'wrong-password']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/rejected the credentials/);
+    expect(r.stderr).not.toContain('wrong-password');
+    expect((await p.tags('secure/app'))?.sort()).toEqual(['new', 'old']);
+  });
+
+  test('no credentials at all says which flags to pass', async () => {
+    const r = await runCli(['-r', reg.url, '-c', reg.caFile!, '-n', 'secure/app', '-k', '1', '-y']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/requires credentials/);
+    expect(r.stderr).toMatch(/-u USER/);
+  });
+
+  test('-c and the password from CLEANREG_PASSWORD: deletes', async () => {
+    const r = await runCli(['-r', reg.url, '-c', reg.caFile!, '-n', 'secure/app', '-k', '1', '-y', '-u', user.user], { env: { CLEANREG_PASSWORD: user.password } });
+    expect(r.stderr).not.toMatch(/error|warning/);
+    expect(r.code).toBe(0);
+    expect(await p.tags('secure/app')).toEqual(['new']);
+  });
+});
