@@ -2,6 +2,7 @@ import yargs from 'yargs';
 import { rewriteLegacyArgs } from './cli/argv.js';
 import { applyBuilder, runApply } from './commands/apply.js';
 import { cleanBuilder, runClean } from './commands/clean.js';
+import { listBuilder, runList } from './commands/list.js';
 import { CleanregError } from './errors.js';
 import type { Io } from './util/log.js';
 import { redact } from './util/redact.js';
@@ -31,6 +32,9 @@ export async function main(argv: string[], io: Io): Promise<number> {
     })
     .command('apply <file>', 'apply a plan saved with --plan-out, re-verified against the registry', applyBuilder, (args) => {
       run = () => runApply(args as never, io);
+    })
+    .command('list', 'list repositories, tags, digests, types, creation dates and sizes', listBuilder, (args) => {
+      run = () => runList(args as never, io);
     })
     .example(EXAMPLES)
     .epilogue('Exit codes: 0 done (also when nothing was to delete), 1 registry or runtime failure, 2 usage or configuration error.\nDocs: README.md')

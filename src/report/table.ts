@@ -17,10 +17,11 @@ export function renderPlanTable(plan: RepoPlan, now: Date, color: boolean, outco
     style: { head: color ? ['cyan'] : [], border: color ? ['grey'] : [] },
   });
   const status = new Map(outcome?.outcomes.map((o) => [o.digest, o]));
-  for (const image of [...plan.delete, ...plan.keep]) {
+  const newestFirst = (a: PlannedImage, b: PlannedImage) => (b.created ?? '').localeCompare(a.created ?? '');
+  for (const image of [...[...plan.delete].sort(newestFirst), ...[...plan.keep].sort(newestFirst)]) {
     const done = status.get(image.digest);
     table.push([
-      image.tags.length ? image.tags.join('\n') : c.dim('(untagged)'),
+      image.tags.length ? image.tags.map(shortTag).join('\n') : c.dim('(untagged)'),
       shortDigest(image.digest),
       formatCreated(image.created),
       formatAge(image.created, now),
@@ -30,6 +31,11 @@ export function renderPlanTable(plan: RepoPlan, now: Date, color: boolean, outco
   }
   const notes = plan.notes.map((n) => `  note: ${n}\n`).join('');
   return `${c.bold(plan.name)}\n${table.toString()}\n${notes}`;
+}
+
+/** Cosign tags carry a whole digest: `sha256-0123456789ab….sig` is enough to recognise one. */
+export function shortTag(tag: string): string {
+  return tag.replace(/^(sha256-[a-f0-9]{12})[a-f0-9]{52}(\.\w+)$/, '$1…$2');
 }
 
 function action(image: PlannedImage, status: string | undefined, c: Colors): string {

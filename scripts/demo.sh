@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# npm run demo: a throwaway local registry, sample images, cleanreg in dry-run then for real, before and after.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/ensure-registry.sh
+[ -d node_modules ] || npm ci --no-audit --no-fund
+npm run build --silent
+exec node scripts/demo.mjs "$@"
