@@ -1,0 +1,200 @@
+/** The policy engine on real registries: include/exclude, date windows, ages, semver, globs over a paged catalog, cosign, plan files. */
+import { afterAll, afterEach, beforeEach, describe, expect, test } from '@jest/globals';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runCli } from '../helpers/cli.js';
+import { ImagePusher } from '../helpers/images.js';
+import { startRegistry, stopAllRegistries, type TestRegistry } from '../helpers/registry.js';
+
+afterAll(stopAllRegistries);
+
+const day = (n: number) => new Date(Date.UTC(2024, 0, 1 + n)).toISOString();
+const daysAgo = (n: number) => new Date(Date.now() - n * 86_400_000).toISOString();
+const tmp = mkdtempSync(join(tmpdir(), 'cleanreg-policy-'));
+
+let reg: TestRegistry;
+let p: ImagePusher;
+const sorted = async (repo: string) => (await p.tags(repo))?.sort() ?? null;
+
+describe('rules on one repository', () => {
+  beforeEach(async () => {
+    reg = await startRegistry();
+    p = new ImagePusher({ url: reg.url });
+  });
+  afterEach(async () => {
+    p.close();
+    await reg.stop();
+  });
+
+  test('--exclude protects a digest it shares with other tags', async () => {
+    await p.pushImage('app', ['1.0', 'release-candidate'], { created: day(1), seed: 'e1' });
+    await p.pushImage('app', ['1.1', 'stable'], { created: day(2), seed: 'e2' });
+    await p.pushImage('app', ['1.2'], { created: day(3), seed: 'e3' });
+    await p.pushImage('app', ['1.3'], { created: day(4), seed: 'e4' });
+    const r = await runCli(['-r', reg.url, '-n', 'app', '-k', '1', '--exclude', 'stable|latest', '-y']);
+    expect(r.code).toBe(0);
+    expect(await sorted('app')).toEqual(['1.1', '1.3', 'stable']);
+    expect(r.stdout).toMatch(/shares its digest with tag "stable"/);
+  });
+
+  test('--include limits deletion to images whose tags all match (whole tag)', async () => {
+    await p.pushImage('app', ['feature-a'], { created: day(1), seed: 'i1' });
+    await p.pushImage('app', ['feature-b', 'v1'], { created: day(2), seed: 'i2' });
+    await p.pushImage('app', ['v2'], { created: day(3), seed: 'i3' });
+    await p.pushImage('app', ['xfeature-c'], { created: day(4), seed: 'i4' });
+    await p.pushImage('app', ['feature-d'], { created: day(5), seed: 'i5' });
+    const r = await runCli(['-r', reg.url, '-n', 'app', '-k', '1', '--include', 'feature-.*', '-y']);
+    expect(r.code).toBe(0);
+    // feature-d is the newest candidate; v1 protects feature-b; xfeature-c does not match the whole pattern.
+    expect(await sorted('app')).toEqual(['feature-b', 'feature-d', 'v1', 'v2', 'xfeature-c']);
+  });
+
+  test('--before/--after: only images created inside the window are deleted', async () => {
+    for (let i = 1; i <= 6; i++) await p.pushImage('win', [`b${i}`], { created: day(i * 10), seed: `w${i}` });
+    const r = await runCli(['-r', reg.url, '-n', 'win', '-k', '1', '--after', day(15).slice(0, 10), '--before', '2024-02-15', '-y']);
+    expect(r.code).toBe(0);
+    // b2 (Jan 21) and b3 (Jan 31) and b4 (Feb 10) are inside; b1 before, b5/b6 after; b6 is also the newest.
+    expect(await sorted('win')).toEqual(['b1', 'b5', 'b6']);
+    expect(r.stdout).toMatch(/outside the date window/);
+  });
+
+  test('--older-than with a relative age', async () => {
+    await p.pushImage('age', ['ancient'], { created: daysAgo(90), seed: 'a1' });
+    await p.pushImage('age', ['old'], { created: daysAgo(40), seed: 'a2' });
+    await p.pushImage('age', ['recent'], { created: daysAgo(10), seed: 'a3' });
+    await p.pushImage('age', ['today'], { created: daysAgo(0), seed: 'a4' });
+    const r = await runCli(['-r', reg.url, '-n', 'age', '-k', '0', '--older-than', '30d', '-y']);
+    expect(r.code).toBe(0);
+    expect(await sorted('age')).toEqual(['recent', 'today']);
+  });
+
+  test('--order semver ignores misleading dates, keeps non-versions, and fetches no config blob', async () => {
+    // Rebuilt old versions are the most recently created.
+    await p.pushImage('sv', ['v1.10.0'], { created: day(1), seed: 's1' });
+    await p.pushImage('sv', ['v1.9.0'], { created: day(9), seed: 's2' });
+    await p.pushImage('sv', ['2.0.0-rc.1'], { created: day(8), seed: 's3' });
+    await p.pushImage('sv', ['2.0.0'], { created: day(2), seed: 's4' });
+    await p.pushImage('sv', ['1.2'], { created: day(7), seed: 's5' });
+    await p.pushImage('sv', ['latest'], { created: day(0), seed: 's6' });
+    await reg.syncLog();
+    const before = reg.accessEntries().length;
+    const r = await runCli(['-r', reg.url, '-n', 'sv', '-k', '3', '--order', 'semver', '--dry-run', '--output', 'json']);
+    expect(r.code).toBe(0);
+    const repo = JSON.parse(r.stdout).repositories[0];
+    const tags = (list: { tags: string[] }[]) => list.flatMap((i) => i.tags).sort();
+    // 2.0.0 > 2.0.0-rc.1 > v1.10.0 > v1.9.0 > 1.2 (=1.2.0), whatever the creation dates say.
+    expect(tags(repo.keep)).toEqual(['2.0.0', '2.0.0-rc.1', 'latest', 'v1.10.0']);
+    expect(tags(repo.delete)).toEqual(['1.2', 'v1.9.0']);
+    expect(repo.keep.find((i: { tags: string[] }) => i.tags[0] === 'latest').reason).toMatch(/not a version/);
+    await reg.syncLog();
+    const blobGets = reg.accessEntries().slice(before).filter((e) => e.method === 'GET' && e.uri.includes('/blobs/'));
+    expect(blobGets).toHaveLength(0);
+  });
+
+  test('cosign signatures go with their image and stay with a kept one; orphans are reported', async () => {
+    const old = await p.pushImage('signed', ['1.0'], { created: day(1), seed: 'c1' });
+    const cur = await p.pushImage('signed', ['2.0'], { created: day(2), seed: 'c2' });
+    const oldSig = await p.pushArtifact('signed', old.digest, [`${old.digest.replace(':', '-')}.sig`], { seed: 'sig1' });
+    const curSig = await p.pushArtifact('signed', cur.digest, [`${cur.digest.replace(':', '-')}.sig`], { seed: 'sig2' });
+    const att = await p.pushArtifact('signed', cur.digest, [`${cur.digest.replace(':', '-')}.att`], { seed: 'att2' });
+    // An image deleted by hand earlier left its signature behind.
+    const gone = await p.pushImage('signed', ['gone'], { created: day(0), seed: 'c0' });
+    const orphan = await p.pushArtifact('signed', gone.digest, [`${gone.digest.replace(':', '-')}.sig`], { seed: 'orphan' });
+    await p.send('DELETE', `/v2/signed/manifests/${gone.digest}`);
+    const r = await runCli(['-r', reg.url, '-n', 'signed', '-k', '1', '-y']);
+    expect(r.code).toBe(0);
+    expect(await p.resolve('signed', old.digest)).toBeNull();
+    expect(await p.resolve('signed', oldSig.digest)).toBeNull();
+    expect(await p.resolve('signed', curSig.digest)).toBe(curSig.digest);
+    expect(await p.resolve('signed', att.digest)).toBe(att.digest);
+    expect(r.stdout).toMatch(/signature of deleted image/);
+    expect(r.stdout).toMatch(/orphaned signature/);
+    expect(await p.resolve('signed', orphan.digest)).toBe(orphan.digest);
+  });
+});
+
+describe('repos.conf with globs over a paged catalog', () => {
+  beforeEach(async () => {
+    reg = await startRegistry({ catalogMaxEntries: 2 });
+    p = new ImagePusher({ url: reg.url });
+  });
+  afterEach(async () => {
+    p.close();
+    await reg.stop();
+  });
+
+  test('first matching line wins; * stays in one segment, ** crosses; per-line options', async () => {
+    const repos = ['team/a', 'team/b', 'team/sub/c', 'other/x', 'keepme'];
+    for (const repo of repos) for (let i = 1; i <= 3; i++) await p.pushImage(repo, [`t${i}`, ...(i === 1 ? ['stable'] : [])], { created: day(i), seed: `${repo}${i}` });
+    const conf = join(tmp, 'globs.conf');
+    writeFileSync(
+      conf,
+      ['# first match wins', 'team/b 2', 'team/* 1 exclude=stable', '**/c   0   include="t.*"', 'keepme 3', ''].join('\n'),
+    );
+    const r = await runCli(['-r', reg.url, '-f', conf, '-y']);
+    expect(r.code).toBe(0);
+    expect(await sorted('team/b')).toEqual(['stable', 't1', 't2', 't3'].filter((t) => t !== 't1' && t !== 'stable'));
+    expect(await sorted('team/a')).toEqual(['stable', 't1', 't3']);
+    // team/sub/c: `team/*` does not reach it; `**/c` with include t.* deletes t2, t3; t1 is protected by stable.
+    expect(await sorted('team/sub/c')).toEqual(['stable', 't1']);
+    expect(await sorted('other/x')).toEqual(['stable', 't1', 't2', 't3']);
+    expect(await sorted('keepme')).toEqual(['stable', 't1', 't2', 't3']);
+    // The catalog was read across its pages (2 per page → at least 3 pages).
+    await reg.syncLog();
+    expect(reg.accessEntries().filter((e) => e.uri.startsWith('/v2/_catalog')).length).toBeGreaterThanOrEqual(3);
+  });
+});
+
+describe('plan files', () => {
+  beforeEach(async () => {
+    reg = await startRegistry();
+    p = new ImagePusher({ url: reg.url });
+  });
+  afterEach(async () => {
+    p.close();
+    await reg.stop();
+  });
+
+  test('plan → move a tag, add a tag, delete one image by hand → apply keeps and reports', async () => {
+    const a = await p.pushImage('app', ['a'], { created: day(1), seed: 'p1' });
+    const b = await p.pushImage('app', ['b'], { created: day(2), seed: 'p2' });
+    const c = await p.pushImage('app', ['c'], { created: day(3), seed: 'p3' });
+    const d = await p.pushImage('app', ['d'], { created: day(4), seed: 'p4' });
+    const e = await p.pushImage('app', ['e'], { created: day(5), seed: 'p5' });
+    const planFile = join(tmp, 'plan.json');
+    const planned = await runCli(['-r', reg.url, '-n', 'app', '-k', '1', '--dry-run', '--plan-out', planFile]);
+    expect(planned.code).toBe(0);
+    const plan = JSON.parse(readFileSync(planFile, 'utf8'));
+    expect(plan).toMatchObject({ kind: 'cleanreg-plan', version: 1, registry: reg.url });
+    expect(plan.repositories[0].images.filter((i: { action: string }) => i.action === 'delete')).toHaveLength(4);
+
+    // Meanwhile: tag "a" moves onto the newest image, "release" is added to image b, image c is deleted by hand.
+    await p.tag('app', 'a', e.digest);
+    await p.tag('app', 'release', b.digest);
+    await p.send('DELETE', `/v2/app/manifests/${c.digest}`);
+
+    const applied = await runCli(['apply', planFile, '-y', '--output', 'json']);
+    expect(applied.code).toBe(0);
+    const doc = JSON.parse(applied.stdout);
+    const repo = doc.repositories[0];
+    const kept = Object.fromEntries(repo.keptOnReverify.map((k: { tags: string[]; reason: string }) => [k.tags.join(','), k.reason]));
+    expect(kept.a).toMatch(/tag "a" now points at sha256:.* \(moved since the plan\)/);
+    expect(kept.b).toMatch(/tag "release" now points at this image \(added since the plan\)/);
+    expect(repo.deleted).toEqual(expect.arrayContaining([{ digest: c.digest, tags: ['c'], alreadyGone: true }, { digest: d.digest, tags: ['d'], alreadyGone: false }]));
+    expect(await p.resolve('app', a.digest)).toBe(a.digest);
+    expect(await sorted('app')).toEqual(['a', 'b', 'e', 'release']);
+  });
+
+  test('apply refuses a plan for another registry, and a malformed plan, with exit 2', async () => {
+    const planFile = join(tmp, 'other.json');
+    writeFileSync(planFile, JSON.stringify({ kind: 'cleanreg-plan', version: 1, createdAt: day(0), registry: 'https://elsewhere.example', repositories: [] }));
+    const other = await runCli(['apply', planFile, '-r', reg.url, '-y']);
+    expect(other.code).toBe(2);
+    expect(other.stderr).toMatch(/is for https:\/\/elsewhere.example/);
+    writeFileSync(planFile, '{"kind": "something else"}');
+    const bad = await runCli(['apply', planFile, '-y']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/not a cleanreg plan/);
+  });
+});
