@@ -22,8 +22,10 @@
 # registry fails). The digest cache lives in /cache (XDG_CACHE_HOME); keep it between runs with `-v cleanreg-cache:/cache`.
 # Inside the image `cleanreg` is also on the PATH (for CI jobs that override the entrypoint).
 
-# One Node LTS major; the code itself supports Node 20 and later.
-ARG NODE_MAJOR=24
+# One Node LTS major (the code supports Node 20 and later). Not 24 yet: node:24 ships npm 11, whose `npm ci`
+# rejects the current package-lock.json (it lacks the other platforms' optional @unrs/resolver-binding-*
+# entries of a jest dependency); regenerate the lock with full registry access before moving to 24.
+ARG NODE_MAJOR=22
 
 FROM node:${NODE_MAJOR}-alpine AS build
 WORKDIR /app

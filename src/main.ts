@@ -2,7 +2,9 @@ import yargs from 'yargs';
 import { rewriteLegacyArgs } from './cli/argv.js';
 import { applyBuilder, runApply } from './commands/apply.js';
 import { cleanBuilder, runClean } from './commands/clean.js';
+import { deleteBuilder, runDelete } from './commands/delete.js';
 import { listBuilder, runList } from './commands/list.js';
+import { pruneEmptyBuilder, runPruneEmpty } from './commands/prune-empty.js';
 import { CleanregError } from './errors.js';
 import type { Io } from './util/log.js';
 import { redact } from './util/redact.js';
@@ -27,14 +29,25 @@ export async function main(argv: string[], io: Io): Promise<number> {
   const parser = yargs()
     .scriptName('cleanreg')
     .usage('cleanreg: delete old images from a Docker/OCI registry under a retention policy\n\nUsage: $0 -r URL (-n REPO -k N | -f REPOSFILE) [options]')
+    // Completions are answered through --get-yargs-completions; `completion` prints the script (captured as output).
+    .completion('__complete', false)
+    .command('completion', 'print a bash/zsh completion script (cleanreg completion >> ~/.bashrc)', {}, () => {
+      parser.showCompletionScript();
+    })
     .command('$0', 'plan and delete old images (the default command)', cleanBuilder, (args) => {
       run = () => runClean(args as never, io);
     })
     .command('apply <file>', 'apply a plan saved with --plan-out, re-verified against the registry', applyBuilder, (args) => {
       run = () => runApply(args as never, io);
     })
+    .command('delete [refs..]', 'delete exactly the named tags or digests (other tags on a shared image survive)', deleteBuilder, (args) => {
+      run = () => runDelete(args as never, io);
+    })
     .command('list', 'list repositories, tags, digests, types, creation dates and sizes', listBuilder, (args) => {
       run = () => runList(args as never, io);
+    })
+    .command('prune-empty', 'remove repositories without tags from a stopped filesystem registry', pruneEmptyBuilder, (args) => {
+      run = () => runPruneEmpty(args as never, io);
     })
     .example(EXAMPLES)
     .epilogue('Exit codes: 0 done (also when nothing was to delete), 1 registry or runtime failure, 2 usage or configuration error.\nDocs: README.md')

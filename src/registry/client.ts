@@ -201,6 +201,20 @@ export class RegistryClient {
     }
   }
 
+  /**
+   * DELETE a tag itself (OCI distribution 1.1, distribution 3). `unsupported` where the registry only deletes by
+   * digest (distribution 2.x answers 400); a 405 still means deletion is disabled and is thrown.
+   */
+  async deleteTag(repo: string, tag: string): Promise<'deleted' | 'unsupported'> {
+    try {
+      await this.send({ method: 'DELETE', url: this.url(`/v2/${repo}/manifests/${tag}`), what: `delete tag ${repo}:${tag}`, repo, scope: deleteScope(repo) });
+      return 'deleted';
+    } catch (error) {
+      if (error instanceof RegistryError && error.status === 400) return 'unsupported';
+      throw error;
+    }
+  }
+
   /** PUT a manifest (used to move a single tag away from a shared digest). */
   async putManifest(repo: string, ref: string, body: Buffer, mediaType: string): Promise<string> {
     const res = await this.send({ method: 'PUT', url: this.url(`/v2/${repo}/manifests/${ref}`), what: `put manifest ${repo}:${ref}`, repo, scope: pushScope(repo), headers: { 'content-type': mediaType }, body });

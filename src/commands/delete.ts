@@ -1,0 +1,143 @@
+import { readFileSync } from 'node:fs';
+import Table from 'cli-table3';
+import type { Argv } from 'yargs';
+import { connectionOptions } from '../cli/options.js';
+import { CleanregError, RegistryError, UsageError } from '../errors.js';
+import { untag } from '../executor/untag.js';
+import { parseReference, parseReferenceFile, type ImageRef } from '../references.js';
+import { shortDigest } from '../report/format.js';
+import { confirmDeletion } from '../run/confirm.js';
+import { checkConnectionArgs, createLogger, openSession, type ConnectionArgs, type Session } from '../run/session.js';
+import type { Io } from '../util/log.js';
+
+export function deleteBuilder<T>(y: Argv<T>) {
+  return connectionOptions(y)
+    .positional('refs', { type: 'string', array: true, describe: 'References: repo:tag, repo@sha256:…, optionally host/ first' })
+    .option('from-file', { type: 'string', describe: 'File of references, one a line (# comments allowed)' })
+    .option('dry-run', { type: 'boolean', describe: 'Show what would be deleted' })
+    .option('yes', { alias: 'y', type: 'boolean', describe: 'Delete without asking' })
+    .option('output', { alias: 'o', type: 'string', choices: ['table', 'json'], default: 'table', describe: 'Output format on stdout' });
+}
+
+type DeleteArgs = ConnectionArgs & { refs?: string[]; fromFile?: string; dryRun?: boolean; yes?: boolean; output: string };
+
+type Action = 'delete-manifest' | 'untag' | 'missing';
+
+interface Step {
+  ref: ImageRef;
+  digest?: string;
+  action: Action;
+  /** Tags that go with a deleted manifest, or the siblings an untag leaves alone. */
+  detail: string;
+  status?: 'deleted' | 'untagged' | 'failed' | 'missing';
+  error?: string;
+}
+
+/** What each reference means now: a whole manifest to delete, a single tag to remove, or nothing there. */
+async function planReferences(session: Session, refs: ImageRef[]): Promise<Step[]> {
+  const byRepo = new Map<string, ImageRef[]>();
+  for (const ref of refs) byRepo.set(ref.repo, [...(byRepo.get(ref.repo) ?? []), ref]);
+  const steps: Step[] = [];
+  await Promise.all(
+    [...byRepo].map(async ([repo, repoRefs]) => {
+      let tags: string[];
+      try {
+        tags = (await session.limit(() => session.client.tags(repo))) ?? [];
+      } catch (error) {
+        if (!(error instanceof RegistryError && error.kind === 'not-found')) throw error;
+        for (const ref of repoRefs) steps.push({ ref, action: 'missing', detail: `repository ${repo} not found` });
+        return;
+      }
+      // Every tag is resolved: which other tags share a digest decides between deleting it and untagging.
+      const digestOf = new Map<string, string | null>();
+      await Promise.all(tags.map(async (t) => digestOf.set(t, await session.limit(() => session.client.resolve(repo, t)))));
+      const tagsOf = (digest: string) => tags.filter((t) => digestOf.get(t) === digest).sort();
+      const named = new Set(repoRefs.filter((r) => r.tag).map((r) => r.tag!));
+      const wholeDigests = new Set(repoRefs.filter((r) => r.digest).map((r) => r.digest!));
+      for (const ref of repoRefs) {
+        const digest = ref.digest ?? digestOf.get(ref.tag!) ?? undefined;
+        if (ref.digest && !(await session.limit(() => session.client.resolve(repo, ref.digest!)))) {
+          steps.push({ ref, action: 'missing', detail: 'no such manifest' });
+        } else if (!digest) {
+          steps.push({ ref, action: 'missing', detail: 'no such tag' });
+        } else {
+          const all = tagsOf(digest);
+          const others = all.filter((t) => !named.has(t));
+          if (ref.digest || wholeDigests.has(digest) || others.length === 0) {
+            steps.push({ ref, digest, action: 'delete-manifest', detail: all.length ? `removes tags ${all.join(', ')}` : 'untagged manifest' });
+          } else {
+            steps.push({ ref, digest, action: 'untag', detail: `keeps ${others.join(', ')} on the same image` });
+          }
+        }
+      }
+    }),
+  );
+  return steps;
+}
+
+/** `cleanreg delete`: exactly the named tags (or digests), never a sibling tag that was not named. */
+export async function runDelete(args: DeleteArgs, io: Io): Promise<number> {
+  const logger = createLogger(io, args.verbose);
+  const host = checkConnectionArgs(args, io.env).host;
+  const refs = (args.refs ?? []).map((r) => parseReference(r, host));
+  if (args.fromFile) {
+    let text: string;
+    try {
+      text = readFileSync(args.fromFile, 'utf8');
+    } catch (error) {
+      throw new UsageError(`cannot read ${args.fromFile}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    }
+    refs.push(...parseReferenceFile(text, args.fromFile, host));
+  }
+  if (!refs.length) throw new UsageError('name what to delete: cleanreg delete repo:tag ... or --from-file FILE');
+
+  const session = await openSession(args, io, logger);
+  await session.client.ping();
+  const steps = await planReferences(session, refs);
+  const actionable = steps.filter((s) => s.action !== 'missing');
+
+  if (!args.dryRun && actionable.length) {
+    await confirmDeletion(`Delete ${actionable.length} of ${steps.length} references from ${session.registry}?`, !!args.yes, io);
+    // One DELETE per manifest, even when several references name it.
+    const done = new Map<string, Promise<void>>();
+    await Promise.all(
+      actionable.map(async (step) => {
+        try {
+          if (step.action === 'untag') {
+            await session.limit(() => untag(session.client, step.ref.repo, step.ref.tag!, step.digest!));
+            step.status = 'untagged';
+          } else {
+            const key = `${step.ref.repo}@${step.digest}`;
+            if (!done.has(key)) done.set(key, session.limit(() => session.client.deleteManifest(step.ref.repo, step.digest!)).then(() => undefined));
+            await done.get(key);
+            step.status = 'deleted';
+          }
+        } catch (error) {
+          if (!(error instanceof CleanregError)) throw error;
+          step.status = 'failed';
+          step.error = error.message;
+          logger.error(`${step.ref.text}: ${error.message}${error.hint ? ` (${error.hint})` : ''}`);
+        }
+      }),
+    );
+  }
+  for (const step of steps) if (step.action === 'missing') step.status = 'missing';
+
+  const count = (status: string) => steps.filter((s) => s.status === status).length;
+  const summary = { references: steps.length, deleted: count('deleted'), untagged: count('untagged'), missing: count('missing'), failed: count('failed') };
+  if (args.output === 'json') {
+    const doc = {
+      registry: session.registry,
+      dryRun: !!args.dryRun,
+      references: steps.map((s) => ({ reference: s.ref.text, repository: s.ref.repo, tag: s.ref.tag ?? null, digest: s.digest ?? null, action: s.action, status: s.status ?? 'planned', detail: s.error ?? s.detail })),
+      summary,
+    };
+    io.stdout.write(JSON.stringify(doc, null, 2) + '\n');
+  } else {
+    const table = new Table({ head: ['reference', 'digest', 'action', 'status', 'detail'], style: { head: [], border: [] } });
+    for (const s of steps) table.push([s.ref.text, s.digest ? shortDigest(s.digest) : '-', s.action, s.status ?? (args.dryRun ? 'dry run' : '-'), s.error ?? s.detail]);
+    io.stdout.write(table.toString() + '\n');
+    io.stdout.write(`${summary.deleted} deleted, ${summary.untagged} untagged, ${summary.missing} not found, ${summary.failed} failed${args.dryRun ? ' (dry run: nothing changed)' : ''}.\n`);
+  }
+  return summary.failed || summary.missing ? 1 : 0;
+}

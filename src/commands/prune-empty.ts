@@ -1,0 +1,71 @@
+import { existsSync, readdirSync, rmdirSync, rmSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import type { Argv } from 'yargs';
+import { UsageError } from '../errors.js';
+import { confirmDeletion } from '../run/confirm.js';
+import { createLogger } from '../run/session.js';
+import type { Io } from '../util/log.js';
+
+export function pruneEmptyBuilder<T>(y: Argv<T>) {
+  return y
+    .option('data-dir', { type: 'string', demandOption: true, describe: 'Storage root of a filesystem registry (rootdirectory, or its docker/registry/v2)' })
+    .option('dry-run', { type: 'boolean', describe: 'Only list the repositories that would be removed' })
+    .option('yes', { alias: 'y', type: 'boolean', describe: 'Remove without asking' })
+    .option('verbose', { alias: 'v', type: 'count' });
+}
+
+type PruneArgs = { dataDir: string; dryRun?: boolean; yes?: boolean; verbose: number };
+
+/** The `repositories` folder of a filesystem registry, from the root it was given. */
+function repositoriesRoot(dataDir: string): string {
+  for (const candidate of [join(dataDir, 'docker/registry/v2/repositories'), join(dataDir, 'v2/repositories'), join(dataDir, 'repositories')]) {
+    if (existsSync(candidate) && statSync(candidate).isDirectory()) return candidate;
+  }
+  throw new UsageError(`${dataDir} does not look like a filesystem registry's storage: no docker/registry/v2/repositories in it`);
+}
+
+/** Repository folders (those with `_manifests`) under root, nested ones included. */
+function findRepositories(root: string, dir = root, found: string[] = []): string[] {
+  const entries = readdirSync(dir, { withFileTypes: true });
+  if (entries.some((e) => e.name === '_manifests' && e.isDirectory())) found.push(dir);
+  for (const e of entries) if (e.isDirectory() && !e.name.startsWith('_')) findRepositories(root, join(dir, e.name), found);
+  return found;
+}
+
+/** A tag exists when `_manifests/tags/<tag>/current/link` does. */
+function hasTags(repoDir: string): boolean {
+  const tagsDir = join(repoDir, '_manifests', 'tags');
+  if (!existsSync(tagsDir)) return false;
+  return readdirSync(tagsDir).some((tag) => existsSync(join(tagsDir, tag, 'current', 'link')));
+}
+
+/**
+ * `cleanreg prune-empty`: removes, from a stopped (or read-only) filesystem registry, the repositories that have
+ * no tag left, so they leave the catalog. Only their own `_manifests`, `_layers` and `_uploads` go: a nested
+ * repository below one is untouched. Blobs are then freed by the registry's garbage collection.
+ */
+export async function runPruneEmpty(args: PruneArgs, io: Io): Promise<number> {
+  const logger = createLogger(io, args.verbose);
+  const root = repositoriesRoot(args.dataDir);
+  const empty = findRepositories(root).filter((dir) => !hasTags(dir));
+  logger.warn('the registry must be stopped or read-only while its storage is changed (storage.maintenance.readonly.enabled: true)');
+  if (!empty.length) {
+    io.stdout.write('No repository without tags.\n');
+    return 0;
+  }
+  const names = empty.map((d) => relative(root, d));
+  io.stdout.write(`${args.dryRun ? 'Would remove' : 'Removing'} ${names.length} repositories without tags:\n${names.map((n) => `  ${n}\n`).join('')}`);
+  if (args.dryRun) return 0;
+  await confirmDeletion(`Remove ${names.length} empty repositories from ${root}?`, !!args.yes, io);
+  for (const dir of empty) {
+    // Checked again right before: a tag pushed since the listing keeps the repository.
+    if (hasTags(dir)) {
+      logger.warn(`${relative(root, dir)} has a tag now; left alone`);
+      continue;
+    }
+    for (const part of ['_manifests', '_layers', '_uploads']) rmSync(join(dir, part), { recursive: true, force: true });
+    for (let d = dir; d !== root && readdirSync(d).length === 0; d = join(d, '..')) rmdirSync(d);
+  }
+  io.stdout.write('Done. Run the registry garbage collection to free their blobs.\n');
+  return 0;
+}
