@@ -140,9 +140,9 @@ export async function startReverseProxy(target: string, opts: { delayMs?: (metho
 export type FrontMode =
   /** Forward to the token service unchanged (and remember the tokens). */
   | 'pass'
-  /** The first token for each scope is one the registry refuses (expired long ago), though expires_in says 300. */
+  /** The first token for each repository scope is one the registry refuses (expired long ago), though expires_in says 300. */
   | 'expired-once'
-  /** Every token is one the registry refuses. */
+  /** Every repository token is one the registry refuses. */
   | 'always-expired'
   /** HTTP 500. */
   | 'error500'
@@ -186,7 +186,8 @@ export async function startTokenFront(ts: TokenService): Promise<TokenFront> {
       up.on('data', (c: Buffer) => chunks.push(c));
       up.on('end', () => {
         let body = Buffer.concat(chunks).toString('utf8');
-        const refuse = front.mode === 'always-expired' || (front.mode === 'expired-once' && !firstSeen.has(scope));
+        // Only repository tokens: the one for the /v2/ check (no scope) is always good.
+        const refuse = scope !== '' && (front.mode === 'always-expired' || (front.mode === 'expired-once' && !firstSeen.has(scope)));
         firstSeen.add(scope);
         if (up.statusCode === 200) {
           const doc = JSON.parse(body) as { token?: string; access_token?: string; expires_in?: number };

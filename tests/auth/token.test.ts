@@ -1,0 +1,310 @@
+/**
+ * Bearer token auth against real distribution 2.8 registries (`auth: token`) and the test token service:
+ * scopes, the catalog scope for globs, refusals, the `*` fallback, `access_token`, expiry and the per-scope cache.
+ */
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { runCli } from '../helpers/cli.js';
+import { ImagePusher } from '../helpers/images.js';
+import { startRegistry, stopAllRegistries, type TestRegistry } from '../helpers/registry.js';
+import { startTokenService, type TokenService, type TokenServiceOptions } from '../helpers/token-service.js';
+import { startReverseProxy, startTokenFront, tempDirs, type TokenFront } from './servers.js';
+
+const USER = 'alice';
+const PASSWORD = 'T0ken-Alice-Pa55';
+const day = (n: number) => new Date(Date.UTC(2024, 0, 1 + n)).toISOString();
+const tmp = tempDirs('cleanreg-auth-token-');
+const auth = ['-u', USER, '-pw', PASSWORD];
+
+afterAll(async () => {
+  await stopAllRegistries();
+  tmp.cleanup();
+});
+
+interface Setup {
+  ts: TokenService;
+  reg: TestRegistry;
+  p: ImagePusher;
+  stop(): Promise<void>;
+}
+
+/** A token service and a registry that trusts it (realm: the service, or `realm` when given). */
+async function tokenRegistry(opts: TokenServiceOptions = {}, realm?: (ts: TokenService) => Promise<string>): Promise<Setup> {
+  const ts = await startTokenService({ users: { [USER]: PASSWORD }, ...opts });
+  const reg = await startRegistry({ token: { realm: realm ? await realm(ts) : ts.realm, service: ts.service, issuer: ts.issuer, rootCertBundle: ts.rootCertBundle } });
+  const p = new ImagePusher({ url: reg.url, bearer: ts.bearer({ user: USER, password: PASSWORD }) });
+  return {
+    ts, reg, p,
+    async stop() {
+      p.close();
+      await reg.stop();
+      await ts.stop();
+    },
+  };
+}
+
+/** Two images, `old` (day 1) and `new` (day 2). */
+async function seed(p: ImagePusher, repo: string): Promise<void> {
+  await p.pushImage(repo, ['old'], { created: day(1), seed: `${repo}/old` });
+  await p.pushImage(repo, ['new'], { created: day(2), seed: `${repo}/new` });
+}
+
+const deletes = (reg: TestRegistry) => reg.accessEntries().filter((e) => e.method === 'DELETE' && e.status < 300);
+const scopeCounts = (ts: TokenService) => {
+  const counts: Record<string, number> = {};
+  for (const r of ts.requests) {
+    const key = r.scope.join(' ');
+    counts[key] = (counts[key] ?? 0) + 1;
+  }
+  return counts;
+};
+
+describe('a registry with `auth: token`', () => {
+  let s: Setup;
+  beforeAll(async () => {
+    s = await tokenRegistry();
+  });
+  afterAll(() => s.stop());
+
+  test('keep-N in one repository: pull, then pull,delete tokens for it; deletes', async () => {
+    await seed(s.p, 'tok/app');
+    await s.p.pushImage('tok/app', ['older'], { created: day(0), seed: 'tok/app/older' });
+    s.ts.requests.splice(0);
+    const r = await runCli(['-r', s.reg.url, '-n', 'tok/app', '-k', '1', '-y', '--no-cache', ...auth]);
+    expect(r.stderr).not.toMatch(/error/);
+    expect(r.code).toBe(0);
+    expect(await s.p.tags('tok/app')).toEqual(['new']);
+    expect(r.stdout).toMatch(/Deleted 2 images/);
+    const scopes = s.ts.requests.map((q) => q.scope.join(' '));
+    expect(scopes).toEqual(expect.arrayContaining(['repository:tok/app:pull', 'repository:tok/app:pull,delete']));
+    for (const q of s.ts.requests) {
+      expect(q.user).toBe(USER);
+      expect(q.service).toBe(s.ts.service);
+      expect(q.status).toBe(200);
+    }
+  });
+
+  test('a repos file with a glob uses the catalog scope and cleans only the matching repositories', async () => {
+    await seed(s.p, 'team/one');
+    await seed(s.p, 'team/two');
+    await seed(s.p, 'other/three');
+    const file = join(tmp.make(), 'repos.conf');
+    writeFileSync(file, 'team/* 1\n');
+    s.ts.requests.splice(0);
+    const r = await runCli(['-r', s.reg.url, '-f', file, '-y', '--no-cache', ...auth]);
+    expect(r.stderr).not.toMatch(/error/);
+    expect(r.code).toBe(0);
+    expect(await s.p.tags('team/one')).toEqual(['new']);
+    expect(await s.p.tags('team/two')).toEqual(['new']);
+    expect((await s.p.tags('other/three'))?.sort()).toEqual(['new', 'old']);
+    expect(scopeCounts(s.ts)['registry:catalog:*']).toBe(1);
+    expect(s.ts.requests.some((q) => q.scope.some((sc) => sc.includes('other/three')))).toBe(false);
+  });
+
+  test('a wrong password: exit 1, the token service and what it refused are named, nothing deleted', async () => {
+    await seed(s.p, 'tok/wrong');
+    const before = deletes(s.reg).length;
+    const r = await runCli(['-r', s.reg.url, '-n', 'tok/wrong', '-k', '1', '-y', '--no-cache', '-u', USER, '-pw', 'not-the-password']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`token service ${s.ts.url}`);
+    expect(r.stderr).toMatch(/refused the credentials of user "alice"/);
+    expect(r.stderr).toMatch(/hint: check the user name and password/);
+    expect(r.stderr).not.toMatch(/internal error/);
+    expect(r.stderr + r.stdout).not.toContain('not-the-password');
+    expect(deletes(s.reg).length).toBe(before);
+    expect((await s.p.tags('tok/wrong'))?.sort()).toEqual(['new', 'old']);
+  });
+
+  test('anonymous: a clear credentials error with the flags to pass, nothing deleted', async () => {
+    await seed(s.p, 'tok/anon');
+    const before = deletes(s.reg).length;
+    const r = await runCli(['-r', s.reg.url, '-n', 'tok/anon', '-k', '1', '-y', '--no-cache']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/requires credentials/);
+    expect(r.stderr).toMatch(/-u USER/);
+    expect(r.stderr).not.toMatch(/internal error/);
+    expect(deletes(s.reg).length).toBe(before);
+    expect((await s.p.tags('tok/anon'))?.sort()).toEqual(['new', 'old']);
+  });
+
+  test('tokens are cached per scope: one token request per scope, however many requests use it', async () => {
+    const repos = ['cache/a', 'cache/b', 'cache/c'];
+    for (const repo of repos) {
+      await seed(s.p, repo);
+      await s.p.pushImage(repo, ['oldest'], { created: day(0), seed: `${repo}/oldest` });
+    }
+    const file = join(tmp.make(), 'repos.conf');
+    writeFileSync(file, repos.map((r) => `${r} 1`).join('\n') + '\n');
+    s.ts.requests.splice(0);
+    s.reg.clearAccessLog();
+    const r = await runCli(['-r', s.reg.url, '-f', file, '-y', '--no-cache', ...auth]);
+    expect(r.code).toBe(0);
+    for (const repo of repos) expect(await s.p.tags(repo)).toEqual(['new']);
+
+    const expected: Record<string, number> = { '': 1 }; // the /v2/ check
+    for (const repo of repos) {
+      expected[`repository:${repo}:pull`] = 1;
+      expected[`repository:${repo}:pull,delete`] = 1;
+    }
+    expect(scopeCounts(s.ts)).toEqual(expected);
+    // ...while the registry saw many requests with those few tokens (tags, manifests, configs, HEADs, DELETEs).
+    await s.reg.syncLog();
+    const authorized = s.reg.accessEntries().filter((e) => e.status !== 401);
+    expect(authorized.length).toBeGreaterThan(5 * repos.length);
+  });
+});
+
+describe('a token service that refuses `delete` in a scope', () => {
+  let s: Setup;
+  beforeAll(async () => {
+    s = await tokenRegistry({ rejectDeleteScope: true });
+  });
+  afterAll(() => s.stop());
+
+  test('falls back to repository:NAME:* once and deletes', async () => {
+    await seed(s.p, 'star/app');
+    await s.p.pushImage('star/app', ['oldest'], { created: day(0), seed: 'star/app/oldest' });
+    s.ts.requests.splice(0);
+    const r = await runCli(['-r', s.reg.url, '-n', 'star/app', '-k', '1', '-y', '--no-cache', ...auth]);
+    expect(r.stderr).not.toMatch(/error/);
+    expect(r.code).toBe(0);
+    expect(await s.p.tags('star/app')).toEqual(['new']);
+    const asked = s.ts.requests.map((q) => `${q.scope.join(' ')} ${q.status}`);
+    expect(asked.filter((a) => a === 'repository:star/app:pull,delete 401')).toHaveLength(1);
+    expect(asked.filter((a) => a === 'repository:star/app:* 200')).toHaveLength(1);
+  });
+
+  test('the fallback is reported at -v', async () => {
+    await seed(s.p, 'star/verbose');
+    const r = await runCli(['-r', s.reg.url, '-n', 'star/verbose', '-k', '1', '-y', '--no-cache', '-v', ...auth]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/refused scope "repository:star\/verbose:pull,delete"; trying "repository:star\/verbose:\*"/);
+  });
+});
+
+describe('a token service answering with `access_token`', () => {
+  let s: Setup;
+  beforeAll(async () => {
+    s = await tokenRegistry({ field: 'access_token' });
+  });
+  afterAll(() => s.stop());
+
+  test('the access_token is used', async () => {
+    await seed(s.p, 'oauth/app');
+    const r = await runCli(['-r', s.reg.url, '-n', 'oauth/app', '-k', '1', '-y', '--no-cache', ...auth]);
+    expect(r.stderr).not.toMatch(/error/);
+    expect(r.code).toBe(0);
+    expect(await s.p.tags('oauth/app')).toEqual(['new']);
+  });
+});
+
+describe('short-lived tokens', () => {
+  let s: Setup;
+  let slow: { url: string; stop(): Promise<void> };
+  beforeAll(async () => {
+    s = await tokenRegistry({ expiresIn: 2 });
+    // Every DELETE is held back 2.5 s: the run outlasts the 2 s tokens it got at its start.
+    slow = await startReverseProxy(s.reg.url, { delayMs: (method) => (method === 'DELETE' ? 2500 : 0) });
+  });
+  afterAll(async () => {
+    await slow.stop();
+    await s.stop();
+  });
+
+  test('a run that outlasts its tokens renews them (and still deletes)', async () => {
+    await seed(s.p, 'short/app');
+    await s.p.pushImage('short/app', ['oldest'], { created: day(0), seed: 'short/app/oldest' });
+    s.ts.requests.splice(0);
+    const r = await runCli(['-r', slow.url, '-n', 'short/app', '-k', '1', '-y', '--no-cache', ...auth]);
+    expect(r.stderr).not.toMatch(/error/);
+    expect(r.code).toBe(0);
+    expect(await s.p.tags('short/app')).toEqual(['new']);
+    const counts = scopeCounts(s.ts);
+    // The pull token of the scan is stale when the tags are listed again after the (slow) DELETEs;
+    // the second DELETE starts 2.5 s after the first and needs a fresh pull,delete token.
+    expect(counts['repository:short/app:pull']).toBeGreaterThanOrEqual(2);
+    expect(counts['repository:short/app:pull,delete']).toBeGreaterThanOrEqual(2);
+    expect(s.ts.requests.every((q) => q.status === 200)).toBe(true);
+  });
+
+  test('two runs each get their own tokens', async () => {
+    await seed(s.p, 'short/two');
+    s.ts.requests.splice(0);
+    const first = await runCli(['-r', s.reg.url, '-n', 'short/two', '-k', '2', '-y', '--no-cache', ...auth]);
+    expect(first.code).toBe(0);
+    await new Promise((r) => setTimeout(r, 2100));
+    const second = await runCli(['-r', s.reg.url, '-n', 'short/two', '-k', '1', '-y', '--no-cache', ...auth]);
+    expect(second.code).toBe(0);
+    expect(await s.p.tags('short/two')).toEqual(['new']);
+    expect(scopeCounts(s.ts)['repository:short/two:pull']).toBe(2);
+  });
+});
+
+describe('tokens the registry refuses, and a broken token service', () => {
+  let s: Setup;
+  let front: TokenFront;
+  beforeAll(async () => {
+    s = await tokenRegistry({}, async (ts) => {
+      front = await startTokenFront(ts);
+      return front.realm;
+    });
+  });
+  afterAll(async () => {
+    await front.stop();
+    await s.stop();
+  });
+
+  const reset = (mode: TokenFront['mode']) => {
+    front.mode = mode;
+    front.requests.splice(0);
+  };
+  const frontCounts = () => {
+    const counts: Record<string, number> = {};
+    for (const q of front.requests) counts[q.scope] = (counts[q.scope] ?? 0) + 1;
+    return counts;
+  };
+
+  test('a cached token refused by the registry (401) is renewed once and the run goes on', async () => {
+    await seed(s.p, 'renew/app');
+    reset('expired-once');
+    const r = await runCli(['-r', s.reg.url, '-n', 'renew/app', '-k', '1', '-y', '--no-cache', ...auth]);
+    expect(r.stderr).not.toMatch(/error/);
+    expect(r.code).toBe(0);
+    expect(await s.p.tags('renew/app')).toEqual(['new']);
+    const counts = frontCounts();
+    expect(counts['repository:renew/app:pull']).toBe(2);
+    expect(counts['repository:renew/app:pull,delete']).toBe(2);
+  });
+
+  test('a registry that refuses every token: exit 1 with a credentials error, no endless token loop', async () => {
+    await seed(s.p, 'renew/never');
+    reset('always-expired');
+    const r = await runCli(['-r', s.reg.url, '-n', 'renew/never', '-k', '1', '-y', '--no-cache', ...auth]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/rejected the credentials \(401/);
+    expect(r.stderr).toMatch(/repository:renew\/never:pull/);
+    expect(front.requests.length).toBeLessThanOrEqual(4);
+    expect((await s.p.tags('renew/never'))?.sort()).toEqual(['new', 'old']);
+  });
+
+  test('a token service answering 500: exit 1, a registry error naming the token service, not an internal error', async () => {
+    await seed(s.p, 'broken/five');
+    reset('error500');
+    const r = await runCli(['-r', s.reg.url, '-n', 'broken/five', '-k', '1', '-y', '--no-cache', '--retries', '0', ...auth]);
+    expect(r.stderr).not.toMatch(/internal error/);
+    expect(r.stderr).toMatch(/^error: .*token.*500/m);
+    expect(r.stderr).toContain(new URL(front.realm).origin);
+    expect(r.code).toBe(1);
+  });
+
+  test('a token service that drops the connection: exit 1, a connection error naming it, not an internal error', async () => {
+    await seed(s.p, 'broken/drop');
+    reset('drop');
+    const r = await runCli(['-r', s.reg.url, '-n', 'broken/drop', '-k', '1', '-y', '--no-cache', '--retries', '0', ...auth]);
+    expect(r.stderr).not.toMatch(/internal error/);
+    expect(r.stderr).toMatch(/^error: .*token/m);
+    expect(r.stderr).toContain(new URL(front.realm).origin);
+    expect(r.code).toBe(1);
+  });
+});

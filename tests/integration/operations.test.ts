@@ -1,0 +1,174 @@
+/** Everyday operations on real registries: list, delete by reference, --gc-command, prune-empty, completion. */
+import { afterAll, afterEach, beforeEach, describe, expect, test } from '@jest/globals';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runCli } from '../helpers/cli.js';
+import { ImagePusher } from '../helpers/images.js';
+import { startRegistry, stopAllRegistries, type TestRegistry } from '../helpers/registry.js';
+
+afterAll(stopAllRegistries);
+
+const day = (n: number) => new Date(Date.UTC(2024, 0, 1 + n)).toISOString();
+const tmp = mkdtempSync(join(tmpdir(), 'cleanreg-ops-'));
+let reg: TestRegistry;
+let p: ImagePusher;
+const sorted = async (repo: string) => (await p.tags(repo))?.sort() ?? null;
+
+beforeEach(async () => {
+  reg = await startRegistry();
+  p = new ImagePusher({ url: reg.url });
+});
+afterEach(async () => {
+  p.close();
+  await reg.stop();
+});
+
+describe('list', () => {
+  test('repositories, tags, types, created and sizes; an emptied repository is flagged', async () => {
+    const img = await p.pushImage('web', ['1.0', 'latest'], { created: day(1), seed: 'l1', layers: 2 });
+    const idx = await p.pushIndex('multi', ['2.0'], [{ arch: 'amd64', created: day(2), seed: 'la' }, { arch: 'arm64', created: day(3), seed: 'lb' }]);
+    const gone = await p.pushImage('empty/repo', ['x'], { created: day(1), seed: 'l2' });
+    await p.send('DELETE', `/v2/empty/repo/manifests/${gone.digest}`);
+
+    const r = await runCli(['list', '-r', reg.url, '--output', 'json']);
+    expect(r.code).toBe(0);
+    const doc = JSON.parse(r.stdout);
+    const repo = (name: string) => doc.repositories.find((x: { name: string }) => x.name === name);
+    expect(repo('empty/repo')).toMatchObject({ empty: true, images: [] });
+    expect(repo('web').images).toEqual([expect.objectContaining({ digest: img.digest, tags: ['1.0', 'latest'], type: 'image', created: day(1), size: img.size + img.contentSize })]);
+    const multi = repo('multi').images[0];
+    expect(multi).toMatchObject({ digest: idx.digest, type: 'index', created: day(3) });
+    expect(multi.size).toBeGreaterThanOrEqual(idx.contentSize);
+
+    const table = await runCli(['list', '-r', reg.url, '-n', 'empty/*']);
+    expect(table.code).toBe(0);
+    expect(table.stdout).toMatch(/empty\/repo.*no tags: empty repository/);
+    expect(table.stdout).toMatch(/1 repository, 0 images, 0 tags, 1 empty/);
+  });
+});
+
+describe('delete by reference', () => {
+  test('a tag that shares its digest: only that tag goes, the other tags survive', async () => {
+    const shared = await p.pushImage('app', ['1.0', 'stable', 'old-name'], { created: day(1), seed: 'd1' });
+    const r = await runCli(['delete', '-r', reg.url, 'app:old-name', 'app:stable', '-y']);
+    expect(r.code).toBe(0);
+    expect(await sorted('app')).toEqual(['1.0']);
+    expect(await p.resolve('app', '1.0')).toBe(shared.digest);
+    expect(await p.isPullable('app', '1.0')).toBe(true);
+    expect(r.stdout).toMatch(/untag/);
+  });
+
+  test('all tags of a digest named: the manifest is deleted; host prefix accepted', async () => {
+    const img = await p.pushImage('app', ['a', 'b'], { created: day(1), seed: 'd2' });
+    const host = new URL(reg.url).host;
+    const r = await runCli(['delete', '-r', reg.url, `${host}/app:a`, 'app:b', '-y', '--output', 'json']);
+    expect(r.code).toBe(0);
+    const doc = JSON.parse(r.stdout);
+    expect(doc.references.map((x: { action: string; status: string }) => [x.action, x.status])).toEqual([['delete-manifest', 'deleted'], ['delete-manifest', 'deleted']]);
+    expect(await p.resolve('app', img.digest)).toBeNull();
+    expect(reg.accessEntries().filter((e) => e.method === 'DELETE')).toHaveLength(1);
+  });
+
+  test('a reference file with a missing entry: reported, the rest done, exit 1', async () => {
+    await p.pushImage('app', ['keep'], { created: day(1), seed: 'd3' });
+    const doomed = await p.pushImage('app', ['doomed'], { created: day(2), seed: 'd4' });
+    const other = await p.pushImage('lib', ['0.1'], { created: day(2), seed: 'd5' });
+    const file = join(tmp, 'refs.txt');
+    writeFileSync(file, `# to delete\napp:doomed\napp:never-was   # typo\nnope/none:1\nlib@${other.digest}\n`);
+    const r = await runCli(['delete', '-r', reg.url, '--from-file', file, '-y']);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/app:never-was.*missing.*no such tag/);
+    expect(r.stdout).toMatch(/nope\/none:1.*missing.*repository nope\/none not found/);
+    expect(r.stdout).toMatch(/2 deleted, 0 untagged, 2 not found, 0 failed/);
+    expect(await p.resolve('app', doomed.digest)).toBeNull();
+    expect(await sorted('app')).toEqual(['keep']);
+    expect(await p.tags('lib')).toBeNull();
+  });
+
+  test('--dry-run changes nothing; another host is a usage error', async () => {
+    await p.pushImage('app', ['x', 'y'], { created: day(1), seed: 'd6' });
+    const dry = await runCli(['delete', '-r', reg.url, 'app:x', '--dry-run']);
+    expect(dry.code).toBe(0);
+    expect(dry.stdout).toMatch(/app:x.*untag.*dry run.*keeps y/);
+    const other = await runCli(['delete', '-r', reg.url, 'registry.example.com/app:x', '-y']);
+    expect(other.code).toBe(2);
+    expect(other.stderr).toMatch(/not on the registry/);
+    expect(await sorted('app')).toEqual(['x', 'y']);
+  });
+});
+
+describe('garbage collection command', () => {
+  test('runs after deletions; kept images, multi-arch included, stay pullable; a failing command fails the run', async () => {
+    await p.pushIndex('multi', ['old'], [{ arch: 'amd64', created: day(1), seed: 'g1' }, { arch: 'arm64', created: day(1), seed: 'g2' }]);
+    await p.pushIndex('multi', ['new'], [{ arch: 'amd64', created: day(5), seed: 'g3' }, { arch: 'arm64', created: day(5), seed: 'g4' }]);
+    await p.pushImage('single', ['old'], { created: day(1), seed: 'g5', layers: 2 });
+    await p.pushImage('single', ['new'], { created: day(5), seed: 'g6', layers: 2 });
+    const conf = join(tmp, 'gc.conf');
+    writeFileSync(conf, 'multi 1\nsingle 1\n');
+    const gc = `docker-registry garbage-collect ${reg.configPath}`;
+    const r = await runCli(['-r', reg.url, '-f', conf, '-y', '--gc-command', gc]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/eligible for deletion/);
+    expect(await p.isPullable('multi', 'new')).toBe(true);
+    expect(await p.isPullable('single', 'new')).toBe(true);
+
+    const nothing = await runCli(['-r', reg.url, '-f', conf, '-y', '--gc-command', 'echo GC-RAN']);
+    expect(nothing.code).toBe(0);
+    expect(nothing.stderr).not.toContain('GC-RAN');
+
+    await p.pushImage('single', ['newer'], { created: day(9), seed: 'g7' });
+    const failing = await runCli(['-r', reg.url, '-n', 'single', '-k', '1', '-y', '--gc-command', 'echo boom >&2; exit 3']);
+    expect(failing.code).toBe(1);
+    expect(failing.stderr).toMatch(/boom/);
+    expect(failing.stderr).toMatch(/garbage collection command failed \(exit 3\)/);
+  });
+});
+
+describe('prune-empty', () => {
+  test('removes tagless repositories from stopped storage, never one with a tag or a nested one', async () => {
+    await p.pushImage('team/app', ['1'], { created: day(1), seed: 'p1' });
+    await p.pushImage('team/app/sub', ['1'], { created: day(1), seed: 'p2' });
+    const gone = await p.pushImage('team/old', ['1'], { created: day(1), seed: 'p3' });
+    const parentGone = await p.pushImage('parent', ['1'], { created: day(1), seed: 'p4' });
+    await p.pushImage('parent/child', ['1'], { created: day(1), seed: 'p5' });
+    await p.send('DELETE', `/v2/team/old/manifests/${gone.digest}`);
+    await p.send('DELETE', `/v2/parent/manifests/${parentGone.digest}`);
+    await reg.stop();
+
+    const dry = await runCli(['prune-empty', '--data-dir', reg.dataDir, '--dry-run']);
+    expect(dry.code).toBe(0);
+    expect(dry.stdout).toMatch(/Would remove 2 repositories/);
+    expect(dry.stderr).toMatch(/must be stopped or read-only/);
+    const repoDir = (name: string) => join(reg.dataDir, 'docker/registry/v2/repositories', name);
+    expect(existsSync(repoDir('team/old'))).toBe(true);
+
+    const noYes = await runCli(['prune-empty', '--data-dir', reg.dataDir]);
+    expect(noYes.code).toBe(2);
+
+    const r = await runCli(['prune-empty', '--data-dir', reg.dataDir, '-y']);
+    expect(r.code).toBe(0);
+    expect(existsSync(repoDir('team/old'))).toBe(false);
+    expect(existsSync(join(repoDir('parent'), '_manifests'))).toBe(false);
+
+    await reg.restart();
+    const list = await runCli(['list', '-r', reg.url, '--output', 'json']);
+    expect(JSON.parse(list.stdout).repositories.map((x: { name: string }) => x.name).sort()).toEqual(['parent/child', 'team/app', 'team/app/sub']);
+    expect(await p.isPullable('parent/child', '1')).toBe(true);
+
+    const bad = await runCli(['prune-empty', '--data-dir', tmp]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/does not look like/);
+  });
+});
+
+describe('completion and version', () => {
+  test('prints a completion script and the version', async () => {
+    const completion = await runCli(['completion']);
+    expect(completion.code).toBe(0);
+    expect(completion.stdout).toMatch(/cleanreg-completions/);
+    const version = await runCli(['--version']);
+    expect(version.code).toBe(0);
+    expect(version.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+  });
+});
