@@ -2,7 +2,6 @@
 # npm run demo: a throwaway local registry, sample images, cleanreg in dry-run then for real, before and after.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/ensure-registry.sh
-[ -d node_modules ] || npm ci --no-audit --no-fund
+bash scripts/setup.sh
 npm run build --silent
 exec node scripts/demo.mjs "$@"
