@@ -186,7 +186,8 @@ export class Seeder {
     let total = 0;
     const names = Array.from({ length: shape.repos }, (_, r) => repoName(r, shape.repos));
     await pool(names, workers, async (repo) => {
-      total += (await this.pusher.tags(repo))?.length ?? 0;
+      const tags = await this.pusher.tags(repo);
+      total += tags?.length ?? 0;
     });
     return total;
   }

@@ -93,7 +93,10 @@ function tokenize(raw: string, file: string, line: number): string[] {
       inWord = true;
     }
   }
-  if (quote) throw new ConfigError(file, line, `unclosed ${quote} quote`);
+  if (quote) {
+    const key = word.includes('=') ? `${word.slice(0, word.indexOf('='))}: ` : '';
+    throw new ConfigError(file, line, `${key}unclosed ${quote} quote`);
+  }
   if (inWord) words.push(word);
   return words;
 }

@@ -28,6 +28,8 @@ export const ORDERS: readonly Order[] = ['created', 'semver', 'name'];
 /** Patterns match the whole tag (as GitLab's cleanup policies do): `--exclude 'v1.*'`, not `--exclude v1`. */
 export function parseTagPattern(key: 'include' | 'exclude', source: string): RegExp {
   try {
+    // Checked alone first: `a)|(b` is invalid, but would be valid (and unanchored) once wrapped.
+    new RegExp(source);
     const re = new RegExp(`^(?:${source})$`);
     Object.defineProperty(re, 'toString', { value: () => `/${source}/` });
     return re;
@@ -41,7 +43,10 @@ export function parseDate(key: 'before' | 'after', source: string): Date {
   const iso = /^\d{4}-\d{2}-\d{2}$/.test(source) ? `${source}T00:00:00Z` : /T[\d:.]+$/.test(source) ? `${source}Z` : source;
   const valid = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2}))?$/.test(iso);
   const date = new Date(iso);
-  if (!valid || Number.isNaN(date.getTime())) {
+  // Date rolls 2024-02-30 over to March 1st; an impossible day is an error, not another date.
+  const [y, m, d] = source.slice(0, 10).split('-').map(Number);
+  const sameDay = valid && /^\d{4}-\d{2}-\d{2}$/.test(source.slice(0, 10)) && new Date(Date.UTC(y, m - 1, d)).getUTCDate() === d && m >= 1 && m <= 12;
+  if (!valid || !sameDay || Number.isNaN(date.getTime())) {
     throw new RuleError(key, `invalid date "${source}": use ISO 8601, e.g. 2024-06-30 or 2024-06-30T12:00:00Z`);
   }
   return date;

@@ -46,7 +46,7 @@ export class ManifestDescriber {
     const subject = json.subject?.digest;
     if (isIndexType(mediaType) || Array.isArray(json.manifests)) {
       const children = (json.manifests ?? []).map((d) => d.digest);
-      const summary: ManifestSummary = { kind: subject || json.artifactType ? 'artifact' : 'index', mediaType, children, ...(subject ? { subject } : {}) };
+      const summary: ManifestSummary = { kind: subject ? 'artifact' : 'index', mediaType, children, ...(subject ? { subject } : {}) };
       if (!withCreated) return summary;
       const platformChildren = (json.manifests ?? []).filter((d) => !isAttestationChild(d));
       const described = await Promise.all((json.manifests ?? []).map((d) => this.child(repo, d.digest)));
@@ -58,8 +58,9 @@ export class ManifestDescriber {
       return summary;
     }
     const blobs = dedupeBlobs([json.config, ...(json.layers ?? [])].filter((d): d is NonNullable<typeof d> => !!d?.digest).map((d) => ({ digest: d.digest, size: d.size ?? 0 })));
+    // Only container images have a `created` in their config; other artifacts (Helm charts, ...) have no date.
     const isImage = !subject && !json.artifactType && (!json.config?.mediaType || IMAGE_CONFIG_TYPES.has(json.config.mediaType));
-    const summary: ManifestSummary = { kind: isImage ? 'image' : 'artifact', mediaType, blobs, size: size + sumBlobs(blobs), ...(subject ? { subject } : {}) };
+    const summary: ManifestSummary = { kind: subject ? 'artifact' : 'image', mediaType, blobs, size: size + sumBlobs(blobs), ...(subject ? { subject } : {}) };
     if (withCreated && isImage && json.config?.digest) summary.created = await this.created(repo, json.config.digest);
     else if (withCreated) summary.created = null;
     return summary;

@@ -1,4 +1,5 @@
-import { formatISO, sub } from 'date-fns';
+import { UTCDate } from '@date-fns/utc';
+import { sub } from 'date-fns';
 import { cosignSubject } from '../registry/media-types.js';
 import { newestFirst, tagVersion } from './ordering.js';
 import { estimateFreedBytes } from './sizes.js';
@@ -110,10 +111,10 @@ function dateWindow(policy: Policy, now: Date): DateWindow | undefined {
     bounds.gt = bounds.gt === undefined ? t : Math.max(bounds.gt, t);
     parts.push(label);
   };
-  if (policy.before) upper(policy.before.getTime(), `created before ${formatISO(policy.before)}`);
-  if (policy.olderThan) upper(sub(now, policy.olderThan).getTime(), `older than ${describeDuration(policy.olderThan)}`);
-  if (policy.after) lower(policy.after.getTime(), `created after ${formatISO(policy.after)}`);
-  if (policy.newerThan) lower(sub(now, policy.newerThan).getTime(), `newer than ${describeDuration(policy.newerThan)}`);
+  if (policy.before) upper(policy.before.getTime(), `created before ${policy.before.toISOString()}`);
+  if (policy.olderThan) upper(sub(new UTCDate(now), policy.olderThan).getTime(), `older than ${describeDuration(policy.olderThan)}`);
+  if (policy.after) lower(policy.after.getTime(), `created after ${policy.after.toISOString()}`);
+  if (policy.newerThan) lower(sub(new UTCDate(now), policy.newerThan).getTime(), `newer than ${describeDuration(policy.newerThan)}`);
   return {
     contains: (created) => {
       const t = Date.parse(created);
@@ -148,8 +149,9 @@ function protectChildrenOfKeptIndexes(images: Image[], decisions: Map<string, Pl
   }
 }
 
+/** Artifacts follow a subject; a manifest of another kind without one (a Helm chart, say) is planned as an image. */
 export function isArtifact(image: Image): boolean {
-  return image.kind === 'artifact' || (image.tags.length > 0 && image.tags.every((t) => cosignSubject(t)));
+  return !!image.subject || (image.tags.length > 0 && image.tags.every((t) => cosignSubject(t)));
 }
 
 function artifactSubject(image: Image): string | undefined {
@@ -161,7 +163,12 @@ function followSubject(subject: string, decisions: Map<string, PlannedImage>, al
   const planned = decisions.get(subject);
   if (planned && !isArtifact(all.find((i) => i.digest === subject)!)) return planned;
   const next = all.find((i) => i.digest === subject);
-  if (!next || seen.has(subject)) return undefined;
+  // `cosign sign --recursive` signs the untagged children of an index: they follow the index.
+  if (!next) {
+    const parent = all.find((i) => i.kind === 'index' && i.children?.includes(subject));
+    return parent ? decisions.get(parent.digest) : undefined;
+  }
+  if (seen.has(subject)) return undefined;
   seen.add(subject);
   const nextSubject = artifactSubject(next);
   return nextSubject ? followSubject(nextSubject, decisions, all, seen) : undefined;

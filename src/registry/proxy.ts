@@ -13,9 +13,18 @@ function bypassesProxy(url: URL, noProxy: string): boolean {
     .filter(Boolean)
     .some((entry) => {
       if (entry === '*') return true;
-      const [pattern, entryPort] = entry.toLowerCase().split(/:(?=\d+$)/);
+      const [pattern, entryPort] = splitHostPort(entry.toLowerCase());
       if (entryPort && entryPort !== port) return false;
       const bare = pattern.replace(/^\*?\./, '');
       return host === bare || host.endsWith(`.${bare}`);
     });
+}
+
+/** `host`, `host:port`, `[v6]:port`, or a bare IPv6 address (more than one colon: no port). */
+function splitHostPort(entry: string): [string, string | undefined] {
+  const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(entry);
+  if (bracketed) return [bracketed[1], bracketed[2]];
+  if ((entry.match(/:/g) ?? []).length > 1) return [entry, undefined];
+  const m = /^(.*):(\d+)$/.exec(entry);
+  return m ? [m[1], m[2]] : [entry, undefined];
 }

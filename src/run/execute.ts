@@ -1,3 +1,4 @@
+import pLimit from 'p-limit';
 import pc from 'picocolors';
 import { CleanregError, RegistryError } from '../errors.js';
 import { applyRepoPlan, type RepoOutcome } from '../executor/apply.js';
@@ -43,8 +44,8 @@ export async function showAndApply(session: Session, plans: RepoPlan[], opts: Ex
 
   const outcomes: RepoOutcome[] = [];
   let stopped: CleanregError | undefined;
-  for (const plan of plans.filter((p) => p.delete.length)) {
-    if (stopped) break;
+  const applyOne = async (plan: RepoPlan) => {
+    if (stopped) return;
     try {
       outcomes.push(await applyRepoPlan(plan, session));
     } catch (error) {
@@ -54,7 +55,14 @@ export async function showAndApply(session: Session, plans: RepoPlan[], opts: Ex
       outcomes.push({ name: plan.name, outcomes: plan.delete.map((p) => ({ digest: p.digest, tags: p.tags, status: 'failed', detail: error.message })) });
       if (error instanceof RegistryError && error.kind === 'delete-disabled') stopped = error;
     }
-  }
+  };
+  // The first repository goes alone (its first DELETE finds out whether deletion is enabled), the rest in parallel.
+  const pending = plans.filter((p) => p.delete.length);
+  if (pending.length) await applyOne(pending[0]);
+  const repoLimit = pLimit(session.concurrency);
+  await Promise.all(pending.slice(1).map((plan) => repoLimit(() => applyOne(plan))));
+  const order = new Map(plans.map((p, i) => [p.name, i]));
+  outcomes.sort((a, b) => order.get(a.name)! - order.get(b.name)!);
   const result = summarizeOutcomes(outcomes);
   if (table) {
     for (const outcome of outcomes) {

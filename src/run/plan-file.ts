@@ -9,7 +9,7 @@ interface PlanFile {
   version: number;
   createdAt: string;
   registry: string;
-  repositories: { name: string; empty?: boolean; notes?: string[]; images: PlannedImage[] }[];
+  repositories: { name: string; empty?: boolean; notes?: string[]; freedBytes?: number; images: PlannedImage[] }[];
 }
 
 /** Writes the plan as versioned JSON: every image with its digest, tags, created, action and reason. */
@@ -19,7 +19,7 @@ export function writePlanFile(path: string, registry: string, plans: RepoPlan[],
     version: PLAN_FILE_VERSION,
     createdAt: now.toISOString(),
     registry,
-    repositories: plans.map((p) => ({ name: p.name, empty: p.empty, notes: p.notes, images: [...p.delete, ...p.keep] })),
+    repositories: plans.map((p) => ({ name: p.name, empty: p.empty, notes: p.notes, ...(p.freedBytes !== undefined ? { freedBytes: p.freedBytes } : {}), images: [...p.delete, ...p.keep] })),
   };
   try {
     writeFileSync(path, JSON.stringify(file, null, 2) + '\n');
@@ -57,6 +57,7 @@ export function readPlanFile(path: string): { registry: string; createdAt: strin
       delete: repo.images.filter((p) => p.action === 'delete'),
       empty: !!repo.empty,
       notes: repo.notes ?? [],
+      ...(typeof repo.freedBytes === 'number' ? { freedBytes: repo.freedBytes } : {}),
     };
   });
   return { registry: file.registry, createdAt: file.createdAt, plans };

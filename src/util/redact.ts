@@ -20,7 +20,7 @@ const PATTERNS: [RegExp, string][] = [
   [/(authorization["']?\s*[:=]\s*["']?)(basic|bearer)\s+[A-Za-z0-9._~+/=-]+/gi, '$1$2 [REDACTED]'],
   [/\b(basic|bearer)\s+[A-Za-z0-9._~+/-]{8,}=*/gi, '$1 [REDACTED]'],
   [/(\/\/)[^/\s:@]+:[^/\s@]+@/g, '$1[REDACTED]@'],
-  [/("?(?:password|passwd|token|access_token|refresh_token|secret|auth)"?\s*[:=]\s*)"[^"]*"/gi, '$1"[REDACTED]"'],
+  [/("?(?:password|passwd|token|access_token|refresh_token|secret|auth)"?\s*[:=]\s*)"(?:[^"\\]|\\.)*"/gi, '$1"[REDACTED]"'],
   [/\beyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*/g, '[REDACTED-JWT]'],
 ];
 

@@ -140,7 +140,7 @@ export async function startReverseProxy(target: string, opts: { delayMs?: (metho
 export type FrontMode =
   /** Forward to the token service unchanged (and remember the tokens). */
   | 'pass'
-  /** The first token for each repository scope is one the registry refuses (expired long ago), though expires_in says 300. */
+  /** The first read and the first delete-capable token of each repository are refused by the registry (expired long ago), though expires_in says 300. */
   | 'expired-once'
   /** Every repository token is one the registry refuses. */
   | 'always-expired'
@@ -186,9 +186,14 @@ export async function startTokenFront(ts: TokenService): Promise<TokenFront> {
       up.on('data', (c: Buffer) => chunks.push(c));
       up.on('end', () => {
         let body = Buffer.concat(chunks).toString('utf8');
-        // Only repository tokens: the one for the /v2/ check (no scope) is always good.
-        const refuse = scope !== '' && (front.mode === 'always-expired' || (front.mode === 'expired-once' && !firstSeen.has(scope)));
-        firstSeen.add(scope);
+        // Only repository tokens: the one for the /v2/ check (no scope) is always good. "Once" is per repository
+        // and kind of token (read, or delete-capable: `pull,delete` and `*` alike), whatever scope string asks for it.
+        const kind = scope
+          .split(' ')
+          .map((sc) => sc.replace(/:([^:]*)$/, (_, actions: string) => (/(^|,)(delete|\*)(,|$)/.test(actions) ? ':delete' : ':read')))
+          .join(' ');
+        const refuse = scope !== '' && (front.mode === 'always-expired' || (front.mode === 'expired-once' && !firstSeen.has(kind)));
+        firstSeen.add(kind);
         if (up.statusCode === 200) {
           const doc = JSON.parse(body) as { token?: string; access_token?: string; expires_in?: number };
           if (refuse) {

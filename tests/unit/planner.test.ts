@@ -664,7 +664,7 @@ describe('planRepository as a function', () => {
 // ---------------------------------------------------------------------------------------------------------------
 
 describe('planner bugs (fail until fixed)', () => {
-  test('BUG: an artifact without a subject (e.g. an OCI Helm chart) is planned instead of crashing the run', () => {
+  test('an artifact without a subject (e.g. an OCI Helm chart) is planned instead of crashing the run', () => {
     // describe.ts gives kind "artifact" to any manifest whose config is not an image config (Helm charts, WASM,
     // standalone SBOMs), subject or not. plan.ts then calls short(undefined) and throws a TypeError.
     const chart = (label: string, tag: string, created: string | null) => build(label, [tag], created, 'artifact');
@@ -676,7 +676,7 @@ describe('planner bugs (fail until fixed)', () => {
     expect(planned(plan!).map((p) => p.digest).sort()).toEqual([digestOf('c1'), digestOf('c2')].sort());
   });
 
-  test('BUG: a signature of an untagged index child (cosign sign --recursive) follows the index, it is not "orphaned"', () => {
+  test('a signature of an untagged index child (cosign sign --recursive) follows the index, it is not "orphaned"', () => {
     const images = (idxTag: string) => [
       index('idx', [idxTag], ago(1), ['amd64', 'arm64']),
       cosign('sig-idx', 'sig', 'idx'),
@@ -691,7 +691,7 @@ describe('planner bugs (fail until fixed)', () => {
     expect(find(deleted, 'sig-amd64')).toMatchObject({ action: 'delete', reason: expect.stringContaining('of deleted image') });
   });
 
-  test('BUG: reasons do not depend on the machine time zone (before/after are shown with formatISO, in local time)', () => {
+  test('reasons do not depend on the machine time zone (before/after are shown with formatISO, in local time)', () => {
     const inv = repo([img('a', ['a'], '2024-06-30T00:00:00Z')]);
     const pol = buildPolicy(0, { before: '2024-06-01', after: '2024-01-01' });
     const inUtc = find(planRepository(inv, pol, NOW), 'a').reason;

@@ -1,7 +1,10 @@
 /** repos.conf: cleanreg's two-column format, the key=value extensions, every error, and matching repositories. */
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, test } from '@jest/globals';
 import { ConfigError, UsageError } from '../../src/errors.js';
-import { parseReposFile } from '../../src/config/repos-file.js';
+import { parseReposFile, readReposFile } from '../../src/config/repos-file.js';
 import { checkRepositoryPattern, matchTargets, type Target } from '../../src/config/targets.js';
 
 const FILE = 'repos.conf';
@@ -186,7 +189,7 @@ describe('parseReposFile: every error names the file, the line and the key', () 
   });
 
   // BUG (fails until fixed): the tokenizer's "unclosed quote" error does not say which option it was in.
-  test('BUG: an unclosed quote names the key it belongs to', () => {
+  test('an unclosed quote names the key it belongs to', () => {
     expect(() => parse(withBadLine('web 1 exclude=ok include="v1'))).toThrow(/^repos\.conf:3: .*include/);
   });
 });
@@ -252,5 +255,20 @@ describe('matchTargets', () => {
       ['a/x', 1, 'created'],
       ['b/y', 2, 'name'],
     ]);
+  });
+});
+
+describe('the shipped examples', () => {
+  const dir = fileURLToPath(new URL('../../examples/repos/', import.meta.url));
+  const files = readdirSync(dir).filter((f) => f.endsWith('.conf'));
+
+  test('there are examples to check', () => {
+    expect(files.length).toBeGreaterThan(0);
+  });
+
+  test.each(files)('examples/repos/%s parses', (name) => {
+    const targets = readReposFile(join(dir, name));
+    expect(targets.length).toBeGreaterThan(0);
+    for (const t of targets) expect(t.source).toMatch(new RegExp(`${name.replace('.', '\\.')}:\\d+$`));
   });
 });

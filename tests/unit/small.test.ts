@@ -1,0 +1,345 @@
+/** The small pure helpers: legacy argv, redaction, paging, challenges, proxies, shards, plan files. */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, test } from '@jest/globals';
+import { rewriteLegacyArgs } from '../../src/cli/argv.js';
+import { UsageError } from '../../src/errors.js';
+import type { PlannedImage, RepoPlan } from '../../src/planner/types.js';
+import { parseChallenge } from '../../src/registry/challenge.js';
+import { nextPageUrl } from '../../src/registry/paging.js';
+import { proxyFor } from '../../src/registry/proxy.js';
+import { readPlanFile, writePlanFile } from '../../src/run/plan-file.js';
+import { shardIndex, shardOf } from '../../src/run/shard.js';
+import { displayUrl, redact, registerCredentials, registerSecret } from '../../src/util/redact.js';
+
+function errorOf(run: () => unknown): Error {
+  try {
+    run();
+  } catch (error) {
+    return error as Error;
+  }
+  throw new Error('expected an error, got none');
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+describe('rewriteLegacyArgs: cleanreg\'s "-pw"', () => {
+  test.each([
+    { name: '-pw VALUE', args: ['-r', 'http://reg', '-u', 'me', '-pw', 'secret'], out: ['-r', 'http://reg', '-u', 'me', '--basicauth-pw', 'secret'] },
+    { name: '-pw=VALUE', args: ['-pw=secret', '-n', 'app'], out: ['--basicauth-pw=secret', '-n', 'app'] },
+    { name: '-pw= with "=" in the password', args: ['-pw=a=b'], out: ['--basicauth-pw=a=b'] },
+    { name: 'other arguments untouched', args: ['-p', '-w', '--pw', '-pwx', 'pw', '-k', '3', '--basicauth-pw', 'x'], out: ['-p', '-w', '--pw', '-pwx', 'pw', '-k', '3', '--basicauth-pw', 'x'] },
+    { name: 'after -- untouched', args: ['-n', 'app', '--', '-pw', '-pw=x'], out: ['-n', 'app', '--', '-pw', '-pw=x'] },
+    { name: 'nothing', args: [], out: [] },
+  ])('$name', ({ args, out }) => {
+    const input = [...args];
+    expect(rewriteLegacyArgs(input)).toEqual(out);
+    expect(input).toEqual(args);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+describe('redact', () => {
+  // Secrets are registered in a module-level set: every test uses its own values.
+  test.each([
+    { name: 'Authorization: Basic header', text: 'Authorization: Basic dXNlcjpwYXNzd29yZA==', secret: 'dXNlcjpwYXNzd29yZA', keep: 'Authorization: Basic [REDACTED]' },
+    { name: 'Authorization: Bearer header', text: 'authorization: Bearer abc.def-ghi_jkl', secret: 'abc.def-ghi_jkl', keep: 'authorization: Bearer [REDACTED]' },
+    { name: 'Authorization in JSON', text: '{"Authorization":"Basic Zm9vOmJhcg=="}', secret: 'Zm9vOmJhcg', keep: '"Authorization":"Basic [REDACTED]' },
+    { name: 'a bare Bearer token', text: 'sent Bearer 0123456789abcdef to the registry', secret: '0123456789abcdef', keep: 'sent Bearer [REDACTED] to the registry' },
+    { name: 'user:pass@ in a URL', text: 'GET https://alice:s3cret@reg.example.com/v2/', secret: 's3cret', keep: 'https://[REDACTED]@reg.example.com/v2/' },
+    { name: 'JSON "password"', text: '{"username":"alice","password":"hunter2!"}', secret: 'hunter2!', keep: '"username":"alice","password":"[REDACTED]"' },
+    { name: 'JSON "token"', text: '{"token": "opaque-token-value", "expires_in": 300}', secret: 'opaque-token-value', keep: '"expires_in": 300' },
+    { name: 'JSON "access_token"', text: '{"access_token":"another-opaque-value"}', secret: 'another-opaque-value', keep: '"access_token":"[REDACTED]"' },
+    { name: 'docker config "auth" and "identitytoken"', text: '{"auth":"YWxpY2U6eHl6","identitytoken":"idtok-value"}', secret: 'idtok-value', keep: '"auth":"[REDACTED]"' },
+    {
+      name: 'a JWT anywhere',
+      text: 'token eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJl expired',
+      secret: 'eyJzdWIiOiJhbGljZSJ9',
+      keep: 'token [REDACTED-JWT] expired',
+    },
+  ])('$name', ({ text, secret, keep }) => {
+    const out = redact(text);
+    expect(out).not.toContain(secret);
+    expect(out).toContain(keep);
+  });
+
+  test('leaves ordinary text alone', () => {
+    const text = 'DELETE team/app@sha256:0123abcd (v1, v2): 202 Accepted, 12 tags kept';
+    expect(redact(text)).toBe(text);
+  });
+
+  test('a registered secret is redacted wherever it appears, also URL-encoded', () => {
+    registerSecret('p@ss w0rd/xyz');
+    expect(redact('login with p@ss w0rd/xyz failed')).toBe('login with [REDACTED] failed');
+    expect(redact('?password=p%40ss%20w0rd%2Fxyz&x=1')).toBe('?password=[REDACTED]&x=1');
+  });
+
+  test('registerCredentials registers the password and base64(user:password)', () => {
+    registerCredentials('carol', 'Tr0ub4dor&3');
+    const b64 = Buffer.from('carol:Tr0ub4dor&3').toString('base64');
+    expect(redact(`password is Tr0ub4dor&3`)).toBe('password is [REDACTED]');
+    expect(redact(`cached ${b64} in memory`)).toBe('cached [REDACTED] in memory');
+    expect(redact('user carol')).toBe('user carol');
+  });
+
+  test('very short values are not registered (they would blank out ordinary text)', () => {
+    registerSecret('ab');
+    registerSecret('');
+    registerSecret(undefined);
+    registerSecret(null);
+    expect(redact('abab and cabbage')).toBe('abab and cabbage');
+  });
+
+  test('displayUrl drops user:pass@', () => {
+    expect(displayUrl('https://dave:pw123@reg.example.com:5000/v2/')).toBe('https://reg.example.com:5000/v2/');
+    expect(displayUrl(new URL('http://reg.example.com/'))).toBe('http://reg.example.com/');
+  });
+
+  // BUG (fails until fixed): the JSON pattern stops at the first quote, escaped or not, so the rest of a
+  // password that contains a '"' is printed; the registered raw form ('…"…') never appears in JSON text.
+  test('a JSON password with an escaped quote is redacted entirely', () => {
+    registerCredentials('erin', 'ab"cdefgh');
+    const out = redact(JSON.stringify({ username: 'erin', password: 'ab"cdefgh' }));
+    expect(out).not.toContain('cdefgh');
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+describe('nextPageUrl', () => {
+  const current = new URL('http://reg.example.com:5000/v2/_catalog?n=2');
+  test.each([
+    { name: 'no Link header', link: undefined, next: undefined },
+    { name: 'an empty Link header', link: '', next: undefined },
+    { name: 'a relative Link is resolved against the current URL', link: '</v2/_catalog?last=b&n=2>; rel="next"', next: 'http://reg.example.com:5000/v2/_catalog?last=b&n=2' },
+    { name: 'rel without quotes', link: '</v2/_catalog?last=c&n=2>; rel=next', next: 'http://reg.example.com:5000/v2/_catalog?last=c&n=2' },
+    { name: 'an absolute Link on the same origin', link: '<http://reg.example.com:5000/v2/team/app/tags/list?last=v9&n=50>; rel="next"', next: 'http://reg.example.com:5000/v2/team/app/tags/list?last=v9&n=50' },
+    { name: 'next after prev', link: '</v2/_catalog?last=a>; rel="prev", </v2/_catalog?last=d>; rel="next"', next: 'http://reg.example.com:5000/v2/_catalog?last=d' },
+    { name: 'several Link headers', link: ['</v2/_catalog?last=a>; rel="prev"', '</v2/_catalog?last=e>; rel="next"'], next: 'http://reg.example.com:5000/v2/_catalog?last=e' },
+    { name: 'only a prev link', link: '</v2/_catalog?last=a>; rel="prev"', next: undefined },
+    { name: 'another host is refused', link: '<http://evil.example.com/v2/_catalog?last=b>; rel="next"', next: undefined },
+    { name: 'another port is refused', link: '<http://reg.example.com:6000/v2/_catalog?last=b>; rel="next"', next: undefined },
+    { name: 'another scheme is refused', link: '<https://reg.example.com:5000/v2/_catalog?last=b>; rel="next"', next: undefined },
+    { name: 'a protocol-relative link to another host is refused', link: '<//evil.example.com/v2/_catalog>; rel="next"', next: undefined },
+  ])('$name', ({ link, next }) => {
+    expect(nextPageUrl(link, current)?.toString()).toBe(next);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+describe('parseChallenge', () => {
+  test.each([
+    {
+      name: 'Bearer with realm, service and scope',
+      header: 'Bearer realm="https://auth.example.com/token",service="registry.example.com",scope="repository:team/app:pull"',
+      scheme: 'bearer',
+      params: { realm: 'https://auth.example.com/token', service: 'registry.example.com', scope: 'repository:team/app:pull' },
+    },
+    {
+      name: 'a comma inside a quoted scope',
+      header: 'Bearer realm="https://auth/token",service="reg",scope="repository:app:pull,delete"',
+      scheme: 'bearer',
+      params: { realm: 'https://auth/token', service: 'reg', scope: 'repository:app:pull,delete' },
+    },
+    {
+      name: 'spaces after commas, an error param, upper-case names',
+      header: 'BEARER Realm="https://auth/token", Service="reg", error="insufficient_scope"',
+      scheme: 'bearer',
+      params: { realm: 'https://auth/token', service: 'reg', error: 'insufficient_scope' },
+    },
+    { name: 'an escaped quote', header: 'Bearer realm="a\\"b",service="s"', scheme: 'bearer', params: { realm: 'a"b', service: 's' } },
+    { name: 'unquoted values', header: 'Bearer realm=https://auth/token,service=reg', scheme: 'bearer', params: { realm: 'https://auth/token', service: 'reg' } },
+    { name: 'Basic', header: 'Basic realm="Registry Realm"', scheme: 'basic', params: { realm: 'Registry Realm' } },
+    { name: 'Bearer with no params', header: 'Bearer', scheme: 'bearer', params: {} },
+    { name: 'another scheme', header: 'Negotiate abc', scheme: 'other', params: {} },
+    { name: 'the first of several headers', header: ['Basic realm="r1"', 'Bearer realm="r2"'], scheme: 'basic', params: { realm: 'r1' } },
+  ])('$name', ({ header, scheme, params }) => {
+    expect(parseChallenge(header)).toEqual({ scheme, params });
+  });
+
+  test.each([undefined, '', []])('no challenge: %p', (header) => {
+    expect(parseChallenge(header as string | string[] | undefined)).toBeUndefined();
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+describe('proxyFor', () => {
+  const https = new URL('https://reg.example.com/v2/');
+  const http = new URL('http://reg.example.com:5000/v2/');
+  const both = { HTTPS_PROXY: 'http://secure-proxy:3128', HTTP_PROXY: 'http://plain-proxy:3128' };
+
+  test.each([
+    { name: 'https uses HTTPS_PROXY', url: https, env: both, proxy: 'http://secure-proxy:3128' },
+    { name: 'http uses HTTP_PROXY', url: http, env: both, proxy: 'http://plain-proxy:3128' },
+    { name: 'http never uses HTTPS_PROXY', url: http, env: { HTTPS_PROXY: 'http://secure-proxy:3128' }, proxy: undefined },
+    { name: 'https falls back to HTTP_PROXY', url: https, env: { HTTP_PROXY: 'http://plain-proxy:3128' }, proxy: 'http://plain-proxy:3128' },
+    { name: 'lower-case names', url: https, env: { https_proxy: 'http://lower:1' }, proxy: 'http://lower:1' },
+    { name: 'upper case wins over lower case', url: http, env: { HTTP_PROXY: 'http://upper:1', http_proxy: 'http://lower:1' }, proxy: 'http://upper:1' },
+    { name: 'no proxy variables', url: https, env: {}, proxy: undefined },
+  ])('$name', ({ url, env, proxy }) => {
+    expect(proxyFor(url, env)).toBe(proxy);
+  });
+
+  const via = (url: string, noProxy: string, key = 'NO_PROXY') => proxyFor(new URL(url), { ...both, [key]: noProxy });
+
+  test.each([
+    { name: 'the exact host', url: 'https://reg.example.com/', noProxy: 'reg.example.com', bypass: true },
+    { name: 'a parent domain covers subdomains', url: 'https://reg.example.com/', noProxy: 'example.com', bypass: true },
+    { name: 'a leading dot', url: 'https://reg.example.com/', noProxy: '.example.com', bypass: true },
+    { name: 'a leading *.', url: 'https://reg.example.com/', noProxy: '*.example.com', bypass: true },
+    { name: 'not a mere suffix of the name', url: 'https://badexample.com/', noProxy: 'example.com', bypass: false },
+    { name: 'another host', url: 'https://reg.other.org/', noProxy: 'example.com', bypass: false },
+    { name: 'in a list with spaces', url: 'https://reg.example.com/', noProxy: 'localhost, 127.0.0.1 ,example.com', bypass: true },
+    { name: 'case does not matter', url: 'https://REG.Example.com/', noProxy: 'EXAMPLE.COM', bypass: true },
+    { name: 'a matching port', url: 'http://reg.example.com:5000/', noProxy: 'reg.example.com:5000', bypass: true },
+    { name: 'another port', url: 'http://reg.example.com:5000/', noProxy: 'reg.example.com:6000', bypass: false },
+    { name: 'the default https port', url: 'https://reg.example.com/', noProxy: 'reg.example.com:443', bypass: true },
+    { name: 'the default http port', url: 'http://reg.example.com/', noProxy: 'reg.example.com:80', bypass: true },
+    { name: '*', url: 'https://anything.example.org/', noProxy: '*', bypass: true },
+    { name: 'an IPv4 address', url: 'http://127.0.0.1:5000/', noProxy: '127.0.0.1', bypass: true },
+    { name: 'an empty NO_PROXY', url: 'https://reg.example.com/', noProxy: '', bypass: false },
+  ])('NO_PROXY: $name', ({ url, noProxy, bypass }) => {
+    expect(via(url, noProxy)).toBe(bypass ? undefined : url.startsWith('https') ? both.HTTPS_PROXY : both.HTTP_PROXY);
+  });
+
+  test('no_proxy in lower case', () => {
+    expect(via('https://reg.example.com/', 'example.com', 'no_proxy')).toBeUndefined();
+  });
+
+  // BUG (fails until fixed): an entry is split at its last ":digits" to find a port, which cuts IPv6 literals
+  // ("::1" → host ":" port "1"), and "[::1]:5000" keeps its brackets while the URL's host has none.
+  test.each([
+    { noProxy: '::1', url: 'http://[::1]:5000/v2/' },
+    { noProxy: '[::1]:5000', url: 'http://[::1]:5000/v2/' },
+    { noProxy: 'localhost,127.0.0.1,::1', url: 'http://[::1]/v2/' },
+  ])('NO_PROXY=$noProxy covers $url', ({ noProxy, url }) => {
+    expect(via(url, noProxy)).toBeUndefined();
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+describe('shards', () => {
+  const repos = Array.from({ length: 300 }, (_, i) => `team-${i % 7}/app-${i}`);
+
+  test.each([1, 2, 3, 4, 7, 16])('every repository is in exactly one of %i shards', (n) => {
+    const shards = Array.from({ length: n }, (_, i) => shardOf(`${i}/${n}`));
+    for (const repo of repos) {
+      const owners = shards.map((inShard, i) => (inShard(repo) ? i : -1)).filter((i) => i >= 0);
+      expect({ repo, owners }).toEqual({ repo, owners: [shardIndex(repo, n)] });
+    }
+  });
+
+  test('shards are reasonably balanced and stable', () => {
+    const counts = [0, 0, 0, 0];
+    for (const repo of repos) counts[shardIndex(repo, 4)]++;
+    for (const c of counts) expect(c).toBeGreaterThan(40);
+    expect(shardIndex('team/app', 4)).toBe(shardIndex('team/app', 4));
+  });
+
+  test('the spec may have surrounding spaces', () => {
+    expect(shardOf(' 1/2 ')('x')).toBe(shardIndex('x', 2) === 1);
+  });
+
+  test.each(['', '1', '2/2', '5/4', '-1/4', '1/0', '0/0', 'a/b', '1/2/3', '1 / 2', '1.0/2', '1/-2'])('"%s" is a usage error', (spec) => {
+    const error = errorOf(() => shardOf(spec));
+    expect(error).toBeInstanceOf(UsageError);
+    expect(error.message).toContain('--shard must be I/N');
+    expect(error.message).toContain(`"${spec}"`);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+describe('plan files', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cleanreg-plan-test-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  let n = 0;
+  const file = (content?: string) => {
+    const path = join(dir, `plan-${++n}.json`);
+    if (content !== undefined) writeFileSync(path, content);
+    return path;
+  };
+
+  const image = (d: string, action: 'keep' | 'delete', extra: Partial<PlannedImage> = {}): PlannedImage => ({
+    digest: `sha256:${d.repeat(64).slice(0, 64)}`,
+    tags: [`t-${d}`],
+    created: '2024-06-01T00:00:00.000Z',
+    kind: 'image',
+    mediaType: 'application/vnd.oci.image.manifest.v1+json',
+    action,
+    reason: `${action} because ${d}`,
+    ...extra,
+  });
+  const plans: RepoPlan[] = [
+    {
+      name: 'team/app',
+      keep: [image('a', 'keep'), image('b', 'keep', { kind: 'index', created: null })],
+      delete: [image('c', 'delete', { size: 1234 }), image('d', 'delete', { tags: ['x', 'y'] })],
+      empty: false,
+      notes: ['orphaned signature …'],
+    },
+    { name: 'team/sig', keep: [image('e', 'keep', { kind: 'artifact', subject: 'sha256:' + 'f'.repeat(64) })], delete: [], empty: false, notes: [] },
+    { name: 'gone', keep: [], delete: [], empty: true, notes: [] },
+  ];
+  const NOW = new Date('2024-07-01T12:00:00Z');
+
+  test('round trip: what is written is read back', () => {
+    const path = file();
+    writePlanFile(path, 'https://reg.example.com', plans, NOW);
+    const read = readPlanFile(path);
+    expect(read.registry).toBe('https://reg.example.com');
+    expect(read.createdAt).toBe('2024-07-01T12:00:00.000Z');
+    expect(read.plans).toEqual(plans);
+  });
+
+  test('the file is versioned JSON', () => {
+    const path = file();
+    writePlanFile(path, 'http://r', plans, NOW);
+    expect(JSON.parse(readFileSync(path, 'utf8'))).toMatchObject({ kind: 'cleanreg-plan', version: 1, registry: 'http://r' });
+  });
+
+  test('writing where it cannot is a usage error naming the path', () => {
+    const path = join(dir, 'no-such-dir', 'plan.json');
+    const error = errorOf(() => writePlanFile(path, 'http://r', plans, NOW));
+    expect(error).toBeInstanceOf(UsageError);
+    expect(error.message).toContain(`cannot write the plan to ${path}`);
+  });
+
+  const valid = { kind: 'cleanreg-plan', version: 1, createdAt: 'x', registry: 'http://r' };
+  const img = { digest: 'sha256:abc', tags: ['t'], kind: 'image', action: 'delete', reason: 'r', created: null, mediaType: 'm' };
+  test.each([
+    { name: 'missing file', content: undefined, message: 'cannot read the plan' },
+    { name: 'not JSON', content: '{"kind": ', message: 'cannot read the plan' },
+    { name: 'JSON null', content: 'null', message: '"kind" is not "cleanreg-plan"' },
+    { name: 'another kind of JSON', content: '{"hello": 1}', message: '"kind" is not "cleanreg-plan"' },
+    { name: 'a newer version', content: JSON.stringify({ ...valid, version: 2, repositories: [] }), message: 'plan version 2 is not supported' },
+    { name: 'no registry', content: JSON.stringify({ ...valid, registry: undefined, repositories: [] }), message: 'missing "registry" or "repositories"' },
+    { name: 'no repositories', content: JSON.stringify(valid), message: 'missing "registry" or "repositories"' },
+    { name: 'a repository without a name', content: JSON.stringify({ ...valid, repositories: [{ images: [] }] }), message: 'repository #1 has no name or images' },
+    { name: 'a repository without images', content: JSON.stringify({ ...valid, repositories: [{ name: 'a', images: [] }, { name: 'b' }] }), message: 'repository #2 has no name or images' },
+    { name: 'an image without a digest', content: JSON.stringify({ ...valid, repositories: [{ name: 'a', images: [{ ...img, digest: undefined }] }] }), message: 'a: an image has no valid digest' },
+    { name: 'a malformed digest', content: JSON.stringify({ ...valid, repositories: [{ name: 'a', images: [{ ...img, digest: 'v1.0' }] }] }), message: 'a: an image has no valid digest' },
+    { name: 'a bad action', content: JSON.stringify({ ...valid, repositories: [{ name: 'a', images: [{ ...img, action: 'purge' }] }] }), message: 'a@sha256:abc: action must be keep or delete' },
+    { name: 'no tags', content: JSON.stringify({ ...valid, repositories: [{ name: 'a', images: [{ ...img, tags: undefined }] }] }), message: 'tags or kind missing' },
+    { name: 'a bad kind', content: JSON.stringify({ ...valid, repositories: [{ name: 'a', images: [{ ...img, kind: 'blob' }] }] }), message: 'tags or kind missing' },
+    { name: 'a null image', content: JSON.stringify({ ...valid, repositories: [{ name: 'a', images: [null] }] }), message: 'an image has no valid digest' },
+  ])('$name: a usage error naming the file', ({ content, message }) => {
+    const path = file(content);
+    const error = errorOf(() => readPlanFile(path));
+    expect(error).toBeInstanceOf(UsageError);
+    expect(error.message).toContain(path);
+    expect(error.message).toContain(message);
+  });
+
+  test('a minimal valid plan reads with defaults for empty and notes', () => {
+    const path = file(JSON.stringify({ ...valid, repositories: [{ name: 'a', images: [img, { ...img, digest: 'sha256:def', action: 'keep' }] }] }));
+    const [plan] = readPlanFile(path).plans;
+    expect(plan).toEqual({ name: 'a', empty: false, notes: [], delete: [img], keep: [{ ...img, digest: 'sha256:def', action: 'keep' }] });
+  });
+
+  // BUG (fails until fixed): writePlanFile drops RepoPlan.freedBytes, so `cleanreg apply PLAN` cannot show the
+  // "about … freed after garbage collection" estimate that the run which wrote the plan showed.
+  test('round trip keeps the estimate of freed bytes', () => {
+    const path = file();
+    writePlanFile(path, 'http://r', [{ ...plans[0], freedBytes: 4096 }], NOW);
+    expect(readPlanFile(path).plans[0].freedBytes).toBe(4096);
+  });
+});
