@@ -3,4 +3,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/ensure-registry.sh
-[ -d node_modules/.bin ] || npm ci --no-audit --no-fund
+# `npm install`, not `npm ci`: the lock was made from a mirror without other platforms' optional packages
+# (@unrs/resolver-binding-*), which npm 11's `npm ci` insists on; `npm install` keeps the locked versions.
+[ -d node_modules/.bin ] || npm install --no-audit --no-fund

@@ -125,10 +125,14 @@ describe('with -p', () => {
     const r = await runCli(['-p', ...tlsArgs(), '-vvv'], { env: { HTTPS_PROXY: proxyUrl } });
     expect(r.stderr).not.toMatch(/error/);
     expect(r.code).toBe(0);
+    const q = await runCli(['-p', ...plainArgs(), '-vvv'], { env: { HTTP_PROXY: proxyUrl } });
+    expect(q.stderr).not.toMatch(/error/);
+    expect(q.code).toBe(0);
     expect(authed.refused).toEqual([]);
     expect(authed.tunnels).toContain(authority(tls));
+    expect(carried(authed, plain).length).toBeGreaterThan(0);
     expect(r.stderr).toContain(`using proxy ${authed.url}/ for ${authority(tls)}`);
-    const out = r.stdout + r.stderr;
+    const out = r.stdout + r.stderr + q.stdout + q.stderr;
     expect(out).not.toContain(PROXY_PASSWORD);
     expect(out).not.toContain(Buffer.from(`${PROXY_USER}:${PROXY_PASSWORD}`).toString('base64'));
   });
