@@ -22,8 +22,9 @@ export interface CredentialSources {
  * then docker's config.json (`auths`, `credHelpers`, `credsStore`).
  */
 export async function resolveCredentials(src: CredentialSources): Promise<Credentials> {
-  const username = src.user ?? src.env.CLEANREG_USERNAME;
-  let password = src.password ?? src.env.CLEANREG_PASSWORD;
+  // CI systems set unavailable secrets to empty strings: empty counts as unset.
+  const username = src.user || src.env.CLEANREG_USERNAME || undefined;
+  let password = src.password || src.env.CLEANREG_PASSWORD || undefined;
   if (src.passwordStdin) {
     if (password !== undefined) throw new UsageError('--password-stdin given, but a password is already set (-pw or CLEANREG_PASSWORD)');
     password = (await readAll(src.stdin)).replace(/\r?\n$/, '');
@@ -106,7 +107,9 @@ function credentialHelper(name: string, host: string, logger: Logger): Promise<C
     const child = execFile(program, ['get'], { timeout: 30_000 }, (error, stdout) => {
       if (error) {
         if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
-          reject(new UsageError(`docker's config names the credential helper "${name}", but ${program} is not on the PATH`));
+          // A config.json mounted into a container often names a helper the container does not have.
+          logger.warn(`docker's config names the credential helper "${name}", but ${program} is not on the PATH; going on without its credentials`);
+          resolve(undefined);
           return;
         }
         // Helpers say "credentials not found in native keychain" and exit 1 when they have nothing.

@@ -1,6 +1,7 @@
 import type { Argv } from 'yargs';
 import { UsageError } from '../errors.js';
 import { connectionOptions, runOptions } from '../cli/options.js';
+import { requireConfirmationChannel } from '../run/confirm.js';
 import { showAndApply } from '../run/execute.js';
 import { readPlanFile } from '../run/plan-file.js';
 import { createLogger, openSession, type ConnectionArgs } from '../run/session.js';
@@ -19,6 +20,7 @@ type ApplyArgs = ConnectionArgs & { file: string; dryRun?: boolean; yes?: boolea
 export async function runApply(args: ApplyArgs, io: Io): Promise<number> {
   const logger = createLogger(io, args.verbose);
   const plan = readPlanFile(args.file);
+  requireConfirmationChannel(!!(args.dryRun || args.yes || args.quiet), io);
   const registry = args.registry ?? io.env.CLEANREG_REGISTRY ?? plan.registry;
   if (normalise(registry) !== normalise(plan.registry)) {
     throw new UsageError(`the plan ${args.file} is for ${plan.registry}, not ${registry}`, 'apply it to the registry it was made for (or leave out -r)');

@@ -5,6 +5,7 @@ import { checkRepositoryPattern, type Target } from '../config/targets.js';
 import { UsageError } from '../errors.js';
 import { openCache } from '../inventory/disk-cache.js';
 import { connectionOptions, ruleOptions, runOptions } from '../cli/options.js';
+import { requireConfirmationChannel } from '../run/confirm.js';
 import { showAndApply } from '../run/execute.js';
 import { writePlanFile } from '../run/plan-file.js';
 import { startProgress } from '../run/progress.js';
@@ -75,6 +76,7 @@ export async function runClean(args: CleanArgs, io: Io): Promise<number> {
   if (args.quiet) logger.warn('-q/--quiet is deprecated: it means --yes (delete without asking); use -y/--yes');
   checkConnectionArgs(args, io.env);
   const targets = targetsFromArgs(args);
+  requireConfirmationChannel(!!(args.dryRun || args.yes || args.quiet), io);
   const shard = args.shard ? shardOf(args.shard) : undefined;
   const now = new Date();
   const session = await openSession(args, io, logger);
@@ -87,11 +89,16 @@ export async function runClean(args: CleanArgs, io: Io): Promise<number> {
   } finally {
     progress.stop(session.client);
   }
-  if (result.errors.length) {
-    logger.error(`${result.errors.length} ${result.errors.length === 1 ? 'repository' : 'repositories'} could not be read; nothing was deleted`);
-    for (const error of result.errors) if (error.hint) logger.info(`hint: ${error.hint}`);
+  const hints = new Set([...result.errors, ...result.missing].map((e) => e.hint).filter(Boolean));
+  if (result.errors.length || (result.missing.length && !result.plans.length)) {
+    const failed = result.errors.length + result.missing.length;
+    logger.error(`${failed} ${failed === 1 ? 'repository' : 'repositories'} could not be read; nothing was deleted`);
+    for (const hint of hints) logger.info(`hint: ${hint}`);
     return 1;
   }
+  // A repository named in the file but gone from the registry must not stop the cleaning of the others.
+  if (result.missing.length) logger.warn(`${result.missing.length} named ${result.missing.length === 1 ? 'repository is' : 'repositories are'} not on the registry; the others are cleaned (exit code 1 at the end)`);
   if (args.planOut) writePlanFile(args.planOut, session.registry, result.plans, now);
-  return showAndApply(session, result.plans, { dryRun: !!args.dryRun, yes: !!(args.yes || args.quiet), output: args.output as 'table' | 'json', gcCommand: args.gcCommand, now }, io);
+  const code = await showAndApply(session, result.plans, { dryRun: !!args.dryRun, yes: !!(args.yes || args.quiet), output: args.output as 'table' | 'json', gcCommand: args.gcCommand, now }, io);
+  return result.missing.length ? 1 : code;
 }

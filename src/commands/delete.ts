@@ -6,7 +6,7 @@ import { CleanregError, RegistryError, UsageError } from '../errors.js';
 import { untag } from '../executor/untag.js';
 import { parseReference, parseReferenceFile, type ImageRef } from '../references.js';
 import { shortDigest } from '../report/format.js';
-import { confirmDeletion } from '../run/confirm.js';
+import { confirmDeletion, requireConfirmationChannel } from '../run/confirm.js';
 import { checkConnectionArgs, createLogger, openSession, type ConnectionArgs, type Session } from '../run/session.js';
 import type { Io } from '../util/log.js';
 
@@ -90,6 +90,7 @@ export async function runDelete(args: DeleteArgs, io: Io): Promise<number> {
     refs.push(...parseReferenceFile(text, args.fromFile, host));
   }
   if (!refs.length) throw new UsageError('name what to delete: cleanreg delete repo:tag ... or --from-file FILE');
+  requireConfirmationChannel(!!(args.dryRun || args.yes), io);
 
   const session = await openSession(args, io, logger);
   await session.client.ping();

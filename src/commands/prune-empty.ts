@@ -2,7 +2,7 @@ import { existsSync, readdirSync, rmdirSync, rmSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { Argv } from 'yargs';
 import { UsageError } from '../errors.js';
-import { confirmDeletion } from '../run/confirm.js';
+import { confirmDeletion, requireConfirmationChannel } from '../run/confirm.js';
 import { createLogger } from '../run/session.js';
 import type { Io } from '../util/log.js';
 
@@ -47,6 +47,7 @@ function hasTags(repoDir: string): boolean {
 export async function runPruneEmpty(args: PruneArgs, io: Io): Promise<number> {
   const logger = createLogger(io, args.verbose);
   const root = repositoriesRoot(args.dataDir);
+  requireConfirmationChannel(!!(args.dryRun || args.yes), io);
   const empty = findRepositories(root).filter((dir) => !hasTags(dir));
   logger.warn('the registry must be stopped or read-only while its storage is changed (storage.maintenance.readonly.enabled: true)');
   if (!empty.length) {

@@ -8,9 +8,13 @@ import type { Io } from '../util/log.js';
  */
 export async function confirmDeletion(question: string, yes: boolean, io: Io): Promise<void> {
   if (yes) return;
-  if (!io.stdin.isTTY || !io.stderr.isTTY) {
-    throw new NotConfirmedError('refusing to delete: no terminal to ask for confirmation and no --yes', 'pass --yes (-y) to delete without asking, or --dry-run to only see the plan');
-  }
+  requireConfirmationChannel(false, io);
   const answer = await confirm({ message: question, default: false }, { input: io.stdin, output: io.stderr });
   if (!answer) throw new NotConfirmedError('nothing deleted: not confirmed');
+}
+
+/** Checked before any request: a run that could never be confirmed does not scan the registry first. */
+export function requireConfirmationChannel(noQuestion: boolean, io: Io): void {
+  if (noQuestion || (io.stdin.isTTY && io.stderr.isTTY)) return;
+  throw new NotConfirmedError('refusing to delete: no terminal to ask for confirmation and no --yes', 'pass --yes (-y) to delete without asking, or --dry-run to only see the plan');
 }

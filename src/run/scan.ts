@@ -16,7 +16,10 @@ export interface ScanHooks {
 
 export interface ScanResult {
   plans: RepoPlan[];
+  /** Repositories that could not be read (auth, server, network): nothing should be deleted. */
   errors: CleanregError[];
+  /** Repositories named in the configuration that the registry does not have. */
+  missing: CleanregError[];
 }
 
 /** The repositories to clean, each with the first target that selects it. Globs need the catalog (all pages). */
@@ -45,6 +48,7 @@ export async function scanAndPlan(session: Session, targets: Target[], cache: Me
   const repoLimit = pLimit(Math.max(2, session.concurrency));
   const plans: (RepoPlan | undefined)[] = new Array(selected.length);
   const errors: CleanregError[] = [];
+  const missing: CleanregError[] = [];
   await Promise.all(
     selected.map(({ repo, target }, i) =>
       repoLimit(async () => {
@@ -57,14 +61,15 @@ export async function scanAndPlan(session: Session, targets: Target[], cache: Me
           hooks.onRepository?.(plan);
         } catch (error) {
           if (!(error instanceof CleanregError)) throw error;
-          errors.push(error);
+          if (error instanceof RegistryError && error.kind === 'not-found') missing.push(error);
+          else errors.push(error);
           session.logger.error(`${repo}: ${error.message}`);
         }
       }),
     ),
   );
   await cache.flush();
-  return { plans: plans.filter((p): p is RepoPlan => !!p), errors };
+  return { plans: plans.filter((p): p is RepoPlan => !!p), errors, missing };
 }
 
 /**

@@ -219,6 +219,21 @@ describe('refusals and failures delete nothing', () => {
     expect(r.stderr).toMatch(/could not connect to http:\/\/127\.0\.0\.1:9/);
   });
 
+  test('a repos.conf naming a repository the registry lacks: the others are cleaned, exit 1', async () => {
+    const file = join(tmp, 'ghost.conf');
+    writeFileSync(file, 'ghost/repo 1\napp 1\n');
+    const r = await runCli(['-r', reg.url, '-f', file, '-y']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/repository "ghost\/repo" not found/);
+    expect(await p.tags('app')).toEqual(['new']);
+  });
+
+  test('empty credential variables (as CI sets unavailable secrets) count as unset', async () => {
+    const r = await runCli(['-r', reg.url, '-n', 'app', '-k', '1', '--dry-run'], { env: { CLEANREG_USERNAME: '', CLEANREG_PASSWORD: '' } });
+    expect(r.code).toBe(0);
+    await untouched();
+  });
+
   test('an unknown repository is named, exit 1', async () => {
     const r = await runCli(['-r', reg.url, '-n', 'nope/missing', '-k', '1', '-y']);
     expect(r.code).toBe(1);
