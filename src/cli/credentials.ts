@@ -79,7 +79,7 @@ async function dockerCredentials(registry: URL, env: NodeJS.ProcessEnv, logger: 
   const host = registry.host;
   const helperKey = Object.keys(config.credHelpers ?? {}).find((k) => matchesHost(k, host));
   const helper = helperKey ? config.credHelpers![helperKey] : undefined;
-  if (helper) return credentialHelper(helper, host, logger);
+  if (helper) return credentialHelper(helper, host, logger, env);
 
   const authKey = Object.keys(config.auths ?? {}).find((k) => matchesHost(k, host));
   const entry = authKey ? config.auths![authKey] : undefined;
@@ -96,15 +96,15 @@ async function dockerCredentials(registry: URL, env: NodeJS.ProcessEnv, logger: 
     }
     logger.warn(`ignoring the auth entry for ${host} in ${path}: it is not base64 of user:password`);
   }
-  if (config.credsStore) return credentialHelper(config.credsStore, host, logger);
+  if (config.credsStore) return credentialHelper(config.credsStore, host, logger, env);
   return undefined;
 }
 
 /** `docker-credential-<name> get`, host on stdin, `{"Username","Secret"}` on stdout. */
-function credentialHelper(name: string, host: string, logger: Logger): Promise<Credentials | undefined> {
+function credentialHelper(name: string, host: string, logger: Logger, env: NodeJS.ProcessEnv): Promise<Credentials | undefined> {
   const program = `docker-credential-${name}`;
   return new Promise((resolve, reject) => {
-    const child = execFile(program, ['get'], { timeout: 30_000 }, (error, stdout) => {
+    const child = execFile(program, ['get'], { timeout: 30_000, env }, (error, stdout) => {
       if (error) {
         if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
           // A config.json mounted into a container often names a helper the container does not have.

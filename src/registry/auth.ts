@@ -3,6 +3,7 @@ import { RegistryError } from '../errors.js';
 import type { Logger } from '../util/log.js';
 import { registerSecret } from '../util/redact.js';
 import { parseChallenge } from './challenge.js';
+import { mapRequestError } from './error-map.js';
 
 export interface Credentials {
   username?: string;
@@ -101,6 +102,10 @@ export class Authenticator {
         this.logger.verbose(`token service refused scope "${requested}"; trying "${starScope(requested)}"`);
         this.scopeFallback.set(key, starScope(requested));
         return this.fetchToken(scope);
+      }
+      if (!refused) {
+        // A broken token service (5xx, dropped connection, TLS) is named as such.
+        throw mapRequestError(error, { method: 'GET', url: new URL(bearer.realm), what: `get a token from the token service ${new URL(bearer.realm).origin}`, scope: requested, hasCredentials: this.hasCredentials });
       }
       if (refused) {
         const who = this.hasCredentials ? `the credentials of user "${this.credentials.username}"` : 'anonymous access';

@@ -6,6 +6,7 @@ import { Authenticator, type Credentials } from './auth.js';
 import { mapRequestError, registryErrorCode, type RequestContext } from './error-map.js';
 import { MANIFEST_ACCEPT } from './media-types.js';
 import { nextPageUrl } from './paging.js';
+import { proxyFor } from './proxy.js';
 import { createTransport, type TransportOptions } from './transport.js';
 
 export interface ClientOptions extends Omit<TransportOptions, 'onRequest' | 'maxSockets'> {
@@ -60,6 +61,10 @@ const DIGEST = /^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/;
 
 /** Normalises and checks a registry URL given by the user (-r). */
 export function parseRegistryUrl(input: string): URL {
+  // A registry URL has no `@`; one that does carries credentials, and is never echoed (a password may hold / # ?).
+  if (input.includes('@')) {
+    throw new UsageError('the registry URL carries credentials (user:password@host): leave them out of -r', 'pass them with -u and -pw, CLEANREG_USERNAME/CLEANREG_PASSWORD, --password-stdin or docker login');
+  }
   const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(input) ? input : `https://${input}`;
   let url: URL;
   try {
@@ -86,14 +91,14 @@ export class RegistryClient {
   private readonly http: Got;
   private readonly auth: Authenticator;
   private referrersSupported: boolean | undefined;
+  /** The proxy requests to the registry go through (-p), for error messages. */
+  private readonly proxy?: string;
 
   constructor(opts: ClientOptions, private readonly logger: Logger) {
     this.base = parseRegistryUrl(opts.registry);
-    if (this.base.username || this.base.password) {
-      throw new UsageError('put credentials in -u/-pw or the environment, not in the registry URL');
-    }
     this.http = createTransport({ ...opts, maxSockets: opts.concurrency, onRequest: (m) => (this.stats[m] = (this.stats[m] ?? 0) + 1) });
     this.auth = new Authenticator(this.http, opts.credentials, logger);
+    this.proxy = opts.useProxy ? proxyFor(this.base, opts.env ?? process.env) : undefined;
   }
 
   get requestCount(): number {
@@ -121,7 +126,7 @@ export class RegistryClient {
   }
 
   private context(op: Operation): RequestContext {
-    return { method: op.method, url: op.url, what: op.what, repo: op.repo, scope: op.scope, hasCredentials: this.auth.hasCredentials };
+    return { method: op.method, url: op.url, what: op.what, repo: op.repo, scope: op.scope, hasCredentials: this.auth.hasCredentials, proxy: this.proxy };
   }
 
   /** GET /v2/: reachability, TLS and credentials are checked before anything else. */

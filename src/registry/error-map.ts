@@ -10,6 +10,8 @@ export interface RequestContext {
   repo?: string;
   scope?: string;
   hasCredentials: boolean;
+  /** The proxy the request went through, if any. */
+  proxy?: string;
 }
 
 const TLS_CODES = new Set([
@@ -47,6 +49,17 @@ export function mapRequestError(error: unknown, ctx: RequestContext): CleanregEr
   }
   if (error instanceof RequestError || (error as NodeJS.ErrnoException)?.code) {
     const code = (error as NodeJS.ErrnoException).code ?? '';
+    if (ctx.proxy) {
+      const proxy = displayUrl(ctx.proxy).replace(/\/$/, '');
+      // hpagent reports a refused CONNECT as "Bad response: <status>".
+      const refused = /Bad response: (\d+)/.exec(String((error as Error).message));
+      if (refused) {
+        return new RegistryError('connection', `${ctx.what}: the proxy ${proxy} refused the tunnel to ${origin} (HTTP ${refused[1]})`, refused[1] === '407' ? 'the proxy wants credentials: put them in the proxy URL (HTTPS_PROXY=http://user:password@proxy:3128)' : 'check the proxy settings, or NO_PROXY for this registry');
+      }
+      if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
+        return new RegistryError('connection', `could not connect to the proxy ${proxy} (${code}) for ${origin}`, 'check HTTPS_PROXY/HTTP_PROXY, or run without -p/--proxy');
+      }
+    }
     if (TLS_CODES.has(code)) {
       return new RegistryError(
         'tls',

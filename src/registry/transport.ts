@@ -1,7 +1,8 @@
 import http from 'node:http';
 import https from 'node:https';
 import got, { type Got, type RequestError } from 'got';
-import { HttpProxyAgent, HttpsProxyAgent } from 'hpagent';
+import { HttpsProxyAgent } from 'hpagent';
+import { ForwardProxyAgent } from './forward-agent.js';
 import type { Logger } from '../util/log.js';
 import { displayUrl } from '../util/redact.js';
 import { proxyFor } from './proxy.js';
@@ -44,7 +45,7 @@ export function createTransport(opts: TransportOptions): Got {
     let agents = proxied.get(proxy);
     if (!agents) {
       const proxyOptions = { ...agentOptions, proxy, ca: opts.ca, rejectUnauthorized: !opts.insecure, cert: opts.cert, key: opts.key };
-      agents = { http: new HttpProxyAgent(proxyOptions), https: new HttpsProxyAgent(proxyOptions) };
+      agents = { http: new ForwardProxyAgent({ ...agentOptions, proxy }), https: new HttpsProxyAgent(proxyOptions) };
       proxied.set(proxy, agents);
       opts.logger.verbose(`using proxy ${displayUrl(proxy)} for ${url.host}`);
     }
