@@ -18,8 +18,8 @@
 #
 # Credentials: CLEANREG_USERNAME / CLEANREG_PASSWORD, or docker's config.json mounted read-only with
 # `-e DOCKER_CONFIG=/docker -v "$HOME/.docker/config.json:/docker/config.json:ro"` (only "auths" entries work
-# in here: the image has no docker-credential-* helpers, so a config.json with credsStore/credHelpers for the
-# registry fails). The digest cache lives in /cache (XDG_CACHE_HOME); keep it between runs with
+# in here: the image has no docker-credential-* helpers, so credsStore/credHelpers entries are skipped with a
+# warning). The digest cache lives in /cache (XDG_CACHE_HOME); keep it between runs with
 # `-v cleanreg-cache:/cache`.
 # Inside the image `cleanreg` is also on the PATH (for CI jobs that override the entrypoint).
 
