@@ -3,6 +3,7 @@ import { UsageError } from '../errors.js';
 import { connectionOptions, runOptions } from '../cli/options.js';
 import { requireConfirmationChannel } from '../run/confirm.js';
 import { showAndApply } from '../run/execute.js';
+import { parseRegistryUrl } from '../registry/client.js';
 import { readPlanFile } from '../run/plan-file.js';
 import { createLogger, openSession, type ConnectionArgs } from '../run/session.js';
 import type { Io } from '../util/log.js';
@@ -22,6 +23,7 @@ export async function runApply(args: ApplyArgs, io: Io): Promise<number> {
   const plan = readPlanFile(args.file);
   requireConfirmationChannel(!!(args.dryRun || args.yes || args.quiet), io);
   const registry = args.registry ?? io.env.CLEANREG_REGISTRY ?? plan.registry;
+  parseRegistryUrl(registry); // a bad URL, or one with credentials, is refused before it is ever shown
   if (normalise(registry) !== normalise(plan.registry)) {
     throw new UsageError(`the plan ${args.file} is for ${plan.registry}, not ${registry}`, 'apply it to the registry it was made for (or leave out -r)');
   }

@@ -56,9 +56,10 @@ export class Authenticator {
 
   /**
    * Called on a 401. Returns true when the request is worth sending once more: the registry just revealed
-   * a Bearer challenge, or a cached token needs renewing.
+   * a Bearer challenge, or a cached token needs renewing (first refusal: the same scope again; second refusal
+   * of a `delete` scope: `*`, which some token services grant where they drop `delete`).
    */
-  onUnauthorized(wwwAuthenticate: string | string[] | undefined, scope: string | undefined): boolean {
+  onUnauthorized(wwwAuthenticate: string | string[] | undefined, scope: string | undefined, refusals: number): boolean {
     const challenge = parseChallenge(wwwAuthenticate);
     if (challenge?.scheme !== 'bearer' || !challenge.params.realm) return false;
     const hadToken = !!this.bearer;
@@ -66,9 +67,13 @@ export class Authenticator {
     this.bearer = { realm: challenge.params.realm, service: challenge.params.service };
     const key = scope ?? '';
     this.tokens.delete(key);
-    // A token that was granted without `delete` may still be granted with `*`.
-    if (hadToken && scope && /[:,]delete(,|$)/.test(scope) && !this.scopeFallback.has(key)) this.scopeFallback.set(key, starScope(scope));
-    return true;
+    if (refusals === 0 || !hadToken) return true;
+    if (refusals === 1 && scope && /[:,]delete(,|$)/.test(scope) && !this.scopeFallback.has(key)) {
+      this.logger.verbose(`the registry refused a token for "${scope}"; trying "${starScope(scope)}"`);
+      this.scopeFallback.set(key, starScope(scope));
+      return true;
+    }
+    return false;
   }
 
   private basic(): string {

@@ -110,15 +110,13 @@ export class RegistryClient {
   }
 
   private async send(op: Operation, responseType: 'buffer' = 'buffer'): Promise<Response<Buffer>> {
-    let retried = false;
-    for (;;) {
+    for (let refusals = 0; ; refusals++) {
       const headers = { ...op.headers, ...(await this.auth.header(op.scope)) };
       try {
         return await this.http(op.url, { method: op.method, headers, body: op.body, responseType });
       } catch (error) {
-        if (!retried && error instanceof HTTPError && error.response.statusCode === 401) {
-          retried = true;
-          if (this.auth.onUnauthorized(error.response.headers['www-authenticate'], op.scope)) continue;
+        if (error instanceof HTTPError && error.response.statusCode === 401 && this.auth.onUnauthorized(error.response.headers['www-authenticate'], op.scope, refusals)) {
+          continue;
         }
         throw mapRequestError(error, this.context(op));
       }

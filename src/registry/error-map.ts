@@ -26,6 +26,15 @@ const TLS_CODES = new Set([
   'ERR_TLS_CERT_ALTNAME_INVALID',
 ]);
 
+/** TLS alerts of a server that wants a client certificate it trusts (mTLS, `http.tls.clientcas`). */
+const CLIENT_CERT_CODES = new Set([
+  'ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE',
+  'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED',
+  'ERR_SSL_TLSV1_ALERT_UNKNOWN_CA',
+  'ERR_SSL_SSLV3_ALERT_CERTIFICATE_UNKNOWN',
+  'ERR_SSL_TLSV1_ALERT_ACCESS_DENIED',
+]);
+
 const CREDENTIALS_HINT = 'pass -u USER and -pw PASSWORD (or CLEANREG_USERNAME/CLEANREG_PASSWORD, --password-stdin, or docker login)';
 
 /** The registry's own error code (`NAME_UNKNOWN`, `UNSUPPORTED`, ...) from its JSON error body. */
@@ -43,6 +52,10 @@ export function registryErrorCode(body: unknown): string | undefined {
 export function mapRequestError(error: unknown, ctx: RequestContext): CleanregError {
   if (error instanceof CleanregError) return error;
   const origin = ctx.url.origin;
+  if (error instanceof HTTPError && error.response.statusCode === 407 && ctx.proxy) {
+    // Plain http goes to the proxy as an ordinary request, so its refusal is an HTTP answer, not a failed tunnel.
+    return new RegistryError('connection', `${ctx.what}: the proxy ${displayUrl(ctx.proxy).replace(/\/$/, '')} wants credentials (HTTP 407)`, 'put them in the proxy URL (HTTP_PROXY=http://user:password@proxy:3128)', 407);
+  }
   if (error instanceof HTTPError) return mapStatus(error.response.statusCode, registryErrorCode(error.response.body), ctx);
   if (error instanceof TimeoutError) {
     return new RegistryError('timeout', `${ctx.what}: no answer from ${origin} in time`, 'check the network, or raise --timeout');
@@ -65,6 +78,13 @@ export function mapRequestError(error: unknown, ctx: RequestContext): CleanregEr
         'tls',
         `${ctx.what}: the TLS certificate of ${origin} is not trusted (${code})`,
         'pass -c/--cacert FILE with the CA certificate that signed it (or --insecure to skip verification)',
+      );
+    }
+    if (CLIENT_CERT_CODES.has(code)) {
+      return new RegistryError(
+        'tls',
+        `${ctx.what}: ${origin} refused the TLS connection: it wants a client certificate it trusts (${code})`,
+        'pass --cert FILE --key FILE with a client certificate signed by a CA the registry trusts (its http.tls.clientcas)',
       );
     }
     if (code === 'EPROTO' || code === 'ERR_SSL_WRONG_VERSION_NUMBER' || /wrong version number/i.test(String((error as Error).message))) {
@@ -111,7 +131,7 @@ export function mapStatus(status: number, code: string | undefined, ctx: Request
         status,
       );
     case 429:
-      return new RegistryError('rate-limited', `${ctx.what}: rate limited by the registry (429) after retries`, 'lower -w/--metadata-workers, or run again later', status);
+      return new RegistryError('rate-limited', `${ctx.what}: rate limited by the registry (429)`, 'lower -w/--metadata-workers, or run again later', status);
     default:
       return new RegistryError(status >= 500 ? 'server' : 'protocol', `${ctx.what}: the registry answered HTTP ${status}${detail}`, status >= 500 ? 'the registry failed; check its logs and try again' : undefined, status);
   }

@@ -19,7 +19,8 @@ export class ForwardProxyAgent extends http.Agent {
   }
 
   addRequest(request: http.ClientRequest, options: http.RequestOptions): void {
-    const target = `http://${options.host ?? options.hostname}:${options.port ?? 80}`;
+    const host = options.host ?? options.hostname ?? '';
+    const target = `http://${host.includes(':') ? `[${host}]` : host}:${options.port ?? 80}`;
     request.path = `${target}${request.path}`;
     if (this.authorization) request.setHeader('proxy-authorization', this.authorization);
     // The socket pool is keyed by the proxy, so every registry reached through it shares the keep-alive sockets.

@@ -31,12 +31,16 @@ export function redact(text: string): string {
   return out;
 }
 
-/** A URL as it may be shown: without `user:pass@`. */
+/** Query parameters that are credentials: pre-signed storage URLs (S3, GCS, Azure SAS) and tokens. */
+const SECRET_PARAMS = /^(x-amz-signature|x-amz-security-token|x-amz-credential|x-goog-signature|x-goog-credential|sig|signature|token|access_token)$/i;
+
+/** A URL as it may be shown: without `user:pass@`, and without signatures or tokens in its query. */
 export function displayUrl(url: string | URL): string {
   try {
     const u = new URL(String(url));
     u.username = '';
     u.password = '';
+    for (const key of [...u.searchParams.keys()]) if (SECRET_PARAMS.test(key)) u.searchParams.set(key, 'REDACTED');
     return u.toString();
   } catch {
     return redact(String(url));

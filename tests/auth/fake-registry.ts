@@ -47,7 +47,8 @@ export interface FakeRegistryOptions {
   pretty?: boolean;
   /** Require this Authorization header value on every request (else 401 with `challenge`). */
   requireAuthorization?: string;
-  challenge?: string;
+  /** The WWW-Authenticate of that 401; a function gets the fake's own URL (for a realm served by `extra`). */
+  challenge?: string | ((url: string) => string);
 }
 
 export interface FakeRegistry {
@@ -180,7 +181,7 @@ export async function startFakeRegistry(opts: FakeRegistryOptions = {}): Promise
     seen.push(entry);
     if (opts.requireAuthorization !== undefined && req.headers.authorization !== opts.requireAuthorization) {
       entry.outcome = 401;
-      json(res, 401, { errors: [{ code: 'UNAUTHORIZED', message: 'authentication required' }] }, { 'www-authenticate': opts.challenge ?? 'Basic realm="fake"' });
+      json(res, 401, { errors: [{ code: 'UNAUTHORIZED', message: 'authentication required' }] }, { 'www-authenticate': typeof opts.challenge === 'function' ? opts.challenge(reg.url) : (opts.challenge ?? 'Basic realm="fake"') });
       return;
     }
     const fault = reg.fault?.({ method, path });

@@ -41,6 +41,7 @@ beforeEach(async () => {
   }
   proxy.forwarded.splice(0);
   proxy.tunnels.splice(0);
+  await plain.syncLog(); // the pushes' lines are in before the log is cleared
   plain.clearAccessLog();
 });
 

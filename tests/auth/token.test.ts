@@ -227,18 +227,6 @@ describe('short-lived tokens', () => {
     expect(counts['repository:short/app:pull,delete']).toBeGreaterThanOrEqual(2);
     expect(s.ts.requests.every((q) => q.status === 200)).toBe(true);
   });
-
-  test('two runs each get their own tokens', async () => {
-    await seed(s.p, 'short/two');
-    s.ts.requests.splice(0);
-    const first = await runCli(['-r', s.reg.url, '-n', 'short/two', '-k', '2', '-y', '--no-cache', ...auth]);
-    expect(first.code).toBe(0);
-    await new Promise((r) => setTimeout(r, 2100));
-    const second = await runCli(['-r', s.reg.url, '-n', 'short/two', '-k', '1', '-y', '--no-cache', ...auth]);
-    expect(second.code).toBe(0);
-    expect(await s.p.tags('short/two')).toEqual(['new']);
-    expect(scopeCounts(s.ts)['repository:short/two:pull']).toBe(2);
-  });
 });
 
 describe('tokens the registry refuses, and a broken token service', () => {
