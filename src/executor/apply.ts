@@ -3,19 +3,22 @@ import { CleanregError, RegistryError } from '../errors.js';
 import type { PlannedImage, RepoPlan } from '../planner/types.js';
 import type { RegistryClient } from '../registry/client.js';
 import type { Logger } from '../util/log.js';
+import { readRepositoryNow, reverify } from './reverify.js';
 
 export interface Outcome {
   digest: string;
   tags: string[];
   /** deleted; gone (already deleted by someone else); kept (re-verification changed its fate); failed. */
   status: 'deleted' | 'gone' | 'kept' | 'failed';
-  /** Why it was kept or why it failed; for kept images, one entry per tag that changed. */
+  /** Why it was kept or why it failed. */
   detail?: string;
 }
 
 export interface RepoOutcome {
   name: string;
   outcomes: Outcome[];
+  /** The repository has no tag left after the deletions. */
+  emptied?: boolean;
 }
 
 export interface ApplyContext {
@@ -25,67 +28,53 @@ export interface ApplyContext {
 }
 
 /**
- * Applies one repository's plan, trusting nothing from the past: it re-lists the tags and re-resolves every tag
- * planned for deletion and every tag that is new since the plan. An image one of whose tags now points elsewhere,
- * or that gained a tag nobody selected, is kept. Images go before the artifacts that follow them, so a signature
- * never outlives... nor dies before its image. One failure does not stop the rest, except deletion being disabled.
+ * Applies one repository's plan, trusting nothing from the past (see reverify.ts). Images and indexes go first,
+ * the first DELETE alone; what follows an image (its artifacts, the untagged platform manifests of an index) goes
+ * only once that image is gone. One failed DELETE does not stop the rest, but a 405 (deletion disabled) is thrown:
+ * it holds for the whole registry.
  */
 export async function applyRepoPlan(plan: RepoPlan, ctx: ApplyContext): Promise<RepoOutcome> {
   const result: RepoOutcome = { name: plan.name, outcomes: [] };
   if (plan.delete.length === 0) return result;
 
-  const current = (await ctx.limit(() => ctx.client.tags(plan.name))) ?? [];
-  const known = new Set([...plan.keep, ...plan.delete].flatMap((p) => p.tags));
-  const toCheck = new Set([...plan.delete.flatMap((p) => p.tags), ...current.filter((t) => !known.has(t))]);
-  const now = new Map<string, string | null>();
-  await Promise.all([...toCheck].map(async (tag) => now.set(tag, await ctx.limit(() => ctx.client.resolve(plan.name, tag)))));
+  const now = await readRepositoryNow(plan, ctx.client, ctx.limit);
+  const kept = reverify(plan, now);
+  for (const image of plan.delete) {
+    if (kept.has(image.digest)) result.outcomes.push({ digest: image.digest, tags: image.tags, status: 'kept', detail: kept.get(image.digest) });
+  }
+  const doomed = plan.delete.filter((p) => !kept.has(p.digest));
+  // Indexes before images, so that no index ever points at a deleted child.
+  const leaders = doomed.filter((p) => !p.follows).sort((a, b) => Number(b.kind === 'index') - Number(a.kind === 'index'));
+  const followers = doomed.filter((p) => p.follows);
 
-  const subjects = new Set(plan.delete.filter((p) => p.kind !== 'artifact').map((p) => p.digest));
-  const images = plan.delete.filter((p) => p.kind !== 'artifact' || !p.subject || !subjects.has(p.subject));
-  const followers = plan.delete.filter((p) => !images.includes(p));
-
-  let disabled: RegistryError | undefined;
   const deleteOne = async (image: PlannedImage): Promise<Outcome> => {
-    const changed = reverify(image, now);
-    if (changed) return { digest: image.digest, tags: image.tags, status: 'kept', detail: changed };
-    if (disabled) throw disabled;
     try {
       const status = await ctx.limit(() => ctx.client.deleteManifest(plan.name, image.digest));
       ctx.logger.verbose(`${status === 'deleted' ? 'deleted' : 'already gone:'} ${plan.name}@${image.digest} (${image.tags.join(', ') || 'untagged'})`);
       return { digest: image.digest, tags: image.tags, status };
     } catch (error) {
-      if (error instanceof RegistryError && error.kind === 'delete-disabled') {
-        disabled = error;
-        throw error;
-      }
+      if (error instanceof RegistryError && error.kind === 'delete-disabled') throw error;
       const message = error instanceof CleanregError ? error.message : String(error);
       ctx.logger.error(message);
       return { digest: image.digest, tags: image.tags, status: 'failed', detail: message };
     }
   };
 
-  // The first DELETE goes alone: a 405 (deletion disabled) is registry-wide and stops the run before any other.
-  if (images.length) result.outcomes.push(await deleteOne(images[0]));
-  result.outcomes.push(...(await Promise.all(images.slice(1).map(deleteOne))));
-  const subjectGone = new Set(result.outcomes.filter((o) => o.status === 'deleted' || o.status === 'gone').map((o) => o.digest));
-  for (const follower of followers) {
-    if (!subjectGone.has(follower.subject!)) {
-      result.outcomes.push({ digest: follower.digest, tags: follower.tags, status: 'kept', detail: `its subject ${follower.subject} was not deleted` });
+  const waves = [leaders, followers];
+  const gone = new Set<string>();
+  for (const [i, wave] of waves.entries()) {
+    const ready = i === 0 ? wave : wave.filter((f) => gone.has(f.follows!));
+    for (const f of wave.filter((w) => !ready.includes(w))) {
+      result.outcomes.push({ digest: f.digest, tags: f.tags, status: 'kept', detail: `follows ${f.follows}, which was not deleted` });
+    }
+    // The very first DELETE goes alone: a 405 stops the run before any other is sent.
+    const first = i === 0 && ready.length ? [await deleteOne(ready[0])] : [];
+    const rest = await Promise.all(ready.slice(first.length).map(deleteOne));
+    for (const outcome of [...first, ...rest]) {
+      result.outcomes.push(outcome);
+      if (outcome.status === 'deleted' || outcome.status === 'gone') gone.add(outcome.digest);
     }
   }
-  result.outcomes.push(...(await Promise.all(followers.filter((f) => subjectGone.has(f.subject!)).map(deleteOne))));
+  result.emptied = now.tags.length > 0 && now.tags.every((tag) => gone.has(now.digestOf.get(tag) ?? ''));
   return result;
-}
-
-/** Why an image planned for deletion must now be kept, tag by tag; undefined when the plan still holds. */
-function reverify(image: PlannedImage, now: Map<string, string | null>): string | undefined {
-  const reasons: string[] = [];
-  for (const tag of image.tags) {
-    const digest = now.get(tag);
-    if (digest && digest !== image.digest) reasons.push(`tag "${tag}" now points at ${digest} (moved since the plan)`);
-  }
-  for (const [tag, digest] of now) {
-    if (digest === image.digest && !image.tags.includes(tag)) reasons.push(`tag "${tag}" now points at this image (added since the plan)`);
-  }
-  return reasons.length ? reasons.join('; ') : undefined;
 }

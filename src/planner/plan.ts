@@ -1,6 +1,6 @@
 import { UTCDate } from '@date-fns/utc';
 import { sub } from 'date-fns';
-import { cosignSubject } from '../registry/media-types.js';
+import { referrerTagSubject } from '../registry/media-types.js';
 import { newestFirst, tagVersion } from './ordering.js';
 import { estimateFreedBytes } from './sizes.js';
 import { hasDateWindow, needsCreated, type Image, type PlannedImage, type Policy, type RepoInventory, type RepoPlan } from './types.js';
@@ -8,19 +8,20 @@ import { hasDateWindow, needsCreated, type Image, type PlannedImage, type Policy
 /**
  * The rules, in one pure function: every input is passed in, `now` included.
  *
- * 1. Referrer artifacts (cosign `sha256-….sig|.att|.sbom` tags, manifests with a `subject`) are not images:
- *    they are not counted and follow their subject.
+ * 1. Referrer artifacts (cosign `sha256-<hex>[.sig|.att|.sbom]` tags, manifests with a `subject`) are not images:
+ *    they are not counted and follow the image they belong to.
  * 2. Candidates are the images that no rule protects: --exclude, --include, -i, not a version under
  *    --order semver, unknown age where the age matters.
  * 3. The newest `keep` candidates are kept.
  * 4. Of the rest, those inside the date window are deleted; the others are kept.
- * 5. Nothing a kept index references is deleted.
+ * 5. Nothing a kept index references is deleted; the untagged platform manifests of a deleted index go with it
+ *    (garbage collection keeps every manifest that still has a revision, so they would never be freed).
  */
 export function planRepository(inventory: RepoInventory, policy: Policy, now: Date): RepoPlan {
   const images = inventory.images.filter((image) => !isArtifact(image));
   const artifacts = inventory.images.filter(isArtifact);
   const decisions = new Map<string, PlannedImage>();
-  const decide = (image: Image, action: PlannedImage['action'], reason: string) =>
+  const decide = (image: Image, action: PlannedImage['action'], reason: string, follows?: string) =>
     decisions.set(image.digest, {
       digest: image.digest,
       tags: [...image.tags].sort(),
@@ -30,6 +31,8 @@ export function planRepository(inventory: RepoInventory, policy: Policy, now: Da
       action,
       reason,
       ...(image.subject ? { subject: image.subject } : {}),
+      ...(image.children ? { children: image.children } : {}),
+      ...(follows ? { follows } : {}),
       ...(image.size !== undefined ? { size: image.size } : {}),
     });
 
@@ -50,20 +53,28 @@ export function planRepository(inventory: RepoInventory, policy: Policy, now: Da
 
   protectChildrenOfKeptIndexes(images, decisions);
 
+  const tagged = new Map(inventory.images.map((i) => [i.digest, i]));
+  const parentOf = new Map<string, Image>();
+  for (const index of images) for (const child of index.children ?? []) if (!parentOf.has(child)) parentOf.set(child, index);
+  const untaggedChildren = planUntaggedChildren(images, decisions, tagged);
+
   const notes: string[] = [];
   for (const artifact of artifacts) {
-    const subject = artifactSubject(artifact)!;
-    const owner = followSubject(subject, decisions, inventory.images);
     const what = artifactName(artifact);
+    const subjects = artifactSubjects(artifact);
+    const owners = subjects.map((s) => owningImage(s, decisions, tagged, parentOf)).filter((o): o is PlannedImage => !!o);
+    // An artifact shared by several images (one SBOM for two builds) stays while any of them stays.
+    const owner = owners.find((o) => o.action === 'keep') ?? owners[0];
     if (!owner) {
-      decide(artifact, 'keep', `orphaned ${what}: its subject ${short(subject)} is not in the repository`);
-      notes.push(`orphaned ${what} ${artifact.tags.join(', ') || short(artifact.digest)}: subject ${short(subject)} is gone (delete it by reference if it is not needed)`);
+      decide(artifact, 'keep', `orphaned ${what}: its subject ${short(subjects[0])} is not in the repository`);
+      notes.push(`orphaned ${what} ${artifact.tags.join(', ') || short(artifact.digest)}: subject ${short(subjects[0])} is gone (delete it by reference if it is not needed)`);
     } else {
-      decide(artifact, owner.action, `${what} of ${owner.action === 'delete' ? 'deleted' : 'kept'} image ${short(owner.digest)}`);
+      decide(artifact, owner.action, `${what} of ${owner.action === 'delete' ? 'deleted' : 'kept'} image ${short(owner.digest)}`, owner.digest);
     }
+    decisions.get(artifact.digest)!.kind = 'artifact';
   }
 
-  const planned = inventory.images.map((image) => decisions.get(image.digest)!);
+  const planned = [...inventory.images.map((image) => decisions.get(image.digest)!), ...untaggedChildren];
   const plan: RepoPlan = {
     name: inventory.name,
     keep: planned.filter((p) => p.action === 'keep'),
@@ -74,6 +85,29 @@ export function planRepository(inventory: RepoInventory, policy: Policy, now: Da
   const freed = estimateFreedBytes(inventory.images, new Set(plan.delete.map((p) => p.digest)));
   if (freed !== undefined) plan.freedBytes = freed;
   return plan;
+}
+
+/** Untagged platform manifests of deleted indexes that no kept index references: they follow their index. */
+function planUntaggedChildren(images: Image[], decisions: Map<string, PlannedImage>, tagged: Map<string, Image>): PlannedImage[] {
+  const keptChildren = new Set(images.filter((i) => decisions.get(i.digest)?.action === 'keep').flatMap((i) => i.children ?? []));
+  const planned = new Map<string, PlannedImage>();
+  for (const index of images) {
+    if (index.kind !== 'index' || decisions.get(index.digest)?.action !== 'delete') continue;
+    for (const child of index.children ?? []) {
+      if (tagged.has(child) || keptChildren.has(child) || planned.has(child)) continue;
+      planned.set(child, {
+        digest: child,
+        tags: [],
+        created: index.created,
+        kind: 'image',
+        mediaType: '',
+        action: 'delete',
+        reason: `platform manifest of deleted index ${short(index.digest)}`,
+        follows: index.digest,
+      });
+    }
+  }
+  return [...planned.values()];
 }
 
 function protection(image: Image, policy: Policy): string | undefined {
@@ -151,31 +185,36 @@ function protectChildrenOfKeptIndexes(images: Image[], decisions: Map<string, Pl
 
 /** Artifacts follow a subject; a manifest of another kind without one (a Helm chart, say) is planned as an image. */
 export function isArtifact(image: Image): boolean {
-  return !!image.subject || (image.tags.length > 0 && image.tags.every((t) => cosignSubject(t)));
+  return !!image.subject || (image.tags.length > 0 && image.tags.every((t) => referrerTagSubject(t)));
 }
 
-function artifactSubject(image: Image): string | undefined {
-  return image.subject ?? image.tags.map(cosignSubject).find(Boolean);
+/** Every image an artifact says it belongs to: its `subject`, and the digests its referrer tags name. */
+function artifactSubjects(image: Image): string[] {
+  return [...new Set([image.subject, ...image.tags.map(referrerTagSubject)].filter((s): s is string => !!s))];
 }
 
-/** The image at the end of a subject chain (a signature of an attestation of an image). */
-function followSubject(subject: string, decisions: Map<string, PlannedImage>, all: Image[], seen = new Set<string>()): PlannedImage | undefined {
-  const planned = decisions.get(subject);
-  if (planned && !isArtifact(all.find((i) => i.digest === subject)!)) return planned;
-  const next = all.find((i) => i.digest === subject);
-  // `cosign sign --recursive` signs the untagged children of an index: they follow the index.
-  if (!next) {
-    const parent = all.find((i) => i.kind === 'index' && i.children?.includes(subject));
-    return parent ? decisions.get(parent.digest) : undefined;
-  }
+/**
+ * The planned image an artifact's subject leads to: the subject itself, the index whose untagged child it is
+ * (`cosign sign --recursive`), or, for an artifact of an artifact, that one's image.
+ */
+function owningImage(subject: string, decisions: Map<string, PlannedImage>, tagged: Map<string, Image>, parentOf: Map<string, Image>, seen = new Set<string>()): PlannedImage | undefined {
   if (seen.has(subject)) return undefined;
   seen.add(subject);
-  const nextSubject = artifactSubject(next);
-  return nextSubject ? followSubject(nextSubject, decisions, all, seen) : undefined;
+  const image = tagged.get(subject);
+  if (!image) {
+    const parent = parentOf.get(subject);
+    return parent ? decisions.get(parent.digest) : undefined;
+  }
+  if (!isArtifact(image)) return decisions.get(subject);
+  for (const next of artifactSubjects(image)) {
+    const owner = owningImage(next, decisions, tagged, parentOf, seen);
+    if (owner) return owner;
+  }
+  return undefined;
 }
 
 function artifactName(image: Image): string {
-  const suffix = image.tags.map((t) => /\.(sig|att|sbom)$/.exec(t)?.[1]).find(Boolean);
+  const suffix = image.tags.map((t) => /^sha256-[a-f0-9]{64}\.(sig|att|sbom)$/.exec(t)?.[1]).find(Boolean);
   return suffix === 'sig' ? 'signature' : suffix === 'att' ? 'attestation' : suffix === 'sbom' ? 'SBOM' : 'referrer';
 }
 

@@ -58,6 +58,10 @@ export interface PlannedImage {
   action: Action;
   reason: string;
   subject?: string;
+  /** Index: its child manifests (a kept index protects them, also at apply time). */
+  children?: string[];
+  /** Artifacts and untagged platform manifests: the planned image whose fate they share; deleted only after it. */
+  follows?: string;
   size?: number;
 }
 

@@ -14,10 +14,13 @@ export function isIndexType(mediaType: string | undefined): boolean {
   return mediaType === OCI_INDEX || mediaType === DOCKER_LIST;
 }
 
-/** Cosign stores signatures, attestations and SBOMs as tags named after their subject. */
-const COSIGN_TAG = /^(sha256)-([a-f0-9]{64})\.(sig|att|sbom)$/;
+/**
+ * Tags named after the image they belong to: cosign's `sha256-<hex>.sig|.att|.sbom`, and the OCI 1.1 referrers
+ * fallback tag `sha256-<hex>` (an index of the referrers, on registries without the referrers API).
+ */
+const REFERRER_TAG = /^(sha256)-([a-f0-9]{64})(?:\.(?:sig|att|sbom))?$/;
 
-export function cosignSubject(tag: string): string | undefined {
-  const m = COSIGN_TAG.exec(tag);
+export function referrerTagSubject(tag: string): string | undefined {
+  const m = REFERRER_TAG.exec(tag);
   return m ? `${m[1]}:${m[2]}` : undefined;
 }

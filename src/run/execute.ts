@@ -34,7 +34,7 @@ export async function showAndApply(session: Session, plans: RepoPlan[], opts: Ex
   }
 
   if (opts.dryRun || !toDelete) {
-    if (!table) io.stdout.write(JSON.stringify(planDocument(session.registry, plans, undefined, true), null, 2) + '\n');
+    if (!table) io.stdout.write(JSON.stringify(planDocument(session.registry, plans, undefined, opts.dryRun), null, 2) + '\n');
     else if (!toDelete) io.stdout.write('Nothing to delete.\n');
     reportEmpty(session, plans);
     return 0;
@@ -82,7 +82,7 @@ export async function showAndApply(session: Session, plans: RepoPlan[], opts: Ex
     if (stopped.hint) session.logger.info(`hint: ${stopped.hint}`);
   }
   let exitCode = result.failed > 0 || stopped ? 1 : 0;
-  const emptied = await reportEmptiedAfterApply(session, outcomes);
+  const emptied = outcomes.filter((o) => o.emptied).map((o) => o.name);
   if (result.deleted > 0) {
     if (opts.gcCommand) {
       if ((await runGcCommand(opts.gcCommand, io, session.logger)) !== 0) exitCode = 1;
@@ -104,19 +104,4 @@ function reportEmptyNames(session: Session, names: string[]): void {
     `Repositories without tags (still listed in the catalog): ${names.join(', ')}. ` +
       'To drop them, stop the registry (or make it read-only) and run: cleanreg prune-empty --data-dir <storage root> --dry-run, then without --dry-run.',
   );
-}
-
-/** Repositories that the apply left without tags. */
-async function reportEmptiedAfterApply(session: Session, outcomes: RepoOutcome[]): Promise<string[]> {
-  const emptied: string[] = [];
-  for (const outcome of outcomes) {
-    if (!outcome.outcomes.some((o) => o.status === 'deleted')) continue;
-    try {
-      const tags = await session.limit(() => session.client.tags(outcome.name));
-      if (!tags || tags.length === 0) emptied.push(outcome.name);
-    } catch {
-      // Only a report: a failure here changes nothing.
-    }
-  }
-  return emptied;
 }

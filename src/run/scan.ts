@@ -103,6 +103,7 @@ async function addReferrers(session: Session, plan: RepoPlan): Promise<void> {
         action: 'delete',
         reason: `referrer${r.artifactType ? ` (${r.artifactType})` : ''} of deleted image ${short(image.digest)}`,
         subject: image.digest,
+        follows: image.digest,
       });
     }
   }

@@ -114,6 +114,41 @@ describe('rules on one repository', () => {
   });
 });
 
+describe('multi-arch deletion frees the platform manifests', () => {
+  beforeEach(async () => {
+    reg = await startRegistry();
+    p = new ImagePusher({ url: reg.url });
+  });
+  afterEach(async () => {
+    p.close();
+    await reg.stop();
+  });
+
+  test('the untagged children of a deleted index are deleted after it; garbage collection frees their blobs', async () => {
+    const old = await p.pushIndex('multi', ['old'], [{ arch: 'amd64', created: day(1), seed: 'x1' }, { arch: 'arm64', created: day(1), seed: 'x2' }]);
+    await p.pushIndex('multi', ['new'], [{ arch: 'amd64', created: day(3), seed: 'x3' }, { arch: 'arm64', created: day(3), seed: 'x4' }]);
+    const r = await runCli(['-r', reg.url, '-n', 'multi', '-k', '1', '-y']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/platform manifest of deleted index/);
+    for (const child of old.children) expect(await p.resolve('multi', child.digest)).toBeNull();
+    await reg.stop();
+    await reg.garbageCollect();
+    await reg.restart();
+    for (const child of old.children) expect((await p.send('GET', `/v2/multi/blobs/${child.layerDigests[0]}`)).status).toBe(404);
+    expect(await p.isPullable('multi', 'new')).toBe(true);
+  });
+
+  test('an OCI referrers fallback tag (sha256-<hex>) is an artifact, not an image', async () => {
+    const v1 = await p.pushImage('ref', ['v1'], { created: day(1), seed: 'q1' });
+    const v2 = await p.pushImage('ref', ['v2'], { created: day(2), seed: 'q2' });
+    await p.pushArtifact('ref', v2.digest, [v2.digest.replace(':', '-')], { seed: 'qidx' });
+    const r = await runCli(['-r', reg.url, '-n', 'ref', '-k', '1', '--order', 'name', '-y']);
+    expect(r.code).toBe(0);
+    expect(await p.resolve('ref', v1.digest)).toBeNull();
+    expect((await sorted('ref'))).toEqual([v2.digest.replace(':', '-'), 'v2'].sort());
+  });
+});
+
 describe('repos.conf with globs over a paged catalog', () => {
   beforeEach(async () => {
     reg = await startRegistry({ catalogMaxEntries: 2 });
@@ -180,10 +215,41 @@ describe('plan files', () => {
     const repo = doc.repositories[0];
     const kept = Object.fromEntries(repo.keptOnReverify.map((k: { tags: string[]; reason: string }) => [k.tags.join(','), k.reason]));
     expect(kept.a).toMatch(/tag "a" now points at sha256:.* \(moved since the plan\)/);
-    expect(kept.b).toMatch(/tag "release" now points at this image \(added since the plan\)/);
+    expect(kept.b).toMatch(/tag "release" now points at this image \(added or moved here since the plan\)/);
     expect(repo.deleted).toEqual(expect.arrayContaining([{ digest: c.digest, tags: ['c'], alreadyGone: true }, { digest: d.digest, tags: ['d'], alreadyGone: false }]));
     expect(await p.resolve('app', a.digest)).toBe(a.digest);
     expect(await sorted('app')).toEqual(['a', 'b', 'e', 'release']);
+  });
+
+  test('a kept tag rolled back onto a doomed image protects it; its signature stays with it', async () => {
+    const v1 = await p.pushImage('roll', ['v1'], { created: day(1), seed: 'r1' });
+    await p.pushImage('roll', ['v2', 'latest'], { created: day(2), seed: 'r2' });
+    const sig = await p.pushArtifact('roll', v1.digest, [`${v1.digest.replace(':', '-')}.sig`], { seed: 'rsig' });
+    const planFile = join(tmp, 'roll.json');
+    expect((await runCli(['-r', reg.url, '-n', 'roll', '-k', '1', '--dry-run', '--plan-out', planFile])).code).toBe(0);
+    await p.tag('roll', 'latest', v1.digest); // rollback
+    const r = await runCli(['apply', planFile, '-y', '--output', 'json']);
+    expect(r.code).toBe(0);
+    const repo = JSON.parse(r.stdout).repositories[0];
+    expect(repo.keptOnReverify.map((k: { digest: string }) => k.digest).sort()).toEqual([v1.digest, sig.digest].sort());
+    expect(repo.deleted).toEqual([]);
+    expect(await p.resolve('roll', 'latest')).toBe(v1.digest);
+    expect(await p.resolve('roll', sig.digest)).toBe(sig.digest);
+  });
+
+  test('an index pushed since the plan protects the platform image it references', async () => {
+    const amd = await p.pushImage('fan', ['amd64-old'], { created: day(1), seed: 'f1', arch: 'amd64' });
+    await p.pushImage('fan', ['amd64-new'], { created: day(2), seed: 'f2', arch: 'amd64' });
+    const planFile = join(tmp, 'fan.json');
+    expect((await runCli(['-r', reg.url, '-n', 'fan', '-k', '1', '--dry-run', '--plan-out', planFile])).code).toBe(0);
+    // `docker manifest create fan:1.0 fan:amd64-old ...`: an index now needs the doomed image.
+    const manifest = await p.send('GET', `/v2/fan/manifests/${amd.digest}`, { headers: { accept: amd.mediaType } });
+    const indexBody = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: [{ mediaType: amd.mediaType, digest: amd.digest, size: manifest.body.length, platform: { architecture: 'amd64', os: 'linux' } }] }));
+    await p.pushManifest('fan', 'application/vnd.oci.image.index.v1+json', indexBody, ['1.0']);
+    const r = await runCli(['apply', planFile, '-y']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/platform of index/);
+    expect(await p.isPullable('fan', '1.0')).toBe(true);
   });
 
   test('apply refuses a plan for another registry, and a malformed plan, with exit 2', async () => {

@@ -549,7 +549,9 @@ describe('planRepository: the rules', () => {
 
     // the table row names every image of its inventory, and the plan decides each exactly once
     expect(Object.keys(expected).sort()).toEqual(images.map((i) => labels.get(i.digest)!).sort());
-    expect(planned(plan).map((p) => p.digest).sort()).toEqual(images.map((i) => i.digest).sort());
+    // ...plus the untagged platform manifests of deleted indexes, which follow their index (checked below)
+    const children = planned(plan).filter((p) => p.reason.startsWith('platform manifest of deleted index'));
+    expect(planned(plan).filter((p) => !children.includes(p)).map((p) => p.digest).sort()).toEqual(images.map((i) => i.digest).sort());
 
     for (const [label, [action, ...why]] of Object.entries(expected)) {
       const p = find(plan, label);
@@ -562,6 +564,20 @@ describe('planRepository: the rules', () => {
     if (notes) for (const part of notes) expect(plan.notes).toContainEqual(expect.stringContaining(part));
     else expect(plan.notes).toEqual([]);
     expect(plan.empty).toBe(false);
+  });
+});
+
+describe('planRepository: untagged platform manifests', () => {
+  test('go with their deleted index, after it; one shared with a kept index stays', () => {
+    const images = [index('new', ['v2'], ago(1), ['shared', 'arm-new']), index('old', ['v1'], ago(5), ['shared', 'amd-old', 'arm-old'])];
+    const plan = planRepository(repo(images), buildPolicy(1, {}), NOW);
+    const old = find(plan, 'old');
+    expect(old.action).toBe('delete');
+    const children = plan.delete.filter((p) => p.follows === old.digest);
+    expect(children.map((c) => c.digest).sort()).toEqual([digestOf('amd-old'), digestOf('arm-old')].sort());
+    for (const child of children) expect(child).toMatchObject({ tags: [], action: 'delete', reason: expect.stringContaining('platform manifest of deleted index') });
+    expect(planned(plan).some((p) => p.digest === digestOf('shared'))).toBe(false);
+    expect(find(plan, 'new').children).toEqual([digestOf('shared'), digestOf('arm-new')]);
   });
 });
 

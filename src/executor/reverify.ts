@@ -1,0 +1,78 @@
+import type { LimitFunction } from 'p-limit';
+import { short } from '../planner/plan.js';
+import type { RepoPlan } from '../planner/types.js';
+import type { RegistryClient } from '../registry/client.js';
+
+/** A repository as it is right before deleting. */
+export interface RepositoryNow {
+  tags: string[];
+  /** Where each tag points now (null: gone). */
+  digestOf: Map<string, string | null>;
+  /** Children of every index known to the plan or found behind a tag the plan did not know. */
+  indexChildren: Map<string, string[]>;
+}
+
+/**
+ * Reads what re-verification needs: the tag list, every tag's digest (a kept tag moved onto a doomed image, as in
+ * a rollback of `latest`, must protect it), and the children of indexes the plan has never seen.
+ */
+export async function readRepositoryNow(plan: RepoPlan, client: RegistryClient, limit: LimitFunction): Promise<RepositoryNow> {
+  const tags = (await limit(() => client.tags(plan.name))) ?? [];
+  const toResolve = new Set([...tags, ...plan.delete.flatMap((p) => p.tags)]);
+  const digestOf = new Map<string, string | null>();
+  await Promise.all([...toResolve].map(async (tag) => digestOf.set(tag, await limit(() => client.resolve(plan.name, tag)))));
+
+  const indexChildren = new Map<string, string[]>();
+  const known = new Set<string>();
+  for (const p of [...plan.keep, ...plan.delete]) {
+    known.add(p.digest);
+    if (p.children) indexChildren.set(p.digest, p.children);
+  }
+  const unknown = new Set([...digestOf.values()].filter((d): d is string => !!d && !known.has(d)));
+  await Promise.all(
+    [...unknown].map(async (digest) => {
+      const manifest = await limit(() => client.getManifest(plan.name, digest));
+      if (Array.isArray(manifest.json.manifests)) indexChildren.set(digest, manifest.json.manifests.map((m) => m.digest));
+    }),
+  );
+  return { tags, digestOf, indexChildren };
+}
+
+/**
+ * Which images planned for deletion must now be kept, and why: one of their tags points elsewhere, a tag that was
+ * not selected points at them, or an index that stays references them.
+ */
+export function reverify(plan: RepoPlan, now: RepositoryNow): Map<string, string> {
+  const tagsOn = new Map<string, string[]>();
+  for (const [tag, digest] of now.digestOf) if (digest) tagsOn.set(digest, [...(tagsOn.get(digest) ?? []), tag]);
+
+  const kept = new Map<string, string>();
+  for (const image of plan.delete) {
+    const reasons: string[] = [];
+    for (const tag of image.tags) {
+      const digest = now.digestOf.get(tag);
+      if (digest && digest !== image.digest) reasons.push(`tag "${tag}" now points at ${digest} (moved since the plan)`);
+    }
+    for (const tag of tagsOn.get(image.digest) ?? []) {
+      if (!image.tags.includes(tag)) reasons.push(`tag "${tag}" now points at this image (added or moved here since the plan)`);
+    }
+    if (reasons.length) kept.set(image.digest, reasons.join('; '));
+  }
+
+  // An index that stays (tagged now and not being deleted) needs its children; a kept index may protect more.
+  const planned = new Set(plan.delete.map((p) => p.digest));
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (const [index, children] of now.indexChildren) {
+      const stays = tagsOn.has(index) && (!planned.has(index) || kept.has(index));
+      if (!stays) continue;
+      for (const child of children) {
+        if (planned.has(child) && !kept.has(child)) {
+          kept.set(child, `platform of index ${short(index)} (${tagsOn.get(index)!.join(', ')}), which stays`);
+          changed = true;
+        }
+      }
+    }
+  }
+  return kept;
+}
