@@ -33,6 +33,7 @@ export type RegistryErrorKind =
   | 'unauthorized'
   | 'forbidden'
   | 'not-found'
+  | 'repository-missing'
   | 'delete-disabled'
   | 'tls'
   | 'connection'

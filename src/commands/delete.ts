@@ -21,7 +21,7 @@ export function deleteBuilder<T>(y: Argv<T>) {
 
 type DeleteArgs = ConnectionArgs & { refs?: string[]; fromFile?: string; dryRun?: boolean; yes?: boolean; output: string };
 
-type Action = 'delete-manifest' | 'untag' | 'missing';
+type Action = 'delete-manifest' | 'untag' | 'missing' | 'refused';
 
 interface Step {
   ref: ImageRef;
@@ -29,7 +29,7 @@ interface Step {
   action: Action;
   /** Tags that go with a deleted manifest, or the siblings an untag leaves alone. */
   detail: string;
-  status?: 'deleted' | 'untagged' | 'failed' | 'missing';
+  status?: 'deleted' | 'untagged' | 'failed' | 'missing' | 'refused';
   error?: string;
 }
 
@@ -44,35 +44,60 @@ async function planReferences(session: Session, refs: ImageRef[]): Promise<Step[
       try {
         tags = (await session.limit(() => session.client.tags(repo))) ?? [];
       } catch (error) {
-        if (!(error instanceof RegistryError && error.kind === 'not-found')) throw error;
+        if (!(error instanceof RegistryError && error.kind === 'repository-missing')) throw error;
         for (const ref of repoRefs) steps.push({ ref, action: 'missing', detail: `repository ${repo} not found` });
         return;
       }
-      // Every tag is resolved: which other tags share a digest decides between deleting it and untagging.
-      const digestOf = new Map<string, string | null>();
-      await Promise.all(tags.map(async (t) => digestOf.set(t, await session.limit(() => session.client.resolve(repo, t)))));
+      // Every tag is read: which other tags share a digest, or point at an index that needs it, decides
+      // between deleting a manifest and removing one tag.
+      const digestOf = new Map<string, string>();
+      const neededBy = new Map<string, string[]>();
+      await Promise.all(
+        tags.map(async (tag) => {
+          const manifest = await fetchOrNull(session, repo, tag);
+          if (!manifest) return;
+          digestOf.set(tag, manifest.digest);
+          for (const child of manifest.json.manifests ?? []) neededBy.set(child.digest, [...(neededBy.get(child.digest) ?? []), tag]);
+        }),
+      );
       const tagsOf = (digest: string) => tags.filter((t) => digestOf.get(t) === digest).sort();
       const named = new Set(repoRefs.filter((r) => r.tag).map((r) => r.tag!));
       const wholeDigests = new Set(repoRefs.filter((r) => r.digest).map((r) => r.digest!));
       for (const ref of repoRefs) {
-        const digest = ref.digest ?? digestOf.get(ref.tag!) ?? undefined;
+        const digest = ref.digest ?? digestOf.get(ref.tag!);
         if (ref.digest && !(await session.limit(() => session.client.resolve(repo, ref.digest!)))) {
           steps.push({ ref, action: 'missing', detail: 'no such manifest' });
-        } else if (!digest) {
+          continue;
+        }
+        if (!digest) {
           steps.push({ ref, action: 'missing', detail: 'no such tag' });
+          continue;
+        }
+        const all = tagsOf(digest);
+        const others = all.filter((t) => !named.has(t));
+        const indexes = (neededBy.get(digest) ?? []).filter((t) => !named.has(t));
+        if (indexes.length) {
+          // A platform image of a multi-arch tag that stays: its manifest must stay too.
+          if (ref.digest) steps.push({ ref, digest, action: 'refused', detail: `a platform of ${indexes.join(', ')}, which stay${indexes.length === 1 ? 's' : ''}: delete the index first` });
+          else steps.push({ ref, digest, action: 'untag', detail: `the image stays: a platform of ${indexes.join(', ')}` });
+        } else if (ref.digest || wholeDigests.has(digest) || others.length === 0) {
+          steps.push({ ref, digest, action: 'delete-manifest', detail: all.length ? `removes tags ${all.join(', ')}` : 'untagged manifest' });
         } else {
-          const all = tagsOf(digest);
-          const others = all.filter((t) => !named.has(t));
-          if (ref.digest || wholeDigests.has(digest) || others.length === 0) {
-            steps.push({ ref, digest, action: 'delete-manifest', detail: all.length ? `removes tags ${all.join(', ')}` : 'untagged manifest' });
-          } else {
-            steps.push({ ref, digest, action: 'untag', detail: `keeps ${others.join(', ')} on the same image` });
-          }
+          steps.push({ ref, digest, action: 'untag', detail: `keeps ${others.join(', ')} on the same image` });
         }
       }
     }),
   );
   return steps;
+}
+
+async function fetchOrNull(session: Session, repo: string, tag: string) {
+  try {
+    return await session.limit(() => session.client.getManifest(repo, tag));
+  } catch (error) {
+    if (error instanceof RegistryError && error.kind === 'not-found') return undefined;
+    throw error;
+  }
 }
 
 /** `cleanreg delete`: exactly the named tags (or digests), never a sibling tag that was not named. */
@@ -95,7 +120,7 @@ export async function runDelete(args: DeleteArgs, io: Io): Promise<number> {
   const session = await openSession(args, io, logger);
   await session.client.ping();
   const steps = await planReferences(session, refs);
-  const actionable = steps.filter((s) => s.action !== 'missing');
+  const actionable = steps.filter((s) => s.action === 'delete-manifest' || s.action === 'untag');
 
   if (!args.dryRun && actionable.length) {
     await confirmDeletion(`Delete ${actionable.length} of ${steps.length} references from ${session.registry}?`, !!args.yes, io);
@@ -108,6 +133,10 @@ export async function runDelete(args: DeleteArgs, io: Io): Promise<number> {
             await session.limit(() => untag(session.client, step.ref.repo, step.ref.tag!, step.digest!));
             step.status = 'untagged';
           } else {
+            // Checked again after the question: a named tag that moved meanwhile is left alone.
+            if (step.ref.tag && (await session.limit(() => session.client.resolve(step.ref.repo, step.ref.tag!))) !== step.digest) {
+              throw new RegistryError('protocol', `${step.ref.text} moved since it was read; left alone`);
+            }
             const key = `${step.ref.repo}@${step.digest}`;
             if (!done.has(key)) done.set(key, session.limit(() => session.client.deleteManifest(step.ref.repo, step.digest!)).then(() => undefined));
             await done.get(key);
@@ -122,10 +151,10 @@ export async function runDelete(args: DeleteArgs, io: Io): Promise<number> {
       }),
     );
   }
-  for (const step of steps) if (step.action === 'missing') step.status = 'missing';
+  for (const step of steps) if (step.action === 'missing' || step.action === 'refused') step.status = step.action;
 
   const count = (status: string) => steps.filter((s) => s.status === status).length;
-  const summary = { references: steps.length, deleted: count('deleted'), untagged: count('untagged'), missing: count('missing'), failed: count('failed') };
+  const summary = { references: steps.length, deleted: count('deleted'), untagged: count('untagged'), missing: count('missing'), refused: count('refused'), failed: count('failed') };
   if (args.output === 'json') {
     const doc = {
       registry: session.registry,
@@ -138,7 +167,7 @@ export async function runDelete(args: DeleteArgs, io: Io): Promise<number> {
     const table = new Table({ head: ['reference', 'digest', 'action', 'status', 'detail'], style: { head: [], border: [] } });
     for (const s of steps) table.push([s.ref.text, s.digest ? shortDigest(s.digest) : '-', s.action, s.status ?? (args.dryRun ? 'dry run' : '-'), s.error ?? s.detail]);
     io.stdout.write(table.toString() + '\n');
-    io.stdout.write(`${summary.deleted} deleted, ${summary.untagged} untagged, ${summary.missing} not found, ${summary.failed} failed${args.dryRun ? ' (dry run: nothing changed)' : ''}.\n`);
+    io.stdout.write(`${summary.deleted} deleted, ${summary.untagged} untagged, ${summary.missing} not found, ${summary.refused ? `${summary.refused} refused, ` : ''}${summary.failed} failed${args.dryRun ? ' (dry run: nothing changed)' : ''}.\n`);
   }
-  return summary.failed || summary.missing ? 1 : 0;
+  return summary.failed || summary.missing || summary.refused ? 1 : 0;
 }

@@ -50,10 +50,10 @@ export async function runList(args: ListArgs, io: Io): Promise<number> {
   const repoLimit = pLimit(Math.max(2, session.concurrency));
   let failed = 0;
   const inventories = await Promise.all(
-    repos.map(({ repo }) =>
+    repos.map(({ repo, listed }) =>
       repoLimit(async () => {
         try {
-          return await gatherRepository(repo, true, { ...session, describer });
+          return await gatherRepository(repo, true, { ...session, describer }, listed);
         } catch (error) {
           if (!(error instanceof CleanregError)) throw error;
           failed++;

@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, rmdirSync, rmSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { Argv } from 'yargs';
-import { UsageError } from '../errors.js';
+import { CleanregError, UsageError } from '../errors.js';
 import { confirmDeletion, requireConfirmationChannel } from '../run/confirm.js';
 import { createLogger } from '../run/session.js';
 import type { Io } from '../util/log.js';
@@ -39,16 +39,39 @@ function hasTags(repoDir: string): boolean {
   return readdirSync(tagsDir).some((tag) => existsSync(join(tagsDir, tag, 'current', 'link')));
 }
 
+/** An untagged manifest (pushed or pulled by digest) has a revision link: the repository is not empty. */
+function hasRevisions(repoDir: string): boolean {
+  const root = join(repoDir, '_manifests', 'revisions');
+  if (!existsSync(root)) return false;
+  return readdirSync(root).some((alg) => readdirSync(join(root, alg)).some((hex) => existsSync(join(root, alg, hex, 'link'))));
+}
+
+const isEmpty = (dir: string) => !hasTags(dir) && !hasRevisions(dir);
+
 /**
  * `cleanreg prune-empty`: removes, from a stopped (or read-only) filesystem registry, the repositories that have
  * no tag left, so they leave the catalog. Only their own `_manifests`, `_layers` and `_uploads` go: a nested
  * repository below one is untouched. Blobs are then freed by the registry's garbage collection.
  */
 export async function runPruneEmpty(args: PruneArgs, io: Io): Promise<number> {
+  try {
+    return await pruneEmpty(args, io);
+  } catch (error) {
+    // Permissions and the like: name the path, not a stack trace.
+    const e = error as NodeJS.ErrnoException;
+    if (e.code && e.path) throw new CleanregError(`cannot change ${e.path}: ${e.code}`, 1, 'run as the user that owns the registry storage');
+    throw error;
+  }
+}
+
+async function pruneEmpty(args: PruneArgs, io: Io): Promise<number> {
   const logger = createLogger(io, args.verbose);
   const root = repositoriesRoot(args.dataDir);
   requireConfirmationChannel(!!(args.dryRun || args.yes), io);
-  const empty = findRepositories(root).filter((dir) => !hasTags(dir));
+  const repositories = findRepositories(root);
+  const empty = repositories.filter(isEmpty);
+  const untaggedOnly = repositories.filter((dir) => !hasTags(dir) && hasRevisions(dir)).map((d) => relative(root, d));
+  if (untaggedOnly.length) logger.info(`Left alone (no tags, but manifests that are used by digest): ${untaggedOnly.join(', ')}`);
   logger.warn('the registry must be stopped or read-only while its storage is changed (storage.maintenance.readonly.enabled: true)');
   if (!empty.length) {
     io.stdout.write('No repository without tags.\n');
@@ -59,9 +82,9 @@ export async function runPruneEmpty(args: PruneArgs, io: Io): Promise<number> {
   if (args.dryRun) return 0;
   await confirmDeletion(`Remove ${names.length} empty repositories from ${root}?`, !!args.yes, io);
   for (const dir of empty) {
-    // Checked again right before: a tag pushed since the listing keeps the repository.
-    if (hasTags(dir)) {
-      logger.warn(`${relative(root, dir)} has a tag now; left alone`);
+    // Checked again right before: a tag or manifest pushed since the listing keeps the repository.
+    if (!isEmpty(dir)) {
+      logger.warn(`${relative(root, dir)} is not empty any more; left alone`);
       continue;
     }
     for (const part of ['_manifests', '_layers', '_uploads']) rmSync(join(dir, part), { recursive: true, force: true });

@@ -2,6 +2,7 @@ import type { LimitFunction } from 'p-limit';
 import { short } from '../planner/plan.js';
 import type { RepoPlan } from '../planner/types.js';
 import type { RegistryClient } from '../registry/client.js';
+import { RegistryError } from '../errors.js';
 
 /** A repository as it is right before deleting. */
 export interface RepositoryNow {
@@ -17,7 +18,11 @@ export interface RepositoryNow {
  * a rollback of `latest`, must protect it), and the children of indexes the plan has never seen.
  */
 export async function readRepositoryNow(plan: RepoPlan, client: RegistryClient, limit: LimitFunction): Promise<RepositoryNow> {
-  const tags = (await limit(() => client.tags(plan.name))) ?? [];
+  const tags = (await limit(() => client.tags(plan.name).catch((error) => {
+    // Deleted since the plan: every planned DELETE will find its manifest gone.
+    if (error instanceof RegistryError && error.kind === 'repository-missing') return null;
+    throw error;
+  }))) ?? [];
   const toResolve = new Set([...tags, ...plan.delete.flatMap((p) => p.tags)]);
   const digestOf = new Map<string, string | null>();
   await Promise.all([...toResolve].map(async (tag) => digestOf.set(tag, await limit(() => client.resolve(plan.name, tag)))));

@@ -18,8 +18,8 @@ export interface GatherContext {
  * Reads one repository: its tags, one manifest GET per tag (the digest and the body in one request), then
  * per distinct digest what the policy needs. Tags that vanish while scanning are skipped.
  */
-export async function gatherRepository(repo: string, withCreated: boolean, ctx: GatherContext): Promise<RepoInventory> {
-  const tags = await ctx.limit(() => ctx.client.tags(repo));
+export async function gatherRepository(repo: string, withCreated: boolean, ctx: GatherContext, listedInCatalog = false): Promise<RepoInventory> {
+  const tags = await listTags(repo, ctx, listedInCatalog);
   if (!tags || tags.length === 0) return { name: repo, tags, images: [] };
 
   const byDigest = new Map<string, { manifest: FetchedManifest; tags: string[] }>();
@@ -51,6 +51,19 @@ export async function gatherRepository(repo: string, withCreated: boolean, ctx: 
     }),
   );
   return { name: repo, tags, images };
+}
+
+/**
+ * A repository the catalog lists but whose tag list is 404 NAME_UNKNOWN has only untagged manifests (distribution
+ * lists it, yet has no tags folder for it): it is empty, not missing.
+ */
+async function listTags(repo: string, ctx: GatherContext, listedInCatalog: boolean): Promise<string[] | null> {
+  try {
+    return await ctx.limit(() => ctx.client.tags(repo));
+  } catch (error) {
+    if (listedInCatalog && error instanceof RegistryError && error.kind === 'repository-missing') return null;
+    throw error;
+  }
 }
 
 async function fetchTag(repo: string, tag: string, ctx: GatherContext): Promise<FetchedManifest | undefined> {

@@ -144,8 +144,16 @@ export class RegistryClient {
   /** All tags of a repository; null when the registry keeps it with `"tags": null` (no tags left). */
   async tags(repo: string): Promise<string[] | null> {
     let tags: string[] | null = null;
-    for await (const page of this.pages<{ tags?: string[] | null }>(this.url(`/v2/${repo}/tags/list`), `list tags of ${repo}`, pullScope(repo), repo)) {
-      if (page.tags) (tags ??= []).push(...page.tags);
+    try {
+      for await (const page of this.pages<{ tags?: string[] | null }>(this.url(`/v2/${repo}/tags/list`), `list tags of ${repo}`, pullScope(repo), repo)) {
+        if (page.tags) (tags ??= []).push(...page.tags);
+      }
+    } catch (error) {
+      // Registries that answer a bare 404 for an unknown repository.
+      if (error instanceof RegistryError && error.kind === 'not-found') {
+        throw new RegistryError('repository-missing', `repository "${repo}" not found on ${this.base.origin} (404)`, 'check -n/--reponame or repos.conf; `cleanreg list` shows the repositories', 404);
+      }
+      throw error;
     }
     return tags;
   }
@@ -178,7 +186,7 @@ export class RegistryClient {
       // Never guess: without the header, the digest is the hash of the bytes.
       return (await this.getManifest(repo, ref)).digest;
     } catch (error) {
-      if (error instanceof RegistryError && error.kind === 'not-found') return null;
+      if (error instanceof RegistryError && (error.kind === 'not-found' || error.kind === 'repository-missing')) return null;
       throw error;
     }
   }
@@ -199,7 +207,7 @@ export class RegistryClient {
       await this.send({ method: 'DELETE', url: this.url(`/v2/${repo}/manifests/${digest}`), what: `delete ${repo}@${digest}`, repo, scope: deleteScope(repo) });
       return 'deleted';
     } catch (error) {
-      if (error instanceof RegistryError && error.kind === 'not-found') return 'gone';
+      if (error instanceof RegistryError && (error.kind === 'not-found' || error.kind === 'repository-missing')) return 'gone';
       throw error;
     }
   }
@@ -232,7 +240,7 @@ export class RegistryClient {
       await this.send({ method: 'HEAD', url: this.url(`/v2/${repo}/blobs/${digest}`), what: `check blob ${digest}`, repo, scope });
       return;
     } catch (error) {
-      if (!(error instanceof RegistryError && error.kind === 'not-found')) throw error;
+      if (!(error instanceof RegistryError && error.status === 404)) throw error;
     }
     const start = await this.send({ method: 'POST', url: this.url(`/v2/${repo}/blobs/uploads/`), what: `start a blob upload to ${repo}`, repo, scope });
     if (!start.headers.location) throw new RegistryError('protocol', `start a blob upload to ${repo}: no Location in the answer`);
@@ -257,7 +265,7 @@ export class RegistryClient {
       this.referrersSupported = true;
       return index.manifests;
     } catch (error) {
-      if (error instanceof RegistryError && (error.kind === 'not-found' || error.status === 400 || error.status === 405)) {
+      if (error instanceof RegistryError && (error.status === 404 || error.status === 400 || error.status === 405)) {
         if (this.referrersSupported === undefined) this.referrersSupported = false;
         if (this.referrersSupported === false) this.logger.debug('the registry does not serve the OCI referrers API');
         return this.referrersSupported ? [] : undefined;

@@ -119,8 +119,8 @@ export function mapStatus(status: number, code: string | undefined, ctx: Request
         status,
       );
     case 404:
-      if (code === 'NAME_UNKNOWN' || (!code && ctx.repo)) {
-        return new RegistryError('not-found', `repository "${ctx.repo}" not found on ${ctx.url.origin} (404${detail})`, 'check -n/--reponame or repos.conf; `cleanreg list` shows the repositories', status);
+      if (code === 'NAME_UNKNOWN') {
+        return new RegistryError('repository-missing', `repository "${ctx.repo}" not found on ${ctx.url.origin} (404${detail})`, 'check -n/--reponame or repos.conf; `cleanreg list` shows the repositories', status);
       }
       return new RegistryError('not-found', `${ctx.what}: not found (404${detail})`, undefined, status);
     case 405:

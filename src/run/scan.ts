@@ -23,7 +23,7 @@ export interface ScanResult {
 }
 
 /** The repositories to clean, each with the first target that selects it. Globs need the catalog (all pages). */
-export async function selectRepositories(session: Session, targets: Target[]): Promise<{ repo: string; target: Target }[]> {
+export async function selectRepositories(session: Session, targets: Target[]): Promise<{ repo: string; target: Target; listed?: boolean }[]> {
   if (!targets.some((t) => isGlob(t.pattern))) return matchTargets(new Set(targets.map((t) => t.pattern)), targets);
   const catalog: string[] = [];
   for await (const page of session.client.catalog()) catalog.push(...page);
@@ -34,7 +34,7 @@ export async function selectRepositories(session: Session, targets: Target[]): P
   for (const t of targets.filter((t) => isGlob(t.pattern))) {
     if (!selected.some((s) => s.target === t)) session.logger.warn(`${t.source}: "${t.pattern}" matches no repository in the catalog`);
   }
-  return [...selected, ...missing];
+  return [...selected.map((s) => ({ ...s, listed: true })), ...missing];
 }
 
 /**
@@ -50,10 +50,10 @@ export async function scanAndPlan(session: Session, targets: Target[], cache: Me
   const errors: CleanregError[] = [];
   const missing: CleanregError[] = [];
   await Promise.all(
-    selected.map(({ repo, target }, i) =>
+    selected.map(({ repo, target, listed }, i) =>
       repoLimit(async () => {
         try {
-          const inventory = await gatherRepository(repo, needsCreated(target.policy), { ...session, describer, onTag: hooks.onTag });
+          const inventory = await gatherRepository(repo, needsCreated(target.policy), { ...session, describer, onTag: hooks.onTag }, listed);
           const plan = planRepository(inventory, target.policy, now);
           await addReferrers(session, plan);
           plans[i] = plan;
@@ -61,7 +61,7 @@ export async function scanAndPlan(session: Session, targets: Target[], cache: Me
           hooks.onRepository?.(plan);
         } catch (error) {
           if (!(error instanceof CleanregError)) throw error;
-          if (error instanceof RegistryError && error.kind === 'not-found') missing.push(error);
+          if (error instanceof RegistryError && error.kind === 'repository-missing') missing.push(error);
           else errors.push(error);
           session.logger.error(`${repo}: ${error.message}`);
         }

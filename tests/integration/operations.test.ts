@@ -86,6 +86,18 @@ describe('delete by reference', () => {
     expect(await p.tags('lib')).toBeNull();
   });
 
+  test('a platform image of a multi-arch tag that stays: only its own tag goes; its digest is refused', async () => {
+    const idx = await p.pushIndex('fan', ['1.0'], [{ arch: 'amd64', created: day(1), seed: 'pf1' }, { arch: 'arm64', created: day(1), seed: 'pf2' }]);
+    const amd = idx.children[0];
+    await p.tag('fan', 'amd64', amd.digest);
+    const r = await runCli(['delete', '-r', reg.url, 'fan:amd64', `fan@${idx.children[1].digest}`, '-y']);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/fan:amd64.*untag.*untagged.*a platform of 1\.0/);
+    expect(r.stdout).toMatch(/refused.*delete the index first/);
+    expect(await p.tags('fan')).toEqual(['1.0']);
+    expect(await p.isPullable('fan', '1.0')).toBe(true);
+  });
+
   test('--dry-run changes nothing; another host is a usage error', async () => {
     await p.pushImage('app', ['x', 'y'], { created: day(1), seed: 'd6' });
     const dry = await runCli(['delete', '-r', reg.url, 'app:x', '--dry-run']);
@@ -131,6 +143,8 @@ describe('prune-empty', () => {
     await p.pushImage('team/app/sub', ['1'], { created: day(1), seed: 'p2' });
     const gone = await p.pushImage('team/old', ['1'], { created: day(1), seed: 'p3' });
     const parentGone = await p.pushImage('parent', ['1'], { created: day(1), seed: 'p4' });
+    // Pushed by digest only (deployments pull pinned@sha256:…): no tag, but not empty.
+    const pinned = await p.pushImage('pinned', [], { created: day(1), seed: 'p6' });
     await p.pushImage('parent/child', ['1'], { created: day(1), seed: 'p5' });
     await p.send('DELETE', `/v2/team/old/manifests/${gone.digest}`);
     await p.send('DELETE', `/v2/parent/manifests/${parentGone.digest}`);
@@ -140,6 +154,7 @@ describe('prune-empty', () => {
     expect(dry.code).toBe(0);
     expect(dry.stdout).toMatch(/Would remove 2 repositories/);
     expect(dry.stderr).toMatch(/must be stopped or read-only/);
+    expect(dry.stderr).toMatch(/Left alone \(no tags, but manifests that are used by digest\): pinned/);
     const repoDir = (name: string) => join(reg.dataDir, 'docker/registry/v2/repositories', name);
     expect(existsSync(repoDir('team/old'))).toBe(true);
 
@@ -153,8 +168,10 @@ describe('prune-empty', () => {
 
     await reg.restart();
     const list = await runCli(['list', '-r', reg.url, '--output', 'json']);
-    expect(JSON.parse(list.stdout).repositories.map((x: { name: string }) => x.name).sort()).toEqual(['parent/child', 'team/app', 'team/app/sub']);
+    expect(list.stderr).toBe('');
+    expect(JSON.parse(list.stdout).repositories.map((x: { name: string }) => x.name).sort()).toEqual(['parent/child', 'pinned', 'team/app', 'team/app/sub']);
     expect(await p.isPullable('parent/child', '1')).toBe(true);
+    expect(await p.isPullable('pinned', pinned.digest)).toBe(true);
 
     const bad = await runCli(['prune-empty', '--data-dir', tmp]);
     expect(bad.code).toBe(2);
