@@ -82,7 +82,7 @@ export async function runClean(args: CleanArgs, io: Io): Promise<number> {
   const session = await openSession(args, io, logger);
   await session.client.ping();
   const cache = await openCache({ enabled: args.cache, dir: args.cacheDir, env: io.env, logger });
-  const progress = startProgress(io, logger, () => session.client);
+  const progress = await startProgress(io, logger, () => session.client);
   let result;
   try {
     result = await scanAndPlan(session, targets, cache, now, progress.hooks, shard);

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
-import Table from 'cli-table3';
 import type { Argv } from 'yargs';
+import { newTable } from '../report/cli-table.js';
 import { connectionOptions } from '../cli/options.js';
 import { CleanregError, RegistryError, UsageError } from '../errors.js';
 import { untag } from '../executor/untag.js';
@@ -164,7 +164,7 @@ export async function runDelete(args: DeleteArgs, io: Io): Promise<number> {
     };
     io.stdout.write(JSON.stringify(doc, null, 2) + '\n');
   } else {
-    const table = new Table({ head: ['reference', 'digest', 'action', 'status', 'detail'], style: { head: [], border: [] } });
+    const table = await newTable({ head: ['reference', 'digest', 'action', 'status', 'detail'], style: { head: [], border: [] } });
     for (const s of steps) table.push([s.ref.text, s.digest ? shortDigest(s.digest) : '-', s.action, s.status ?? (args.dryRun ? 'dry run' : '-'), s.error ?? s.detail]);
     io.stdout.write(table.toString() + '\n');
     io.stdout.write(`${summary.deleted} deleted, ${summary.untagged} untagged, ${summary.missing} not found, ${summary.refused ? `${summary.refused} refused, ` : ''}${summary.failed} failed${args.dryRun ? ' (dry run: nothing changed)' : ''}.\n`);

@@ -1,6 +1,6 @@
-import Table from 'cli-table3';
 import pLimit from 'p-limit';
 import type { Argv } from 'yargs';
+import { newTable } from '../report/cli-table.js';
 import { connectionOptions } from '../cli/options.js';
 import { checkRepositoryPattern, type Target } from '../config/targets.js';
 import { CleanregError, UsageError } from '../errors.js';
@@ -53,7 +53,7 @@ export async function runList(args: ListArgs, io: Io): Promise<number> {
     repos.map(({ repo, listed }) =>
       repoLimit(async () => {
         try {
-          return await gatherRepository(repo, true, { ...session, describer }, listed);
+          return await gatherRepository(repo, true, { ...session, describer, workers: session.concurrency }, listed);
         } catch (error) {
           if (!(error instanceof CleanregError)) throw error;
           failed++;
@@ -79,7 +79,7 @@ export async function runList(args: ListArgs, io: Io): Promise<number> {
     };
     io.stdout.write(JSON.stringify(doc, null, 2) + '\n');
   } else {
-    const table = new Table({ head: ['repository', 'tags', 'digest', 'type', 'created', 'size'], style: { head: [], border: [] } });
+    const table = await newTable({ head: ['repository', 'tags', 'digest', 'type', 'created', 'size'], style: { head: [], border: [] } });
     for (const inv of listed) {
       if (!inv.images.length) {
         table.push([inv.name, '(no tags: empty repository)', '', '', '', '']);

@@ -25,22 +25,41 @@ export interface MetadataCache {
   flush(): Promise<void>;
 }
 
-/** The cache of one run. */
+/**
+ * The cache of one run. Entries are kept as JSON text and parsed when looked up: a hundred thousand summaries as
+ * objects cost several times the memory of their text.
+ */
 export class MemoryCache implements MetadataCache {
-  protected readonly manifests = new Map<string, ManifestSummary>();
-  protected readonly configs = new Map<string, string | null>();
+  protected readonly entries = new Map<string, string>();
+
+  private lookup<T>(key: string, kind: 'm' | 'c'): T | undefined {
+    const entry = this.entries.get(key);
+    if (!entry || entry[0] !== kind || entry[1] !== '\t') return undefined;
+    try {
+      return JSON.parse(entry.slice(2)) as T;
+    } catch {
+      this.entries.delete(key);
+      return undefined;
+    }
+  }
+
+  protected store(key: string, kind: 'm' | 'c', value: unknown): string {
+    const entry = `${kind}\t${JSON.stringify(value)}`;
+    this.entries.set(key, entry);
+    return entry;
+  }
 
   manifest(digest: string): ManifestSummary | undefined {
-    return this.manifests.get(digest);
+    return this.lookup<ManifestSummary>(digest, 'm');
   }
   setManifest(digest: string, summary: ManifestSummary): void {
-    this.manifests.set(digest, summary);
+    this.store(digest, 'm', summary);
   }
   created(configDigest: string): string | null | undefined {
-    return this.configs.get(configDigest);
+    return this.lookup<string | null>(configDigest, 'c');
   }
   setCreated(configDigest: string, created: string | null): void {
-    this.configs.set(configDigest, created);
+    this.store(configDigest, 'c', created);
   }
   async flush(): Promise<void> {}
 }

@@ -1,31 +1,26 @@
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from '../util/log.js';
 import { MemoryCache, type ManifestSummary, type MetadataCache } from './cache.js';
 
-const FILE = 'metadata-v1.json';
-/** Entries kept at most; the oldest go first. About 300 bytes each. */
-export const MAX_ENTRIES = 200_000;
-
-interface CacheFile {
-  version: 1;
-  manifests: [string, ManifestSummary][];
-  configs: [string, string | null][];
-}
+const FILE = 'metadata-v2.tsv';
+/** Entries kept at most (a few hundred bytes each); past this the file is compacted to the newest. */
+export const MAX_ENTRIES = 150_000;
 
 export function defaultCacheDir(env: NodeJS.ProcessEnv): string {
   return join(env.XDG_CACHE_HOME || join(env.HOME || homedir(), '.cache'), 'cleanreg');
 }
 
 /**
- * The digest cache on disk: manifest digest → summary, config digest → created. Content-addressed, so it is always
- * valid. Written whole to a temporary file and renamed, after merging what another process wrote meanwhile: two
- * runs at once lose nothing and never see half a file. A corrupt file is ignored and rebuilt.
+ * The digest cache on disk: manifest digest → summary, config digest → created, one `digest TAB kind TAB json`
+ * line each. Content-addressed, so an entry never goes stale. New entries are appended (two runs at once only
+ * append, and lose nothing); lines are kept as text and parsed when looked up, so a large cache costs little
+ * memory; a line that does not parse is ignored, so a corrupt file is rebuilt, never fatal.
  */
 export class DiskCache extends MemoryCache {
-  private dirty = false;
   private readonly path: string;
+  private readonly fresh: string[] = [];
 
   constructor(
     private readonly dir: string,
@@ -33,60 +28,50 @@ export class DiskCache extends MemoryCache {
   ) {
     super();
     this.path = join(dir, FILE);
-    this.load(this.read());
-  }
-
-  private read(): CacheFile | undefined {
-    let text: string;
+    let text = '';
     try {
       text = readFileSync(this.path, 'utf8');
     } catch {
-      return undefined;
+      return;
     }
-    try {
-      const file = JSON.parse(text) as CacheFile;
-      if (file?.version !== 1 || !Array.isArray(file.manifests) || !Array.isArray(file.configs)) throw new Error('unknown format');
-      return file;
-    } catch (error) {
-      this.logger.verbose(`ignoring the corrupt cache ${this.path} (${(error as Error).message}); it will be rebuilt`);
-      return undefined;
+    for (const line of text.split('\n')) {
+      const tab = line.indexOf('\t');
+      if (tab > 8) this.entries.set(line.slice(0, tab), line.slice(tab + 1));
     }
+    if (this.entries.size > MAX_ENTRIES) this.compact();
   }
 
-  private load(file: CacheFile | undefined): void {
-    if (!file) return;
-    for (const [digest, summary] of file.manifests) if (!this.manifests.has(digest)) this.manifests.set(digest, summary);
-    for (const [digest, created] of file.configs) if (!this.configs.has(digest)) this.configs.set(digest, created);
-  }
-
-  override setManifest(digest: string, summary: ManifestSummary): void {
-    super.setManifest(digest, summary);
-    this.dirty = true;
-  }
-
-  override setCreated(configDigest: string, created: string | null): void {
-    super.setCreated(configDigest, created);
-    this.dirty = true;
+  protected override store(key: string, kind: 'm' | 'c', value: unknown): string {
+    const entry = super.store(key, kind, value);
+    // Summaries without a date were made for a policy that did not need one: not worth keeping.
+    if (kind === 'c' || (value as ManifestSummary).created !== undefined) this.fresh.push(`${key}\t${entry}\n`);
+    if (this.fresh.length >= 2000) void this.flush();
+    return entry;
   }
 
   override async flush(): Promise<void> {
-    if (!this.dirty) return;
+    if (!this.fresh.length) return;
     try {
       mkdirSync(this.dir, { recursive: true });
-      this.load(this.read());
-      const file: CacheFile = { version: 1, manifests: newest([...this.manifests]), configs: newest([...this.configs]) };
-      const tmp = `${this.path}.${process.pid}.${Date.now()}.tmp`;
-      writeFileSync(tmp, JSON.stringify(file));
-      renameSync(tmp, this.path);
-      this.dirty = false;
+      appendFileSync(this.path, this.fresh.join(''));
     } catch (error) {
       this.logger.warn(`could not write the cache ${this.path}: ${(error as Error).message}`);
     }
+    this.fresh.length = 0;
   }
-}
 
-function newest<T>(entries: T[]): T[] {
-  return entries.length > MAX_ENTRIES ? entries.slice(entries.length - MAX_ENTRIES) : entries;
+  /** Keeps the newest MAX_ENTRIES lines: written to a temporary file and renamed, never half a file. */
+  private compact(): void {
+    const keep = [...this.entries].slice(-MAX_ENTRIES);
+    try {
+      const tmp = `${this.path}.${process.pid}.tmp`;
+      writeFileSync(tmp, keep.map(([k, v]) => `${k}\t${v}\n`).join(''));
+      renameSync(tmp, this.path);
+      this.logger.verbose(`compacted the cache ${this.path} to ${keep.length} entries`);
+    } catch (error) {
+      this.logger.warn(`could not compact the cache ${this.path}: ${(error as Error).message}`);
+    }
+  }
 }
 
 export async function openCache(opts: { enabled: boolean; dir?: string; env: NodeJS.ProcessEnv; logger: Logger }): Promise<MetadataCache> {

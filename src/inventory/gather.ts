@@ -3,6 +3,7 @@ import { RegistryError } from '../errors.js';
 import type { Image, RepoInventory } from '../planner/types.js';
 import type { FetchedManifest, RegistryClient } from '../registry/client.js';
 import type { Logger } from '../util/log.js';
+import type { ManifestSummary } from './cache.js';
 import type { ManifestDescriber } from './describe.js';
 
 export interface GatherContext {
@@ -10,6 +11,8 @@ export interface GatherContext {
   limit: LimitFunction;
   describer: ManifestDescriber;
   logger: Logger;
+  /** Manifest requests one repository keeps in flight (the global limit still applies). */
+  workers: number;
   /** Called once per tag whose manifest was read (progress). */
   onTag?: () => void;
 }
@@ -22,23 +25,27 @@ export async function gatherRepository(repo: string, withCreated: boolean, ctx: 
   const tags = await listTags(repo, ctx, listedInCatalog);
   if (!tags || tags.length === 0) return { name: repo, tags, images: [] };
 
-  const byDigest = new Map<string, { manifest: FetchedManifest; tags: string[] }>();
-  await Promise.all(
-    tags.map(async (tag) => {
+  // A bounded set of workers walks the tags (not one pending promise per tag), and each new digest is summarised
+  // as soon as it arrives, so no manifest body outlives its summary: memory follows the images, not the bytes.
+  const byDigest = new Map<string, { tags: string[]; summary: Promise<ManifestSummary> }>();
+  const pending = tags.values();
+  const worker = async () => {
+    for (const tag of pending) {
       const manifest = await fetchTag(repo, tag, ctx);
       ctx.onTag?.();
-      if (!manifest) return;
+      if (!manifest) continue;
       const entry = byDigest.get(manifest.digest);
       if (entry) entry.tags.push(tag);
-      else byDigest.set(manifest.digest, { manifest, tags: [tag] });
-    }),
-  );
+      else byDigest.set(manifest.digest, { tags: [tag], summary: ctx.describer.describe(repo, manifest, withCreated) });
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(ctx.workers, tags.length) }, worker));
 
   const images = await Promise.all(
-    [...byDigest.values()].map(async ({ manifest, tags }): Promise<Image> => {
-      const summary = await ctx.describer.describe(repo, manifest, withCreated);
+    [...byDigest].map(async ([digest, { tags, summary: pendingSummary }]): Promise<Image> => {
+      const summary = await pendingSummary;
       return {
-        digest: manifest.digest,
+        digest,
         tags: tags.sort(),
         mediaType: summary.mediaType,
         kind: summary.kind,

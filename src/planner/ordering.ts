@@ -1,20 +1,23 @@
-import semver from 'semver';
+import semverGt from 'semver/functions/gt.js';
+import semverParse from 'semver/functions/parse.js';
+import semverRcompare from 'semver/functions/rcompare.js';
+import type { SemVer } from 'semver';
 import type { Image, Order } from './types.js';
 
 /** A tag as a semantic version: a leading `v` is allowed, `1` and `1.2` count as `1.0.0` and `1.2.0`. */
-export function tagVersion(tag: string): semver.SemVer | null {
+export function tagVersion(tag: string): SemVer | null {
   const bare = tag.replace(/^v(?=\d)/i, '');
   const padded = /^\d+$/.test(bare) ? `${bare}.0.0` : /^\d+\.\d+$/.test(bare) ? `${bare}.0` : bare;
-  return semver.parse(padded, { loose: true });
+  return semverParse(padded, { loose: true });
 }
 
 const byName = new Intl.Collator('en', { numeric: true });
 
-function highestVersion(image: Image): semver.SemVer | null {
-  let best: semver.SemVer | null = null;
+function highestVersion(image: Image): SemVer | null {
+  let best: SemVer | null = null;
   for (const tag of image.tags) {
     const v = tagVersion(tag);
-    if (v && (!best || semver.gt(v, best))) best = v;
+    if (v && (!best || semverGt(v, best))) best = v;
   }
   return best;
 }
@@ -30,7 +33,7 @@ export function newestFirst(order: Order): (a: Image, b: Image) => number {
     case 'created':
       return (a, b) => Date.parse(b.created ?? '') - Date.parse(a.created ?? '') || tieBreak(a, b);
     case 'semver':
-      return (a, b) => semver.rcompare(highestVersion(a)!, highestVersion(b)!) || tieBreak(a, b);
+      return (a, b) => semverRcompare(highestVersion(a)!, highestVersion(b)!) || tieBreak(a, b);
     case 'name':
       return tieBreak;
   }

@@ -1,5 +1,6 @@
-import { UTCDate } from '@date-fns/utc';
-import { sub } from 'date-fns';
+import { UTCDate } from '@date-fns/utc/date';
+// Subpath imports: the date-fns index loads hundreds of modules (about 20 MB).
+import { sub } from 'date-fns/sub';
 import { referrerTagSubject } from '../registry/media-types.js';
 import { newestFirst, tagVersion } from './ordering.js';
 import { estimateFreedBytes } from './sizes.js';

@@ -73,13 +73,16 @@ export function createTransport(opts: TransportOptions): Got {
     },
     followRedirect: true,
     throwHttpErrors: true,
+    // No Accept-Encoding, so no decompression pipeline per response: manifests and configs are small, and got's
+    // decompress wrapper was a measurable share of the client's CPU per request.
+    decompress: false,
     hooks: {
       beforeRequest: [
         (options) => {
           // Chosen per request (not per instance): the token realm or a redirect may be on another host.
           options.agent = agentsFor(new URL(String(options.url)));
           opts.onRequest?.(options.method);
-          opts.logger.trace(`> ${options.method} ${displayUrl(String(options.url))}`);
+          if (opts.logger.verbosity >= 3) opts.logger.trace(`> ${options.method} ${displayUrl(String(options.url))}`);
         },
       ],
       beforeRetry: [

@@ -1,4 +1,3 @@
-import confirm from '@inquirer/confirm';
 import { NotConfirmedError } from '../errors.js';
 import type { Io } from '../util/log.js';
 
@@ -9,6 +8,8 @@ import type { Io } from '../util/log.js';
 export async function confirmDeletion(question: string, yes: boolean, io: Io): Promise<void> {
   if (yes) return;
   requireConfirmationChannel(false, io);
+  // Loaded only when a question is asked: the prompt library costs memory every run would pay for.
+  const { default: confirm } = await import('@inquirer/confirm');
   const answer = await confirm({ message: question, default: false }, { input: io.stdin, output: io.stderr });
   if (!answer) throw new NotConfirmedError('nothing deleted: not confirmed');
 }

@@ -29,7 +29,7 @@ export async function showAndApply(session: Session, plans: RepoPlan[], opts: Ex
   const toDelete = summary.imagesToDelete > 0;
   const table = opts.output === 'table';
   if (table) {
-    for (const plan of plans) io.stdout.write(renderPlanTable(plan, opts.now, color));
+    for (const plan of plans) io.stdout.write(await renderPlanTable(plan, opts.now, color));
     io.stdout.write(planSummaryLine(summary, opts.dryRun) + '\n');
   }
 

@@ -1,4 +1,3 @@
-import cliProgress from 'cli-progress';
 import type { RegistryClient } from '../registry/client.js';
 import type { Io, Logger } from '../util/log.js';
 import type { ScanHooks } from './scan.js';
@@ -14,7 +13,7 @@ const PLAIN_INTERVAL_MS = 5000;
  * A bar on stderr when it is a terminal (repositories, tags, requests, rate, ETA); plain periodic lines at -v
  * otherwise; stdout is never touched.
  */
-export function startProgress(io: Io, logger: Logger, client: () => RegistryClient | undefined): Progress {
+export async function startProgress(io: Io, logger: Logger, client: () => RegistryClient | undefined): Promise<Progress> {
   const started = Date.now();
   let repos = 0;
   let reposDone = 0;
@@ -23,6 +22,7 @@ export function startProgress(io: Io, logger: Logger, client: () => RegistryClie
   const rate = () => Math.round(requests() / Math.max(0.001, (Date.now() - started) / 1000));
 
   if (io.stderr.isTTY && !io.env.CI) {
+    const { default: cliProgress } = await import('cli-progress');
     const bar = new cliProgress.SingleBar(
       {
         stream: io.stderr as NodeJS.WritableStream & { isTTY: boolean },

@@ -53,7 +53,7 @@ export async function scanAndPlan(session: Session, targets: Target[], cache: Me
     selected.map(({ repo, target, listed }, i) =>
       repoLimit(async () => {
         try {
-          const inventory = await gatherRepository(repo, needsCreated(target.policy), { ...session, describer, onTag: hooks.onTag }, listed);
+          const inventory = await gatherRepository(repo, needsCreated(target.policy), { ...session, describer, workers: session.concurrency, onTag: hooks.onTag }, listed);
           const plan = planRepository(inventory, target.policy, now);
           await addReferrers(session, plan);
           plans[i] = plan;
