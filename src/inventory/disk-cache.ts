@@ -53,7 +53,8 @@ export class DiskCache extends MemoryCache {
     if (!this.fresh.length) return;
     try {
       mkdirSync(this.dir, { recursive: true });
-      appendFileSync(this.path, this.fresh.join(''));
+      // Led by a newline: a line cut short by a crash must not swallow the first new one.
+      appendFileSync(this.path, `\n${this.fresh.join('')}`);
     } catch (error) {
       this.logger.warn(`could not write the cache ${this.path}: ${(error as Error).message}`);
     }
