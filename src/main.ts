@@ -57,7 +57,6 @@ export async function main(argv: string[], io: Io): Promise<number> {
     .wrap(Math.min(120, (io.stdout as { columns?: number }).columns ?? 100))
     .exitProcess(false)
     .fail((message, error) => {
-      if (error && !(error instanceof CleanregError)) throw error;
       if (error) throw error;
       usageError = message;
     });

@@ -23,16 +23,11 @@ export async function runApply(args: ApplyArgs, io: Io): Promise<number> {
   const plan = readPlanFile(args.file);
   requireConfirmationChannel(!!(args.dryRun || args.yes || args.quiet), io);
   const registry = args.registry ?? io.env.CLEANREG_REGISTRY ?? plan.registry;
-  parseRegistryUrl(registry); // a bad URL, or one with credentials, is refused before it is ever shown
-  if (normalise(registry) !== normalise(plan.registry)) {
+  if (parseRegistryUrl(registry).href !== parseRegistryUrl(plan.registry).href) {
     throw new UsageError(`the plan ${args.file} is for ${plan.registry}, not ${registry}`, 'apply it to the registry it was made for (or leave out -r)');
   }
   logger.info(`Applying the plan made at ${plan.createdAt} for ${plan.registry}`);
   const session = await openSession({ ...args, registry }, io, logger);
   await session.client.ping();
   return showAndApply(session, plan.plans, { dryRun: !!args.dryRun, yes: !!(args.yes || args.quiet), output: args.output as 'table' | 'json', gcCommand: args.gcCommand, now: new Date() }, io);
-}
-
-function normalise(url: string): string {
-  return url.replace(/\/+$/, '').replace(/^https?:\/\//, (s) => s.toLowerCase());
 }

@@ -7,7 +7,7 @@ import { openCache } from '../inventory/disk-cache.js';
 import { connectionOptions, ruleOptions, runOptions } from '../cli/options.js';
 import { requireConfirmationChannel } from '../run/confirm.js';
 import { showAndApply } from '../run/execute.js';
-import { writePlanFile } from '../run/plan-file.js';
+import { checkWritable, writePlanFile } from '../run/plan-file.js';
 import { startProgress } from '../run/progress.js';
 import { scanAndPlan } from '../run/scan.js';
 import { checkConnectionArgs, createLogger, openSession, type ConnectionArgs } from '../run/session.js';
@@ -76,6 +76,7 @@ export async function runClean(args: CleanArgs, io: Io): Promise<number> {
   if (args.quiet) logger.warn('-q/--quiet is deprecated: it means --yes (delete without asking); use -y/--yes');
   checkConnectionArgs(args, io.env);
   const targets = targetsFromArgs(args);
+  if (args.planOut) checkWritable(args.planOut);
   requireConfirmationChannel(!!(args.dryRun || args.yes || args.quiet), io);
   const shard = args.shard ? shardOf(args.shard) : undefined;
   const now = new Date();
@@ -87,7 +88,7 @@ export async function runClean(args: CleanArgs, io: Io): Promise<number> {
   try {
     result = await scanAndPlan(session, targets, cache, now, progress.hooks, shard);
   } finally {
-    progress.stop(session.client);
+    progress.stop();
   }
   const hints = new Set([...result.errors, ...result.missing].map((e) => e.hint).filter(Boolean));
   if (result.errors.length || (result.missing.length && !result.plans.length)) {

@@ -8,6 +8,7 @@ import { parseReference, parseReferenceFile, type ImageRef } from '../references
 import { shortDigest } from '../report/format.js';
 import { confirmDeletion, requireConfirmationChannel } from '../run/confirm.js';
 import { checkConnectionArgs, createLogger, openSession, type ConnectionArgs, type Session } from '../run/session.js';
+import { redact } from '../util/redact.js';
 import type { Io } from '../util/log.js';
 
 export function deleteBuilder<T>(y: Argv<T>) {
@@ -145,7 +146,7 @@ export async function runDelete(args: DeleteArgs, io: Io): Promise<number> {
         } catch (error) {
           if (!(error instanceof CleanregError)) throw error;
           step.status = 'failed';
-          step.error = error.message;
+          step.error = redact(error.message);
           logger.error(`${step.ref.text}: ${error.message}${error.hint ? ` (${error.hint})` : ''}`);
         }
       }),

@@ -3,6 +3,7 @@ import { CleanregError, RegistryError } from '../errors.js';
 import type { PlannedImage, RepoPlan } from '../planner/types.js';
 import type { RegistryClient } from '../registry/client.js';
 import type { Logger } from '../util/log.js';
+import { redact } from '../util/redact.js';
 import { readRepositoryNow, reverify } from './reverify.js';
 
 export interface Outcome {
@@ -54,7 +55,8 @@ export async function applyRepoPlan(plan: RepoPlan, ctx: ApplyContext): Promise<
       return { digest: image.digest, tags: image.tags, status };
     } catch (error) {
       if (error instanceof RegistryError && error.kind === 'delete-disabled') throw error;
-      const message = error instanceof CleanregError ? error.message : String(error);
+      // Redacted here too: outcomes are printed on stdout.
+      const message = redact(error instanceof CleanregError ? error.message : String(error));
       ctx.logger.error(message);
       return { digest: image.digest, tags: image.tags, status: 'failed', detail: message };
     }

@@ -1,5 +1,5 @@
 import type { LimitFunction } from 'p-limit';
-import { short } from '../planner/plan.js';
+import { shortDigest } from '../util/digest.js';
 import type { RepoPlan } from '../planner/types.js';
 import type { RegistryClient } from '../registry/client.js';
 import { RegistryError } from '../errors.js';
@@ -73,7 +73,7 @@ export function reverify(plan: RepoPlan, now: RepositoryNow): Map<string, string
       if (!stays) continue;
       for (const child of children) {
         if (planned.has(child) && !kept.has(child)) {
-          kept.set(child, `platform of index ${short(index)} (${tagsOn.get(index)!.join(', ')}), which stays`);
+          kept.set(child, `platform of index ${shortDigest(index)} (${tagsOn.get(index)!.join(', ')}), which stays`);
           changed = true;
         }
       }

@@ -2,6 +2,7 @@ import { UTCDate } from '@date-fns/utc/date';
 // Subpath imports: the date-fns index loads hundreds of modules (about 20 MB).
 import { sub } from 'date-fns/sub';
 import { referrerTagSubject } from '../registry/media-types.js';
+import { shortDigest } from '../util/digest.js';
 import { newestFirst, tagVersion } from './ordering.js';
 import { estimateFreedBytes } from './sizes.js';
 import { hasDateWindow, needsCreated, type Image, type PlannedImage, type Policy, type RepoInventory, type RepoPlan } from './types.js';
@@ -67,10 +68,10 @@ export function planRepository(inventory: RepoInventory, policy: Policy, now: Da
     // An artifact shared by several images (one SBOM for two builds) stays while any of them stays.
     const owner = owners.find((o) => o.action === 'keep') ?? owners[0];
     if (!owner) {
-      decide(artifact, 'keep', `orphaned ${what}: its subject ${short(subjects[0])} is not in the repository`);
-      notes.push(`orphaned ${what} ${artifact.tags.join(', ') || short(artifact.digest)}: subject ${short(subjects[0])} is gone (delete it by reference if it is not needed)`);
+      decide(artifact, 'keep', `orphaned ${what}: its subject ${shortDigest(subjects[0])} is not in the repository`);
+      notes.push(`orphaned ${what} ${artifact.tags.join(', ') || shortDigest(artifact.digest)}: subject ${shortDigest(subjects[0])} is gone (delete it by reference if it is not needed)`);
     } else {
-      decide(artifact, owner.action, `${what} of ${owner.action === 'delete' ? 'deleted' : 'kept'} image ${short(owner.digest)}`, owner.digest);
+      decide(artifact, owner.action, `${what} of ${owner.action === 'delete' ? 'deleted' : 'kept'} image ${shortDigest(owner.digest)}`, owner.digest);
     }
     decisions.get(artifact.digest)!.kind = 'artifact';
   }
@@ -103,7 +104,7 @@ function planUntaggedChildren(images: Image[], decisions: Map<string, PlannedIma
         kind: 'image',
         mediaType: '',
         action: 'delete',
-        reason: `platform manifest of deleted index ${short(index.digest)}`,
+        reason: `platform manifest of deleted index ${shortDigest(index.digest)}`,
         follows: index.digest,
       });
     }
@@ -176,7 +177,7 @@ function protectChildrenOfKeptIndexes(images: Image[], decisions: Map<string, Pl
         const planned = decisions.get(child);
         if (planned?.action === 'delete') {
           planned.action = 'keep';
-          planned.reason = `referenced by kept index ${short(index.digest)} (${index.tags.join(', ')})`;
+          planned.reason = `referenced by kept index ${shortDigest(index.digest)} (${index.tags.join(', ')})`;
           changed = true;
         }
       }
@@ -219,6 +220,3 @@ function artifactName(image: Image): string {
   return suffix === 'sig' ? 'signature' : suffix === 'att' ? 'attestation' : suffix === 'sbom' ? 'SBOM' : 'referrer';
 }
 
-export function short(digest: string): string {
-  return digest.replace(/^sha256:/, '').slice(0, 12);
-}

@@ -3,7 +3,7 @@ import { HTTPError, type Got, type Response } from 'got';
 import { RegistryError, UsageError } from '../errors.js';
 import type { Logger } from '../util/log.js';
 import { Authenticator, type Credentials } from './auth.js';
-import { mapRequestError, registryErrorCode, type RequestContext } from './error-map.js';
+import { mapRequestError, type RequestContext } from './error-map.js';
 import { MANIFEST_ACCEPT } from './media-types.js';
 import { nextPageUrl } from './paging.js';
 import { proxyFor } from './proxy.js';
@@ -57,7 +57,8 @@ interface Operation {
   body?: Buffer;
 }
 
-const DIGEST = /^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/;
+/** A digest as the distribution spec defines it (`algorithm:encoded`). */
+export const DIGEST = /^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/;
 
 /** Normalises and checks a registry URL given by the user (-r). */
 export function parseRegistryUrl(input: string): URL {
@@ -293,4 +294,3 @@ function parseJson<T>(body: Buffer, what: string): T {
   }
 }
 
-export { registryErrorCode };

@@ -19,9 +19,7 @@ export function formatCreated(created: string | null): string {
   return created ? created.replace(/\.\d{3}Z$/, 'Z').replace('T', ' ') : '-';
 }
 
-export function shortDigest(digest: string): string {
-  return digest.replace(/^sha256:/, '').slice(0, 12);
-}
+export { shortDigest } from '../util/digest.js';
 
 export function plural(n: number, word: string, pluralWord = `${word}s`): string {
   return `${n} ${n === 1 ? word : pluralWord}`;

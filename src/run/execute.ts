@@ -9,6 +9,7 @@ import { renderPlanTable } from '../report/table.js';
 import type { Io } from '../util/log.js';
 import { confirmDeletion } from './confirm.js';
 import { runGcCommand } from './gc.js';
+import { redact } from '../util/redact.js';
 import type { Session } from './session.js';
 
 export interface ExecuteOptions {
@@ -52,7 +53,7 @@ export async function showAndApply(session: Session, plans: RepoPlan[], opts: Ex
       if (!(error instanceof CleanregError)) throw error;
       // Re-verification failed, or deletion is disabled: nothing more is deleted in this repository.
       session.logger.error(`${plan.name}: ${error.message}`);
-      outcomes.push({ name: plan.name, outcomes: plan.delete.map((p) => ({ digest: p.digest, tags: p.tags, status: 'failed', detail: error.message })) });
+      outcomes.push({ name: plan.name, outcomes: plan.delete.map((p) => ({ digest: p.digest, tags: p.tags, status: 'failed', detail: redact(error.message) })) });
       if (error instanceof RegistryError && error.kind === 'delete-disabled') stopped = error;
     }
   };

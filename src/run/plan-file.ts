@@ -1,6 +1,9 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { UsageError } from '../errors.js';
 import type { ImageKind, PlannedImage, RepoPlan } from '../planner/types.js';
+import { checkRepositoryPattern, isGlob } from '../config/targets.js';
+import { DIGEST } from '../registry/client.js';
 
 export const PLAN_FILE_VERSION = 1;
 
@@ -10,6 +13,15 @@ interface PlanFile {
   createdAt: string;
   registry: string;
   repositories: { name: string; empty?: boolean; notes?: string[]; freedBytes?: number; images: PlannedImage[] }[];
+}
+
+/** Checked before the scan: a plan that cannot be written should not cost a scan of the registry first. */
+export function checkWritable(path: string): void {
+  try {
+    accessSync(existsSync(path) ? path : dirname(path), constants.W_OK);
+  } catch (error) {
+    throw new UsageError(`cannot write the plan to ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
 }
 
 /** Writes the plan as versioned JSON: every image with its digest, tags, created, action and reason. */
@@ -29,7 +41,7 @@ export function writePlanFile(path: string, registry: string, plans: RepoPlan[],
 }
 
 const KINDS: ImageKind[] = ['image', 'index', 'artifact'];
-const DIGEST = /^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/;
+const TAG = /^[\w][\w.-]{0,127}$/;
 
 /** Reads and checks a plan file; every problem is a usage error (exit 2), found before any request. */
 export function readPlanFile(path: string): { registry: string; createdAt: string; plans: RepoPlan[] } {
@@ -46,10 +58,13 @@ export function readPlanFile(path: string): { registry: string; createdAt: strin
   if (typeof file.registry !== 'string' || !Array.isArray(file.repositories)) throw bad('missing "registry" or "repositories"');
   const plans = file.repositories.map((repo, i): RepoPlan => {
     if (typeof repo?.name !== 'string' || !Array.isArray(repo.images)) throw bad(`repository #${i + 1} has no name or images`);
+    // Names and tags end up in request paths: only valid ones are accepted.
+    if (isGlob(repo.name) || checkRepositoryPattern(repo.name)) throw bad(`"${repo.name}" is not a repository name`);
     for (const image of repo.images) {
       if (typeof image?.digest !== 'string' || !DIGEST.test(image.digest)) throw bad(`${repo.name}: an image has no valid digest`);
       if (image.action !== 'keep' && image.action !== 'delete') throw bad(`${repo.name}@${image.digest}: action must be keep or delete`);
       if (!Array.isArray(image.tags) || !KINDS.includes(image.kind)) throw bad(`${repo.name}@${image.digest}: tags or kind missing`);
+      if (!image.tags.every((t) => typeof t === 'string' && TAG.test(t))) throw bad(`${repo.name}@${image.digest}: an invalid tag`);
     }
     return {
       name: repo.name,

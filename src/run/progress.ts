@@ -4,7 +4,7 @@ import type { ScanHooks } from './scan.js';
 
 export interface Progress {
   hooks: ScanHooks;
-  stop(client: RegistryClient): void;
+  stop(): void;
 }
 
 const PLAIN_INTERVAL_MS = 5000;

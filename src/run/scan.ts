@@ -4,8 +4,9 @@ import { isGlob, matchTargets, type Target } from '../config/targets.js';
 import type { MetadataCache } from '../inventory/cache.js';
 import { ManifestDescriber } from '../inventory/describe.js';
 import { gatherRepository } from '../inventory/gather.js';
-import { planRepository, short } from '../planner/plan.js';
-import { needsCreated, type RepoPlan } from '../planner/types.js';
+import { planRepository } from '../planner/plan.js';
+import { shortDigest } from '../util/digest.js';
+import { needsCreated, type PlannedImage, type RepoPlan } from '../planner/types.js';
 import type { Session } from './session.js';
 
 export interface ScanHooks {
@@ -77,21 +78,24 @@ export async function scanAndPlan(session: Session, targets: Target[], cache: Me
  * registry without the referrers API the first call finds out and no further one is made.
  */
 async function addReferrers(session: Session, plan: RepoPlan): Promise<void> {
-  const known = new Set([...plan.keep, ...plan.delete].map((p) => p.digest));
-  for (const image of [...plan.delete]) {
-    if (image.kind === 'artifact') continue;
-    let referrers;
+  const subjects = plan.delete.filter((p) => p.kind !== 'artifact' && !p.follows);
+  if (!subjects.length) return;
+  const lookup = async (image: PlannedImage) => {
     try {
-      referrers = await session.limit(() => session.client.referrers(plan.name, image.digest));
+      return await session.limit(() => session.client.referrers(plan.name, image.digest));
     } catch (error) {
-      if (error instanceof RegistryError) {
-        session.logger.verbose(`${plan.name}: referrers of ${short(image.digest)} not listed: ${error.message}`);
-        return;
-      }
-      throw error;
+      if (!(error instanceof RegistryError)) throw error;
+      session.logger.verbose(`${plan.name}: referrers of ${shortDigest(image.digest)} not listed: ${error.message}`);
+      return undefined;
     }
-    if (referrers === undefined) return;
-    for (const r of referrers) {
+  };
+  // The first answer tells whether the registry has the API at all; then the rest in parallel.
+  const first = await lookup(subjects[0]);
+  if (first === undefined) return;
+  const found = [first, ...(await Promise.all(subjects.slice(1).map(lookup)))];
+  const known = new Set([...plan.keep, ...plan.delete].map((p) => p.digest));
+  found.forEach((referrers, i) => {
+    for (const r of referrers ?? []) {
       if (known.has(r.digest)) continue;
       known.add(r.digest);
       plan.delete.push({
@@ -101,10 +105,10 @@ async function addReferrers(session: Session, plan: RepoPlan): Promise<void> {
         kind: 'artifact',
         mediaType: r.mediaType ?? '',
         action: 'delete',
-        reason: `referrer${r.artifactType ? ` (${r.artifactType})` : ''} of deleted image ${short(image.digest)}`,
-        subject: image.digest,
-        follows: image.digest,
+        reason: `referrer${r.artifactType ? ` (${r.artifactType})` : ''} of deleted image ${shortDigest(subjects[i].digest)}`,
+        subject: subjects[i].digest,
+        follows: subjects[i].digest,
       });
     }
-  }
+  });
 }

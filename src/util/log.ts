@@ -13,7 +13,6 @@ export class Logger {
   constructor(
     private readonly stderr: NodeJS.WritableStream,
     readonly verbosity: number,
-    private readonly quiet = false,
   ) {}
 
   private write(line: string): void {
@@ -26,9 +25,9 @@ export class Logger {
   warn(message: string): void {
     this.write(`warning: ${message}`);
   }
-  /** Progress and notes shown by default (not in --output json mode). */
+  /** Notes shown by default (on stderr, so JSON on stdout stays clean). */
   info(message: string): void {
-    if (!this.quiet) this.write(message);
+    this.write(message);
   }
   /** -v */
   verbose(message: string): void {
