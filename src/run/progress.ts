@@ -26,7 +26,7 @@ export async function startProgress(io: Io, logger: Logger, client: () => Regist
     const bar = new cliProgress.SingleBar(
       {
         stream: io.stderr as NodeJS.WritableStream & { isTTY: boolean },
-        format: 'scanning {bar} {value}/{total} repositories | {tags} tags | {requests} requests ({rate}/s) | ETA {eta_formatted}',
+        format: 'scanning {bar} {value}/{total} repositories | {tags} tags | {requests} requests ({rate}/s) | ETA {etaText}',
         hideCursor: true,
         clearOnComplete: true,
         fps: 5,
@@ -34,12 +34,14 @@ export async function startProgress(io: Io, logger: Logger, client: () => Regist
       cliProgress.Presets.shades_classic,
     );
     let started_ = false;
-    const update = () => bar.update(reposDone, { tags, requests: requests(), rate: rate() });
+    // cli-progress's own ETA is infinite until a repository finishes; this one says so instead.
+    const etaText = () => (reposDone ? `${Math.round(((Date.now() - started) / reposDone) * (repos - reposDone) / 1000)}s` : '…');
+    const update = () => bar.update(reposDone, { tags, requests: requests(), rate: rate(), etaText: etaText() });
     return {
       hooks: {
         onRepositories: (n) => {
           repos = n;
-          bar.start(n, 0, { tags: 0, requests: requests(), rate: 0 });
+          bar.start(n, 0, { tags: 0, requests: requests(), rate: 0, etaText: '…' });
           started_ = true;
         },
         onTag: () => {
