@@ -14,29 +14,43 @@ function entry(image: PlannedImage) {
   };
 }
 
+function repositoryEntry(plan: RepoPlan, outcome?: RepoOutcome) {
+  return {
+    name: plan.name,
+    empty: plan.empty,
+    keep: plan.keep.map(entry),
+    delete: plan.delete.map(entry),
+    ...(plan.notes.length ? { notes: plan.notes } : {}),
+    ...(outcome
+      ? {
+          deleted: outcome.outcomes.filter((o) => o.status === 'deleted' || o.status === 'gone').map(({ digest, tags, status }) => ({ digest, tags, alreadyGone: status === 'gone' })),
+          keptOnReverify: outcome.outcomes.filter((o) => o.status === 'kept').map(({ digest, tags, detail }) => ({ digest, tags, reason: detail })),
+          failed: outcome.outcomes.filter((o) => o.status === 'failed').map(({ digest, tags, detail }) => ({ digest, tags, error: detail })),
+        }
+      : {}),
+  };
+}
+
 /** The one JSON document of `--output json`; after an apply it also says what was deleted and what failed. */
 export function planDocument(registry: string, plans: RepoPlan[], outcomes?: RepoOutcome[], dryRun = true) {
   const byRepo = new Map(outcomes?.map((o) => [o.name, o]));
   return {
     registry,
     dryRun,
-    repositories: plans.map((plan) => {
-      const outcome = byRepo.get(plan.name);
-      return {
-        name: plan.name,
-        empty: plan.empty,
-        keep: plan.keep.map(entry),
-        delete: plan.delete.map(entry),
-        ...(plan.notes.length ? { notes: plan.notes } : {}),
-        ...(outcome
-          ? {
-              deleted: outcome.outcomes.filter((o) => o.status === 'deleted' || o.status === 'gone').map(({ digest, tags, status }) => ({ digest, tags, alreadyGone: status === 'gone' })),
-              keptOnReverify: outcome.outcomes.filter((o) => o.status === 'kept').map(({ digest, tags, detail }) => ({ digest, tags, reason: detail })),
-              failed: outcome.outcomes.filter((o) => o.status === 'failed').map(({ digest, tags, detail }) => ({ digest, tags, error: detail })),
-            }
-          : {}),
-      };
-    }),
+    repositories: plans.map((plan) => repositoryEntry(plan, byRepo.get(plan.name))),
     summary: { ...summarizePlan(plans), ...(outcomes ? summarizeOutcomes(outcomes) : {}) },
   };
+}
+
+/**
+ * Writes the same document repository by repository, so that a plan of a hundred thousand images is never one
+ * string in memory.
+ */
+export function writePlanDocument(out: NodeJS.WritableStream, registry: string, plans: RepoPlan[], outcomes?: RepoOutcome[], dryRun = true): void {
+  const byRepo = new Map(outcomes?.map((o) => [o.name, o]));
+  const indent = (json: string) => json.replace(/\n/g, '\n    ');
+  out.write(`{\n  "registry": ${JSON.stringify(registry)},\n  "dryRun": ${dryRun},\n  "repositories": [`);
+  plans.forEach((plan, i) => out.write(`${i ? ',' : ''}\n    ${indent(JSON.stringify(repositoryEntry(plan, byRepo.get(plan.name)), null, 2))}`));
+  const summary = { ...summarizePlan(plans), ...(outcomes ? summarizeOutcomes(outcomes) : {}) };
+  out.write(`${plans.length ? '\n  ' : ''}],\n  "summary": ${JSON.stringify(summary, null, 2).replace(/\n/g, '\n  ')}\n}\n`);
 }

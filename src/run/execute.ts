@@ -3,7 +3,7 @@ import pc from 'picocolors';
 import { CleanregError, RegistryError } from '../errors.js';
 import { applyRepoPlan, type RepoOutcome } from '../executor/apply.js';
 import type { RepoPlan } from '../planner/types.js';
-import { planDocument } from '../report/json.js';
+import { writePlanDocument } from '../report/json.js';
 import { applySummaryLine, planSummaryLine, summarizeOutcomes, summarizePlan } from '../report/summary.js';
 import { renderPlanTable } from '../report/table.js';
 import type { Io } from '../util/log.js';
@@ -35,7 +35,7 @@ export async function showAndApply(session: Session, plans: RepoPlan[], opts: Ex
   }
 
   if (opts.dryRun || !toDelete) {
-    if (!table) io.stdout.write(JSON.stringify(planDocument(session.registry, plans, undefined, opts.dryRun), null, 2) + '\n');
+    if (!table) writePlanDocument(io.stdout, session.registry, plans, undefined, opts.dryRun);
     else if (!toDelete) io.stdout.write('Nothing to delete.\n');
     reportEmpty(session, plans);
     return 0;
@@ -75,7 +75,7 @@ export async function showAndApply(session: Session, plans: RepoPlan[], opts: Ex
     }
     io.stdout.write(applySummaryLine(result) + '\n');
   } else {
-    io.stdout.write(JSON.stringify(planDocument(session.registry, plans, outcomes, false), null, 2) + '\n');
+    writePlanDocument(io.stdout, session.registry, plans, outcomes, false);
   }
 
   if (stopped) {
