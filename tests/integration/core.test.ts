@@ -4,6 +4,7 @@ import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runBuiltCli, runCli } from '../helpers/cli.js';
+import { registryPerTest } from '../helpers/fixture.js';
 import { ImagePusher } from '../helpers/images.js';
 import { startRegistry, stopAllRegistries, type TestRegistry } from '../helpers/registry.js';
 
@@ -16,14 +17,7 @@ describe('keep-N on a plain registry', () => {
   let reg: TestRegistry;
   let p: ImagePusher;
 
-  beforeEach(async () => {
-    reg = await startRegistry();
-    p = new ImagePusher({ url: reg.url });
-  });
-  afterEach(async () => {
-    p.close();
-    await reg.stop();
-  });
+  registryPerTest((r, q) => ((reg = r), (p = q)));
 
   /** demo/nginx: v1..v5 by day, v5 also tagged latest. */
   async function seedNginx() {

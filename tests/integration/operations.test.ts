@@ -1,11 +1,12 @@
 /** Everyday operations on real registries: list, delete by reference, --gc-command, prune-empty, completion. */
-import { afterAll, afterEach, beforeEach, describe, expect, test } from '@jest/globals';
+import { afterAll, describe, expect, test } from '@jest/globals';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../helpers/cli.js';
-import { ImagePusher } from '../helpers/images.js';
-import { startRegistry, stopAllRegistries, type TestRegistry } from '../helpers/registry.js';
+import { registryPerTest } from '../helpers/fixture.js';
+import type { ImagePusher } from '../helpers/images.js';
+import { stopAllRegistries, type TestRegistry } from '../helpers/registry.js';
 
 afterAll(stopAllRegistries);
 
@@ -15,14 +16,7 @@ let reg: TestRegistry;
 let p: ImagePusher;
 const sorted = async (repo: string) => (await p.tags(repo))?.sort() ?? null;
 
-beforeEach(async () => {
-  reg = await startRegistry();
-  p = new ImagePusher({ url: reg.url });
-});
-afterEach(async () => {
-  p.close();
-  await reg.stop();
-});
+registryPerTest((r, q) => ((reg = r), (p = q)));
 
 describe('list', () => {
   test('repositories, tags, types, created and sizes; an emptied repository is flagged', async () => {

@@ -1,11 +1,12 @@
 /** The policy engine on real registries: include/exclude, date windows, ages, semver, globs over a paged catalog, cosign, plan files. */
-import { afterAll, afterEach, beforeEach, describe, expect, test } from '@jest/globals';
+import { afterAll, describe, expect, test } from '@jest/globals';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../helpers/cli.js';
-import { ImagePusher } from '../helpers/images.js';
-import { startRegistry, stopAllRegistries, type TestRegistry } from '../helpers/registry.js';
+import { registryPerTest } from '../helpers/fixture.js';
+import type { ImagePusher } from '../helpers/images.js';
+import { stopAllRegistries, type TestRegistry } from '../helpers/registry.js';
 
 afterAll(stopAllRegistries);
 
@@ -18,14 +19,7 @@ let p: ImagePusher;
 const sorted = async (repo: string) => (await p.tags(repo))?.sort() ?? null;
 
 describe('rules on one repository', () => {
-  beforeEach(async () => {
-    reg = await startRegistry();
-    p = new ImagePusher({ url: reg.url });
-  });
-  afterEach(async () => {
-    p.close();
-    await reg.stop();
-  });
+  registryPerTest((r, q) => ((reg = r), (p = q)));
 
   test('--exclude protects a digest it shares with other tags', async () => {
     await p.pushImage('app', ['1.0', 'release-candidate'], { created: day(1), seed: 'e1' });
@@ -115,14 +109,7 @@ describe('rules on one repository', () => {
 });
 
 describe('multi-arch deletion frees the platform manifests', () => {
-  beforeEach(async () => {
-    reg = await startRegistry();
-    p = new ImagePusher({ url: reg.url });
-  });
-  afterEach(async () => {
-    p.close();
-    await reg.stop();
-  });
+  registryPerTest((r, q) => ((reg = r), (p = q)));
 
   test('the untagged children of a deleted index are deleted after it; garbage collection frees their blobs', async () => {
     const old = await p.pushIndex('multi', ['old'], [{ arch: 'amd64', created: day(1), seed: 'x1' }, { arch: 'arm64', created: day(1), seed: 'x2' }]);
@@ -150,14 +137,7 @@ describe('multi-arch deletion frees the platform manifests', () => {
 });
 
 describe('repos.conf with globs over a paged catalog', () => {
-  beforeEach(async () => {
-    reg = await startRegistry({ catalogMaxEntries: 2 });
-    p = new ImagePusher({ url: reg.url });
-  });
-  afterEach(async () => {
-    p.close();
-    await reg.stop();
-  });
+  registryPerTest((r, q) => ((reg = r), (p = q)), { catalogMaxEntries: 2 });
 
   test('first matching line wins; * stays in one segment, ** crosses; per-line options', async () => {
     const repos = ['team/a', 'team/b', 'team/sub/c', 'other/x', 'keepme'];
@@ -182,14 +162,7 @@ describe('repos.conf with globs over a paged catalog', () => {
 });
 
 describe('plan files', () => {
-  beforeEach(async () => {
-    reg = await startRegistry();
-    p = new ImagePusher({ url: reg.url });
-  });
-  afterEach(async () => {
-    p.close();
-    await reg.stop();
-  });
+  registryPerTest((r, q) => ((reg = r), (p = q)));
 
   test('plan → move a tag, add a tag, delete one image by hand → apply keeps and reports', async () => {
     const a = await p.pushImage('app', ['a'], { created: day(1), seed: 'p1' });
