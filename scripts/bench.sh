@@ -19,7 +19,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
 fi
 
-[ -d node_modules ] || npm ci
+# npm install, not npm ci: see .ci/run
+[ -d node_modules/.bin ] || npm install --no-audit --no-fund
 npm run --silent build
 node_modules/.bin/tsc -p bench/tsconfig.json
 exec node bench/dist/bench/src/main.js "$@"

@@ -7,6 +7,10 @@ export interface BenchArgs {
   seedWorkers: number;
   wrkSeconds: number;
   keepWork: boolean;
+  seedApi: boolean;
+  repeat: number;
+  apply: boolean;
+  storage?: string;
   results: string;
   cleanregArgs: string[];
 }
@@ -35,6 +39,12 @@ apply; each against the registry's capacity for the same request mix (wrk).
   --seed-workers N     requests in flight while seeding (default 16)
   --wrk-seconds N      length of each wrk replay (env BENCH_WRK_SECONDS, default 5)
   --results FILE       where the tables go (default bench/RESULTS.md; a shape's section is replaced, others kept)
+  --repeat N           run the cold and warm plans (and their replays) N times, keep the fastest
+                       (env BENCH_REPEAT, default 1; for a machine shared with other jobs)
+  --storage DIR        parent folder of the registry storage (env BENCH_STORAGE; default /dev/shm when it has
+                       room: about 72 KB per tag, 7 GB at 100,000 tags; else bench/work)
+  --no-apply           only the plans (no apply, no copy of the storage for its replay)
+  --seed-api           upload blobs over the API (POST + PUT each) instead of writing them into the storage
   --keep-work          keep bench/work/<run> (registry storage, request lists, cache) afterwards
   -- ARGS...           extra arguments for every cleanreg run
 `;
@@ -56,6 +66,10 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv): BenchArgs | '
     seedWorkers: 16,
     wrkSeconds: env.BENCH_WRK_SECONDS !== undefined ? int('BENCH_WRK_SECONDS', env.BENCH_WRK_SECONDS, 1) : 5,
     keepWork: false,
+    seedApi: false,
+    apply: true,
+    storage: env.BENCH_STORAGE || undefined,
+    repeat: env.BENCH_REPEAT !== undefined ? int('BENCH_REPEAT', env.BENCH_REPEAT, 1) : 1,
     results: 'bench/RESULTS.md',
     cleanregArgs: [],
   };
@@ -90,6 +104,18 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv): BenchArgs | '
         break;
       case '--results':
         out.results = value();
+        break;
+      case '--repeat':
+        out.repeat = int('--repeat', value(), 1);
+        break;
+      case '--storage':
+        out.storage = value();
+        break;
+      case '--no-apply':
+        out.apply = false;
+        break;
+      case '--seed-api':
+        out.seedApi = true;
         break;
       case '--keep-work':
         out.keepWork = true;

@@ -9,6 +9,8 @@ export interface ProcessCost {
   systemSeconds: number;
   maxRssKb: number;
   stderrTail: string;
+  /** Lines of cleanreg's -v log that report a retried request. */
+  retries: number;
 }
 
 /** `/usr/bin/time -f` the command; stdout goes to a file (or /dev/null), stderr is kept (its tail). */
@@ -17,7 +19,14 @@ export function timed(cmd: string, args: string[], opts: { stdoutFile?: string; 
     const out = openSync(opts.stdoutFile ?? '/dev/null', 'w');
     const child = spawn('/usr/bin/time', ['-f', '%e %U %S %M', '-o', opts.timeFile, cmd, ...args], { stdio: ['ignore', out, 'pipe'], env: opts.env });
     let stderr = '';
-    child.stderr!.setEncoding('utf8').on('data', (c: string) => (stderr = (stderr + c).slice(-8000)));
+    let retries = 0;
+    let partial = '';
+    child.stderr!.setEncoding('utf8').on('data', (c: string) => {
+      stderr = (stderr + c).slice(-8000);
+      const lines = (partial + c).split('\n');
+      partial = lines.pop()!;
+      for (const line of lines) if (/\bretry \d+\/\d+/.test(line)) retries++;
+    });
     child.on('error', (e) => {
       closeSync(out);
       reject(e);
@@ -25,7 +34,7 @@ export function timed(cmd: string, args: string[], opts: { stdoutFile?: string; 
     child.on('close', (code) => {
       closeSync(out);
       const [wall, user, sys, rss] = readFileSync(opts.timeFile, 'utf8').trim().split('\n').pop()!.split(' ').map(Number);
-      resolve({ exitCode: code ?? -1, wallSeconds: wall, userSeconds: user, systemSeconds: sys, maxRssKb: rss, stderrTail: stderr });
+      resolve({ exitCode: code ?? -1, wallSeconds: wall, userSeconds: user, systemSeconds: sys, maxRssKb: rss, stderrTail: stderr, retries });
     });
   });
 }
@@ -90,6 +99,8 @@ local i = 0
 function init(args)
   for line in io.lines(args[1]) do
     local method, path = line:match("^(%S+) (%S+)$")
+    -- wrk waits for a body after a HEAD (Content-Length is set): the registry does the same work for a GET.
+    if method == "HEAD" then method = "GET" end
     local headers = {}
     if path:find("/manifests/", 1, true) or path:find("/referrers/", 1, true) then headers["Accept"] = ACCEPT end
     n = n + 1

@@ -158,8 +158,9 @@ export function renderShape(r: ShapeReport): string {
   add('cleanreg CPU s (user+sys)', (x) => f2(x.cpuSeconds));
   add('cleanreg CPU ms / 1000 requests', (x) => Math.round((x.cpuSeconds * 1e6) / Math.max(1, x.counted.total)).toString());
   add('registry CPU s', (x) => f2(x.registryCpu));
+  add('registry CPU ms / request', (x) => f2((x.registryCpu * 1000) / Math.max(1, x.counted.total)));
   add('other CPU s on the machine', (x) => f2(Math.max(0, x.otherCpu)));
-  add('wrk replay of this mix, req/s', (x) => (x.wrk ? `${Math.round(x.wrk.rate)}${x.wrk.note ? ` (${x.wrk.note})` : ''}` : '—'));
+  add('wrk replay of this mix, req/s', (x) => (x.wrk ? String(Math.round(x.wrk.rate)) : '—'));
   add('floor s (requests ÷ replay rate)', (x) => (x.wrk ? f2(x.counted.total / x.wrk.rate) : '—'));
   add('wall ÷ floor', (x) => (x.wrk ? f2(x.wallSeconds / (x.counted.total / x.wrk.rate)) : '—'));
   add('wall ÷ cold-plan floor', (x) => (r.coldFloor ? f2(x.wallSeconds / r.coldFloor) : '—'));
@@ -181,25 +182,34 @@ export function renderShape(r: ShapeReport): string {
 
 const HEADER = `# cleanreg benchmark results
 
-Written by \`npm run bench\` (bench/src/main.ts): a real \`docker-registry\` on 127.0.0.1, seeded over the API, then
+Run: \`npm run bench\` (50 repositories × 200 tags), \`npm run bench -- --repos 2 --tags 2000\`,
+\`npm run bench -- --shape other\` (2 × 2000 and 500 × 8), \`npm run bench -- --help\` for the rest.
+
+Written by \`npm run bench\` (bench/src/main.ts): a real \`docker-registry\` on 127.0.0.1 (storage on tmpfs when there
+is room, so that other jobs' disk traffic does not blur the numbers), seeded (manifests over the API), then
 cleanreg (\`node dist/cli.js -f repos.conf\` selecting \`**\` with keep 5, \`--output json\` to /dev/null, a fresh
 \`--cache-dir\`): a cold dry-run plan, a warm dry-run plan on the same cache, an apply (\`-y\`). Requests are the
 registry's own access log between markers. The floor of a run is its request count ÷ the rate at which the registry
 serves the same request lines (wrk, one thread, \`-c\` = cleanreg's \`-w\`, lines shuffled, a few seconds); the apply's
-mix is replayed on a copy of the storage taken before the apply. "Other CPU" is the machine's busy time during the
-run minus the registry, cleanreg and the bench process: large values mean other jobs disturbed the numbers.
+mix is replayed on a copy of the storage taken before the apply. HEAD requests are replayed as GET (wrk waits for a
+body after a HEAD; the registry does the same work for both). "Other CPU" is the machine's busy time during the run
+minus the registry, cleanreg and the bench process: large values mean other jobs disturbed the numbers
+(\`--repeat N\` runs the plans and replays N times and keeps the fastest of each).
+
+"Allowed by the issue" is the request floor: cold, one manifest GET per tag, one GET per child manifest of an index
+(needed to date it) and one config GET per distinct image, plus pages (ping, catalog pages, one tag list per
+repository); warm, tags + pages; apply, a warm scan + one tag list per repository with deletions + one HEAD per tag
+planned for deletion + one DELETE per image planned for deletion and per child manifest of a deleted index.
 Each shape's section is replaced when that shape is run again.
 `;
 
-/** Replaces (or appends) the section of this shape in the results file and returns the new text. */
+/** Replaces (or appends) the section of this shape in the results file; the header is rewritten. */
 export function writeResults(path: string, key: string, section: string): void {
-  const begin = `<!-- bench:${key} -->`;
-  const end = `<!-- /bench:${key} -->`;
-  let text = existsSync(path) ? readFileSync(path, 'utf8') : '';
-  if (!text.startsWith('# cleanreg benchmark results')) text = HEADER;
-  const block = `${begin}\n${section}\n${end}`;
-  const a = text.indexOf(begin);
-  const b = text.indexOf(end);
-  text = a >= 0 && b > a ? text.slice(0, a) + block + text.slice(b + end.length) : `${text.trimEnd()}\n\n${block}\n`;
-  writeFileSync(path, text);
+  const old = existsSync(path) ? readFileSync(path, 'utf8') : '';
+  const sections: [string, string][] = [];
+  for (const m of old.matchAll(/<!-- bench:(\S+) -->\n([\s\S]*?)\n<!-- \/bench:\1 -->/g)) sections.push([m[1], m[2]]);
+  const i = sections.findIndex(([k]) => k === key);
+  if (i >= 0) sections[i] = [key, section];
+  else sections.push([key, section]);
+  writeFileSync(path, `${HEADER}\n${sections.map(([k, text]) => `<!-- bench:${k} -->\n${text}\n<!-- /bench:${k} -->\n`).join('\n')}`);
 }

@@ -1,9 +1,13 @@
 /**
- * Seeds a registry fast, over the Registry v2 API: one shared layer blob per repository, a unique config blob per
- * image (POST + PUT, no HEAD: it is new by construction), manifests PUT by tag. Every 10th image carries two tags,
+ * Seeds a registry fast: one shared layer blob, a unique config blob per image, manifests PUT by tag over the API.
+ * Blobs are written straight into the registry's filesystem storage (data file + the repository's `_layers` link,
+ * distribution's layout), which is what a blob upload ends with; `api` mode uploads them (POST + PUT) instead.
+ * Manifests always go through the registry, which checks that their blobs exist and writes the tag links itself. Every 10th image carries two tags,
  * every 20th is a two-platform OCI index; creation dates are spread over time (and not in tag order).
  */
 import { createHash } from 'node:crypto';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { ImagePusher, MT, sha256 } from '../../tests/helpers/images.js';
 
 export interface Shape {
@@ -28,6 +32,8 @@ export interface SeedFacts {
   imagesToDelete: number;
   /** Repositories with more images than kept (the apply re-verifies these). */
   reposWithDeletions: number;
+  /** Child manifests of the indexes planned for deletion (deleted after their index). */
+  childrenToDelete: number;
   requests: number;
   seconds: number;
 }
@@ -68,7 +74,7 @@ export function planRepo(r: number, shape: Shape, g0: number): ImageSpec[] {
 }
 
 export function facts(shape: Shape, keep: number): Omit<SeedFacts, 'requests' | 'seconds'> {
-  const f = { repos: shape.repos, tags: 0, images: 0, sharedDigestImages: 0, indexes: 0, childManifests: 0, configs: 0, tagsToDelete: 0, imagesToDelete: 0, reposWithDeletions: 0 };
+  const f = { repos: shape.repos, tags: 0, images: 0, sharedDigestImages: 0, indexes: 0, childManifests: 0, configs: 0, tagsToDelete: 0, imagesToDelete: 0, reposWithDeletions: 0, childrenToDelete: 0 };
   let g = 0;
   for (let r = 0; r < shape.repos; r++) {
     const images = planRepo(r, shape, g);
@@ -88,6 +94,7 @@ export function facts(shape: Shape, keep: number): Omit<SeedFacts, 'requests' | 
     for (const im of newest.slice(keep)) {
       f.imagesToDelete++;
       f.tagsToDelete += im.tags.length;
+      if (im.multiArch) f.childrenToDelete += 2;
     }
   }
   return f;
@@ -115,7 +122,8 @@ export class Seeder {
   private readonly layer = Buffer.from(createHash('sha512').update('cleanreg-bench-layer').digest('hex').repeat(4));
   private readonly layerDigest = sha256(this.layer);
 
-  constructor(url: string) {
+  /** `storage`: the registry's filesystem root directory, to write blobs into directly; without it, blobs are uploaded. */
+  constructor(url: string, private readonly storage?: string) {
     this.pusher = new ImagePusher({ url });
   }
 
@@ -129,9 +137,18 @@ export class Seeder {
     return res;
   }
 
-  /** A blob known to be new: POST then PUT, no HEAD. */
+  /** A blob known to be new: written into the storage, or uploaded with POST then PUT (no HEAD). */
   private async upload(repo: string, data: Buffer): Promise<string> {
     const digest = sha256(data);
+    if (this.storage) {
+      const hex = digest.slice('sha256:'.length);
+      const v2 = join(this.storage, 'docker/registry/v2');
+      const blobDir = join(v2, 'blobs/sha256', hex.slice(0, 2), hex);
+      const linkDir = join(v2, 'repositories', repo, '_layers/sha256', hex);
+      await Promise.all([mkdir(blobDir, { recursive: true }), mkdir(linkDir, { recursive: true })]);
+      await Promise.all([writeFile(join(blobDir, 'data'), data), writeFile(join(linkDir, 'link'), digest)]);
+      return digest;
+    }
     const start = await this.check('POST', `/v2/${repo}/blobs/uploads/`, 202);
     const location = String(start.headers.location);
     await this.check('PUT', `${location}${location.includes('?') ? '&' : '?'}digest=${encodeURIComponent(digest)}`, 201, {
