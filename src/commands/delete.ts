@@ -92,6 +92,21 @@ async function planReferences(session: Session, refs: ImageRef[]): Promise<Step[
   return steps;
 }
 
+/**
+ * One DELETE for every reference that names the same manifest, after checking (once, before it) that each named
+ * tag still points there: a tag moved since the question leaves the manifest alone.
+ */
+async function deleteManifestOnce(session: Session, steps: Step[]): Promise<void> {
+  const { repo } = steps[0].ref;
+  const digest = steps[0].digest!;
+  for (const step of steps) {
+    if (step.ref.tag && (await session.limit(() => session.client.resolve(repo, step.ref.tag!))) !== digest) {
+      throw new RegistryError('protocol', `${step.ref.text} moved since it was read; ${repo}@${digest} left alone`);
+    }
+  }
+  await session.limit(() => session.client.deleteManifest(repo, digest));
+}
+
 async function fetchOrNull(session: Session, repo: string, tag: string) {
   try {
     return await session.limit(() => session.client.getManifest(repo, tag));
@@ -134,12 +149,8 @@ export async function runDelete(args: DeleteArgs, io: Io): Promise<number> {
             await session.limit(() => untag(session.client, step.ref.repo, step.ref.tag!, step.digest!));
             step.status = 'untagged';
           } else {
-            // Checked again after the question: a named tag that moved meanwhile is left alone.
-            if (step.ref.tag && (await session.limit(() => session.client.resolve(step.ref.repo, step.ref.tag!))) !== step.digest) {
-              throw new RegistryError('protocol', `${step.ref.text} moved since it was read; left alone`);
-            }
             const key = `${step.ref.repo}@${step.digest}`;
-            if (!done.has(key)) done.set(key, session.limit(() => session.client.deleteManifest(step.ref.repo, step.digest!)).then(() => undefined));
+            if (!done.has(key)) done.set(key, deleteManifestOnce(session, actionable.filter((s) => s.action === 'delete-manifest' && `${s.ref.repo}@${s.digest}` === key)));
             await done.get(key);
             step.status = 'deleted';
           }
