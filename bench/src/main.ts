@@ -131,7 +131,7 @@ async function benchShape(shape: Shape, args: BenchArgs): Promise<void> {
     rmSync(storage, { recursive: true, force: true });
     scratch.delete(storage);
   };
-  if (!args.keepWork) scratch.add(storage);
+  if (!args.keepWork) scratch.add(storage).add(work);
   mkdirSync(join(work, 'home'), { recursive: true });
   const m = machine();
   log(`${shape.repos} repositories × ${shape.tags} tags, -w ${args.workers}; work dir ${work}, registry storage ${storage}`);
@@ -266,12 +266,13 @@ async function benchShape(shape: Shape, args: BenchArgs): Promise<void> {
     await snapReg?.stop();
     if (!args.keepWork) {
       rmSync(work, { recursive: true, force: true });
+      scratch.delete(work);
       cleanup();
     }
   }
 }
 
-/** Registry storages to remove if the bench is interrupted (the registries die with it: pdeathsig). */
+/** Work dirs and registry storages to remove if the bench is interrupted (the registries die with it: pdeathsig). */
 const scratch = new Set<string>();
 for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
   process.once(signal, () => {
