@@ -92,6 +92,7 @@ export class RegistryClient {
   private readonly http: Got;
   private readonly auth: Authenticator;
   private referrersSupported: boolean | undefined;
+  private referrersProbe?: Promise<Descriptor[] | undefined>;
   /** The proxy requests to the registry go through (-p), for error messages. */
   private readonly proxy?: string;
 
@@ -255,7 +256,21 @@ export class RegistryClient {
    * (distribution 2.x answers 404; the first such answer turns the probing off).
    */
   async referrers(repo: string, digest: string): Promise<Descriptor[] | undefined> {
+    // While support is unknown, one probe at a time: the others wait for its answer instead of probing too.
+    if (this.referrersSupported === undefined && this.referrersProbe) await this.referrersProbe.catch(() => undefined);
     if (this.referrersSupported === false) return undefined;
+    if (this.referrersSupported === undefined) {
+      this.referrersProbe = this.fetchReferrers(repo, digest);
+      try {
+        return await this.referrersProbe;
+      } finally {
+        this.referrersProbe = undefined;
+      }
+    }
+    return this.fetchReferrers(repo, digest);
+  }
+
+  private async fetchReferrers(repo: string, digest: string): Promise<Descriptor[] | undefined> {
     try {
       const res = await this.send({ method: 'GET', url: this.url(`/v2/${repo}/referrers/${digest}`), what: `list referrers of ${repo}@${digest}`, repo, scope: pullScope(repo), headers: { accept: 'application/vnd.oci.image.index.v1+json' } });
       const index = parseJson<ManifestJson>(res.body, 'referrers');
