@@ -6,18 +6,11 @@ import { describe, expect, test } from '@jest/globals';
 import { ConfigError, UsageError } from '../../src/errors.js';
 import { parseReposFile, readReposFile } from '../../src/config/repos-file.js';
 import { checkRepositoryPattern, matchTargets, type Target } from '../../src/config/targets.js';
+import { errorOf } from '../helpers/error-of.js';
 
 const FILE = 'repos.conf';
 const parse = (text: string) => parseReposFile(text, FILE);
 
-function errorOf(run: () => unknown): Error {
-  try {
-    run();
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected an error, got none');
-}
 
 /** What a target says, in plain values (RegExps by their source as the user wrote it). */
 function summary(t: Target) {

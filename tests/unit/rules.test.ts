@@ -1,15 +1,8 @@
 /** The rule parsers behind flags and repos.conf: tag patterns, dates, ages, keep counts, orders. */
 import { describe, expect, test } from '@jest/globals';
 import { buildPolicy, parseAge, parseDate, parseKeep, parseOrder, parseTagPattern, RuleError, type RuleInput } from '../../src/config/rules.js';
+import { errorOf } from '../helpers/error-of.js';
 
-function errorOf(run: () => unknown): Error {
-  try {
-    run();
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected an error, got none');
-}
 
 describe('parseTagPattern: a regular expression matched against the whole tag', () => {
   test.each([

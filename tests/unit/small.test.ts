@@ -12,15 +12,8 @@ import { proxyFor } from '../../src/registry/proxy.js';
 import { readPlanFile, writePlanFile } from '../../src/run/plan-file.js';
 import { shardIndex, shardOf } from '../../src/run/shard.js';
 import { displayUrl, redact, registerCredentials, registerSecret } from '../../src/util/redact.js';
+import { errorOf } from '../helpers/error-of.js';
 
-function errorOf(run: () => unknown): Error {
-  try {
-    run();
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected an error, got none');
-}
 
 // ---------------------------------------------------------------------------------------------------------------
 describe('rewriteLegacyArgs: cleanreg\'s "-pw"', () => {
