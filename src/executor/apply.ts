@@ -62,21 +62,20 @@ export async function applyRepoPlan(plan: RepoPlan, ctx: ApplyContext): Promise<
     }
   };
 
-  const waves = [leaders, followers];
   const gone = new Set<string>();
-  for (const [i, wave] of waves.entries()) {
-    const ready = i === 0 ? wave : wave.filter((f) => gone.has(f.follows!));
-    for (const f of wave.filter((w) => !ready.includes(w))) {
-      result.outcomes.push({ digest: f.digest, tags: f.tags, status: 'kept', detail: `follows ${f.follows}, which was not deleted` });
-    }
-    // The very first DELETE goes alone: a 405 stops the run before any other is sent.
-    const first = i === 0 && ready.length ? [await deleteOne(ready[0])] : [];
-    const rest = await Promise.all(ready.slice(first.length).map(deleteOne));
-    for (const outcome of [...first, ...rest]) {
-      result.outcomes.push(outcome);
-      if (outcome.status === 'deleted' || outcome.status === 'gone') gone.add(outcome.digest);
-    }
+  const record = (outcome: Outcome) => {
+    result.outcomes.push(outcome);
+    if (outcome.status === 'deleted' || outcome.status === 'gone') gone.add(outcome.digest);
+  };
+  // The very first DELETE goes alone: a 405 stops the run before any other is sent.
+  if (leaders.length) record(await deleteOne(leaders[0]));
+  (await Promise.all(leaders.slice(1).map(deleteOne))).forEach(record);
+
+  const ready = followers.filter((f) => gone.has(f.follows!));
+  for (const f of followers.filter((f) => !gone.has(f.follows!))) {
+    result.outcomes.push({ digest: f.digest, tags: f.tags, status: 'kept', detail: `follows ${f.follows}, which was not deleted` });
   }
+  (await Promise.all(ready.map(deleteOne))).forEach(record);
   result.emptied = now.tags.length > 0 && now.tags.every((tag) => gone.has(now.digestOf.get(tag) ?? ''));
   return result;
 }

@@ -281,12 +281,12 @@ export class RegistryClient {
       this.referrersSupported = true;
       return index.manifests;
     } catch (error) {
-      if (error instanceof RegistryError && (error.status === 404 || error.status === 400 || error.status === 405)) {
-        if (this.referrersSupported === undefined) this.referrersSupported = false;
-        if (this.referrersSupported === false) this.logger.debug('the registry does not serve the OCI referrers API');
-        return this.referrersSupported ? [] : undefined;
-      }
-      throw error;
+      if (!(error instanceof RegistryError && (error.status === 404 || error.status === 400 || error.status === 405))) throw error;
+      // Once the API has answered, a 404 only means this digest has no referrers.
+      if (this.referrersSupported) return [];
+      this.referrersSupported = false;
+      this.logger.debug('the registry does not serve the OCI referrers API');
+      return undefined;
     }
   }
 }

@@ -37,7 +37,7 @@ export async function showAndApply(session: Session, plans: RepoPlan[], opts: Ex
   if (opts.dryRun || !toDelete) {
     if (!table) writePlanDocument(io.stdout, session.registry, plans, undefined, opts.dryRun);
     else if (!toDelete) io.stdout.write('Nothing to delete.\n');
-    reportEmpty(session, plans);
+    reportEmpty(session, plans.filter((p) => p.empty).map((p) => p.name));
     return 0;
   }
 
@@ -91,16 +91,12 @@ export async function showAndApply(session: Session, plans: RepoPlan[], opts: Ex
       session.logger.info('Space is freed by the registry garbage collection: see "Garbage collection" in the README (e.g. docker-registry garbage-collect /etc/docker/registry/config.yml, registry stopped or read-only).');
     }
   }
-  if (emptied.length) reportEmptyNames(session, emptied);
+  reportEmpty(session, emptied);
   return exitCode;
 }
 
-function reportEmpty(session: Session, plans: RepoPlan[]): void {
-  const empty = plans.filter((p) => p.empty).map((p) => p.name);
-  if (empty.length) reportEmptyNames(session, empty);
-}
-
-function reportEmptyNames(session: Session, names: string[]): void {
+function reportEmpty(session: Session, names: string[]): void {
+  if (!names.length) return;
   session.logger.info(
     `Repositories without tags (still listed in the catalog): ${names.join(', ')}. ` +
       'To drop them, stop the registry (or make it read-only) and run: cleanreg prune-empty --data-dir <storage root> --dry-run, then without --dry-run.',
