@@ -12,10 +12,12 @@ import https from 'node:https';
 import net from 'node:net';
 import os from 'node:os';
 import { join } from 'node:path';
-import { makeLeafCert } from './certs.js';
+import { makeLeafCert, type LeafCert } from './certs.js';
 
 export interface RegistryOptions {
   tls?: boolean;
+  /** With tls: require client certificates signed by `clientCas.caFile` (`http.tls.clientcas`); probes present this cert. */
+  clientCas?: LeafCert;
   htpasswd?: { user: string; password: string };
   deleteEnabled?: boolean; // default true
   catalogMaxEntries?: number;
@@ -106,6 +108,7 @@ function configYaml(o: RegistryOptions, port: number, dataDir: string, tls?: { c
     '  secret: cleanreg-test-http-secret',
   ];
   if (tls) lines.push('  tls:', `    certificate: ${q(tls.cert)}`, `    key: ${q(tls.key)}`);
+  if (tls && o.clientCas) lines.push('    clientcas:', `      - ${q(o.clientCas.caFile)}`);
   lines.push('health:', '  storagedriver:', '    enabled: false');
   if (htpasswdFile) lines.push('auth:', '  htpasswd:', '    realm: cleanreg-test', `    path: ${q(htpasswdFile)}`);
   if (o.token) {
@@ -116,11 +119,13 @@ function configYaml(o: RegistryOptions, port: number, dataDir: string, tls?: { c
   return lines.join('\n') + '\n';
 }
 
+type ProbeTls = { ca?: string; cert?: string; key?: string };
+
 /** One GET; resolves with the status, or rejects on a connection error. */
-function probe(url: string, ca?: string): Promise<number> {
+function probe(url: string, tls: ProbeTls): Promise<number> {
   return new Promise((resolve, reject) => {
     const mod = url.startsWith('https:') ? https : http;
-    const req = mod.get(url, { ca, agent: false, timeout: 2000 }, (res) => {
+    const req = mod.get(url, { ...tls, agent: false, timeout: 2000 }, (res) => {
       res.resume();
       res.on('end', () => resolve(res.statusCode ?? 0));
     });
@@ -137,6 +142,7 @@ const ACCESS_LINE = /\] "([A-Z]+) (\S+) HTTP\/[\d.]+" (\d{3}) /;
 
 export async function startRegistry(opts: RegistryOptions = {}): Promise<TestRegistry> {
   if (opts.htpasswd && opts.token) throw new Error('startRegistry: htpasswd and token auth are exclusive');
+  if (opts.clientCas && !opts.tls) throw new Error('startRegistry: clientCas needs tls');
   hookExit();
   const dir = mkdtempSync(join(os.tmpdir(), 'cleanreg-registry-'));
   const dataDir = opts.dataDir ?? join(dir, 'data');
@@ -151,6 +157,7 @@ export async function startRegistry(opts: RegistryOptions = {}): Promise<TestReg
     caFile = c.caFile;
     caPem = c.caPem;
   }
+  const probeTls: ProbeTls = { ca: caPem, cert: opts.clientCas?.certPem, key: opts.clientCas?.keyPem };
   let htpasswdFile: string | undefined;
   if (opts.htpasswd) {
     htpasswdFile = join(dir, 'htpasswd');
@@ -211,7 +218,7 @@ export async function startRegistry(opts: RegistryOptions = {}): Promise<TestReg
       if (dead) throw new Error(`docker-registry exited during start:\n${stderrTail}`);
       if (listening) {
         try {
-          const status = await probe(`${url}/v2/?${PROBE}=start`, caPem);
+          const status = await probe(`${url}/v2/?${PROBE}=start`, probeTls);
           if ((status === 200 || status === 401) && !dead) return;
         } catch { /* not serving yet */ }
       }
@@ -232,7 +239,7 @@ export async function startRegistry(opts: RegistryOptions = {}): Promise<TestReg
     clearAccessLog: () => { entries = []; },
     async syncLog() {
       const mark = `${PROBE}=sync${++probeSeq}`;
-      await probe(`${url}/v2/?${mark}`, caPem);
+      await probe(`${url}/v2/?${mark}`, probeTls);
       // The access line is written before the response is flushed; we only wait for the pipe.
       const deadline = Date.now() + 5000;
       while (!entries.some((e) => e.uri.endsWith(mark))) {
