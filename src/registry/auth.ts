@@ -1,9 +1,9 @@
-import { HTTPError, type Got } from 'got';
 import { RegistryError } from '../errors.js';
 import type { Logger } from '../util/log.js';
 import { registerSecret } from '../util/redact.js';
 import { parseChallenge } from './challenge.js';
 import { mapRequestError } from './error-map.js';
+import { HttpStatusError, type Transport } from './transport.js';
 
 export interface Credentials {
   username?: string;
@@ -31,7 +31,7 @@ export class Authenticator {
   private readonly scopeFallback = new Map<string, string>();
 
   constructor(
-    private readonly http: Got,
+    private readonly http: Transport,
     private readonly credentials: Credentials,
     private readonly logger: Logger,
   ) {
@@ -47,11 +47,11 @@ export class Authenticator {
     return this.hasCredentials ? 'basic' : 'none';
   }
 
-  /** The Authorization header for a request that needs `scope`. */
-  async header(scope: string | undefined): Promise<Record<string, string>> {
-    if (this.bearer) return { authorization: `Bearer ${await this.token(scope)}` };
-    if (this.hasCredentials) return { authorization: `Basic ${this.basic()}` };
-    return {};
+  /** The Authorization header value for a request that needs `scope`, if any. */
+  async header(scope: string | undefined): Promise<string | undefined> {
+    if (this.bearer) return `Bearer ${await this.token(scope)}`;
+    if (this.hasCredentials) return `Basic ${this.basic()}`;
+    return undefined;
   }
 
   /**
@@ -101,7 +101,7 @@ export class Authenticator {
       this.tokens.set(key, token);
       return token.value;
     } catch (error) {
-      const refused = error instanceof HTTPError && (error.response.statusCode === 401 || error.response.statusCode === 403);
+      const refused = error instanceof HttpStatusError && (error.response.statusCode === 401 || error.response.statusCode === 403);
       // Some token services refuse `delete` in a scope but grant `*`.
       if (refused && requested && requested !== starScope(requested) && /delete/.test(requested)) {
         this.logger.verbose(`token service refused scope "${requested}"; trying "${starScope(requested)}"`);
@@ -116,9 +116,9 @@ export class Authenticator {
         const who = this.hasCredentials ? `the credentials of user "${this.credentials.username}"` : 'anonymous access';
         throw new RegistryError(
           'unauthorized',
-          `the token service ${new URL(bearer.realm).origin} refused ${who}${requested ? ` for scope "${requested}"` : ''} (HTTP ${(error as HTTPError).response.statusCode})`,
+          `the token service ${new URL(bearer.realm).origin} refused ${who}${requested ? ` for scope "${requested}"` : ''} (HTTP ${(error as HttpStatusError).response.statusCode})`,
           this.hasCredentials ? 'check the user name and password, and that the user has this permission' : 'pass -u USER and -pw PASSWORD (or CLEANREG_USERNAME/CLEANREG_PASSWORD, --password-stdin, or docker login)',
-          (error as HTTPError).response.statusCode,
+          (error as HttpStatusError).response.statusCode,
         );
       }
       throw error;
@@ -130,7 +130,13 @@ export class Authenticator {
     if (bearer.service) url.searchParams.set('service', bearer.service);
     if (scope) url.searchParams.set('scope', scope);
     const headers: Record<string, string> = this.hasCredentials ? { authorization: `Basic ${this.basic()}` } : {};
-    const body = await this.http.get(url, { headers }).json<{ token?: string; access_token?: string; expires_in?: number; issued_at?: string }>();
+    const res = await this.http(url, { method: 'GET', headers });
+    let body: { token?: string; access_token?: string; expires_in?: number; issued_at?: string };
+    try {
+      body = JSON.parse(res.body.toString('utf8'));
+    } catch {
+      throw new RegistryError('protocol', `the token service ${url.origin} answered with something that is not JSON`);
+    }
     const value = body.token ?? body.access_token;
     if (!value) throw new RegistryError('protocol', `the token service ${url.origin} answered without a token`);
     registerSecret(value);

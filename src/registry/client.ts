@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { HTTPError, type Got, type Response } from 'got';
 import { RegistryError, UsageError } from '../errors.js';
 import type { Logger } from '../util/log.js';
 import { Authenticator, type Credentials } from './auth.js';
@@ -7,7 +6,7 @@ import { mapRequestError, type RequestContext } from './error-map.js';
 import { MANIFEST_ACCEPT } from './media-types.js';
 import { nextPageUrl } from './paging.js';
 import { proxyFor } from './proxy.js';
-import { createTransport, type TransportOptions } from './transport.js';
+import { createTransport, HttpStatusError, type HttpResponse, type Transport, type TransportOptions } from './transport.js';
 
 export interface ClientOptions extends Omit<TransportOptions, 'onRequest' | 'maxSockets'> {
   registry: string;
@@ -83,13 +82,13 @@ export function parseRegistryUrl(input: string): URL {
 }
 
 /**
- * The only module that speaks HTTP: the Registry v2 / OCI distribution API over one got instance, with auth,
+ * The only module that speaks the Registry v2 / OCI distribution API, over one transport, with auth,
  * TLS, proxy, retries and error mapping. Every request is counted by method.
  */
 export class RegistryClient {
   readonly base: URL;
   readonly stats: Record<string, number> = {};
-  private readonly http: Got;
+  private readonly http: Transport;
   private readonly auth: Authenticator;
   private referrersSupported: boolean | undefined;
   private referrersProbe?: Promise<Descriptor[] | undefined>;
@@ -111,13 +110,14 @@ export class RegistryClient {
     return new URL(path.replace(/^\//, ''), this.base);
   }
 
-  private async send(op: Operation, responseType: 'buffer' = 'buffer'): Promise<Response<Buffer>> {
+  private async send(op: Operation): Promise<HttpResponse> {
     for (let refusals = 0; ; refusals++) {
-      const headers = { ...op.headers, ...(await this.auth.header(op.scope)) };
+      const authorization = await this.auth.header(op.scope);
+      const headers = authorization ? { ...op.headers, authorization } : op.headers;
       try {
-        return await this.http(op.url, { method: op.method, headers, body: op.body, responseType });
+        return await this.http(op.url, { method: op.method, headers, body: op.body });
       } catch (error) {
-        if (error instanceof HTTPError && error.response.statusCode === 401 && this.auth.onUnauthorized(error.response.headers['www-authenticate'], op.scope, refusals)) {
+        if (error instanceof HttpStatusError && error.response.statusCode === 401 && this.auth.onUnauthorized(error.response.headers['www-authenticate'], op.scope, refusals)) {
           continue;
         }
         throw mapRequestError(error, this.context(op));
@@ -162,7 +162,7 @@ export class RegistryClient {
 
   private async *pages<T>(first: URL, what: string, scope: string, repo?: string): AsyncGenerator<T> {
     for (let url: URL | undefined = first; url; ) {
-      const res: Response<Buffer> = await this.send({ method: 'GET', url, what, scope, repo });
+      const res = await this.send({ method: 'GET', url, what, scope, repo });
       yield parseJson<T>(res.body, what);
       url = nextPageUrl(res.headers.link, url);
     }

@@ -1,6 +1,6 @@
-import { HTTPError, RequestError, TimeoutError } from 'got';
 import { CleanregError, RegistryError } from '../errors.js';
 import { displayUrl } from '../util/redact.js';
+import { HttpRequestError, HttpStatusError } from './transport.js';
 
 export interface RequestContext {
   method: string;
@@ -48,19 +48,19 @@ export function registryErrorCode(body: unknown): string | undefined {
   }
 }
 
-/** Turns whatever got threw into a RegistryError that says what went wrong and what to do. */
+/** Turns whatever the transport threw into a RegistryError that says what went wrong and what to do. */
 export function mapRequestError(error: unknown, ctx: RequestContext): CleanregError {
   if (error instanceof CleanregError) return error;
   const origin = ctx.url.origin;
-  if (error instanceof HTTPError && error.response.statusCode === 407 && ctx.proxy) {
+  if (error instanceof HttpStatusError && error.response.statusCode === 407 && ctx.proxy) {
     // Plain http goes to the proxy as an ordinary request, so its refusal is an HTTP answer, not a failed tunnel.
     return new RegistryError('connection', `${ctx.what}: the proxy ${displayUrl(ctx.proxy).replace(/\/$/, '')} wants credentials (HTTP 407)`, 'put them in the proxy URL (HTTP_PROXY=http://user:password@proxy:3128)', 407);
   }
-  if (error instanceof HTTPError) return mapStatus(error.response.statusCode, registryErrorCode(error.response.body), ctx);
-  if (error instanceof TimeoutError) {
+  if (error instanceof HttpStatusError) return mapStatus(error.response.statusCode, registryErrorCode(error.response.body), ctx);
+  if (error instanceof HttpRequestError && error.timedOut) {
     return new RegistryError('timeout', `${ctx.what}: no answer from ${origin} in time`, 'check the network, or raise --timeout');
   }
-  if (error instanceof RequestError || (error as NodeJS.ErrnoException)?.code) {
+  if (error instanceof HttpRequestError || (error as NodeJS.ErrnoException)?.code) {
     const code = (error as NodeJS.ErrnoException).code ?? '';
     if (ctx.proxy) {
       const proxy = displayUrl(ctx.proxy).replace(/\/$/, '');

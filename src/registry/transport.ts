@@ -1,6 +1,5 @@
 import http from 'node:http';
 import https from 'node:https';
-import got, { type Got, type RequestError } from 'got';
 import { HttpsProxyAgent } from 'hpagent';
 import { ForwardProxyAgent } from './forward-agent.js';
 import type { Logger } from '../util/log.js';
@@ -25,72 +24,159 @@ export interface TransportOptions {
   /** Open sockets per host: the request concurrency. */
   maxSockets: number;
   logger: Logger;
-  /** Counts every request sent, retries included. */
+  /** Counts every request sent, retries and redirects included. */
   onRequest?: (method: string) => void;
 }
 
-const RETRY_STATUS = [429, 502, 503, 504];
-const RETRY_ERRORS = ['ETIMEDOUT', 'ECONNRESET', 'EADDRINUSE', 'EPIPE', 'ENETUNREACH', 'EAI_AGAIN', 'ECONNREFUSED'];
+export interface HttpRequest {
+  method: string;
+  headers?: Record<string, string>;
+  body?: Buffer;
+}
 
-/** The one got instance of the process: keep-alive agents, TLS, proxy, timeout, retries with backoff and jitter. */
-export function createTransport(opts: TransportOptions): Got {
+export interface HttpResponse {
+  statusCode: number;
+  headers: http.IncomingHttpHeaders;
+  body: Buffer;
+}
+
+/** The server answered with a status of 400 or more (after retries). */
+export class HttpStatusError extends Error {
+  constructor(readonly response: HttpResponse) {
+    super(`HTTP ${response.statusCode}`);
+  }
+}
+
+/** The request failed before an answer came: refused, dropped, TLS, proxy, or timed out (code ETIMEDOUT). */
+export class HttpRequestError extends Error {
+  constructor(
+    message: string,
+    readonly code: string | undefined,
+    readonly timedOut = false,
+  ) {
+    super(message);
+  }
+}
+
+/** Sends one request: redirects followed, retried faults retried, a status >= 400 thrown as HttpStatusError. */
+export type Transport = (url: URL, request: HttpRequest) => Promise<HttpResponse>;
+
+const RETRY_STATUS = new Set([429, 502, 503, 504]);
+const RETRY_ERRORS = new Set(['ETIMEDOUT', 'ECONNRESET', 'EADDRINUSE', 'EPIPE', 'ENETUNREACH', 'EAI_AGAIN', 'ECONNREFUSED']);
+/** POST is not retried: a blob upload session is not idempotent. */
+const RETRY_METHODS = new Set(['GET', 'HEAD', 'DELETE', 'PUT']);
+const REDIRECT_STATUS = new Set([301, 302, 303, 307, 308]);
+const MAX_REDIRECTS = 10;
+/** A Retry-After beyond this is not waited for: the error is reported instead. */
+const MAX_RETRY_AFTER_MS = 120_000;
+const BACKOFF_LIMIT_MS = 30_000;
+
+/**
+ * The process's HTTP client, on node:http directly: keep-alive agents, TLS, proxy, a timeout per request, and
+ * retries with backoff and jitter. It replaced got, whose per-request option merging cost four times the CPU of
+ * the whole exchange (0.8 ms against 0.19 ms per request, measured by the bench); on the 2 shared cores the
+ * registry runs on, that CPU is taken from the registry.
+ */
+export function createTransport(opts: TransportOptions): Transport {
   const agentOptions = { keepAlive: true, maxSockets: opts.maxSockets, maxFreeSockets: opts.maxSockets, scheduling: 'lifo' as const };
-  const direct = { http: new http.Agent(agentOptions), https: new https.Agent(agentOptions) };
-  const proxied = new Map<string, { http: http.Agent; https: https.Agent }>();
+  const tls = { ca: opts.ca, rejectUnauthorized: !opts.insecure, cert: opts.cert, key: opts.key };
+  const direct = { http: new http.Agent(agentOptions), https: new https.Agent({ ...agentOptions, ...tls }) };
+  const proxied = new Map<string, typeof direct>();
   const env = opts.env ?? process.env;
+  const { logger } = opts;
 
-  const agentsFor = (url: URL) => {
+  const agentFor = (url: URL): http.Agent => {
     const proxy = opts.useProxy ? proxyFor(url, env) : undefined;
-    if (!proxy) return direct;
-    let agents = proxied.get(proxy);
-    if (!agents) {
-      const proxyOptions = { ...agentOptions, proxy, ca: opts.ca, rejectUnauthorized: !opts.insecure, cert: opts.cert, key: opts.key };
-      agents = { http: new ForwardProxyAgent({ ...agentOptions, proxy }), https: new HttpsProxyAgent(proxyOptions) };
-      proxied.set(proxy, agents);
-      opts.logger.verbose(`using proxy ${displayUrl(proxy)} for ${url.host}`);
+    let agents = direct;
+    if (proxy) {
+      agents = proxied.get(proxy)!;
+      if (!agents) {
+        agents = { http: new ForwardProxyAgent({ ...agentOptions, proxy }), https: new HttpsProxyAgent({ ...agentOptions, ...tls, proxy }) };
+        proxied.set(proxy, agents);
+        logger.verbose(`using proxy ${displayUrl(proxy)} for ${url.host}`);
+      }
     }
-    return agents;
+    return url.protocol === 'https:' ? agents.https : agents.http;
   };
 
-  return got.extend({
-    agent: direct,
-    https: {
-      certificateAuthority: opts.ca,
-      rejectUnauthorized: !opts.insecure,
-      certificate: opts.cert,
-      key: opts.key,
-    },
-    timeout: { request: opts.timeoutMs },
-    // Retry-After beyond this is not waited for: the error is reported instead.
-    retry: {
-      limit: opts.retries,
-      methods: ['GET', 'HEAD', 'DELETE', 'PUT'],
-      statusCodes: RETRY_STATUS,
-      errorCodes: RETRY_ERRORS,
-      maxRetryAfter: 120_000,
-      backoffLimit: 30_000,
-      noise: 100,
-    },
-    followRedirect: true,
-    throwHttpErrors: true,
-    // No Accept-Encoding, so no decompression pipeline per response: manifests and configs are small, and got's
-    // decompress wrapper was a measurable share of the client's CPU per request.
-    decompress: false,
-    hooks: {
-      beforeRequest: [
-        (options) => {
-          // Chosen per request (not per instance): the token realm or a redirect may be on another host.
-          options.agent = agentsFor(new URL(String(options.url)));
-          opts.onRequest?.(options.method);
-          if (opts.logger.verbosity >= 3) opts.logger.trace(`> ${options.method} ${displayUrl(String(options.url))}`);
-        },
-      ],
-      beforeRetry: [
-        (error: RequestError, retryCount: number) => {
-          const what = error.response ? `HTTP ${error.response.statusCode}` : error.code ?? error.message;
-          opts.logger.verbose(`retry ${retryCount}/${opts.retries}: ${error.options.method} ${displayUrl(String(error.options.url))} (${what})`);
-        },
-      ],
-    },
-  });
+  /** One request and its whole answer, on a keep-alive socket. */
+  const exchange = (url: URL, method: string, headers: Record<string, string>, body: Buffer | undefined): Promise<HttpResponse> =>
+    new Promise((resolve, reject) => {
+      opts.onRequest?.(method);
+      if (logger.verbosity >= 3) logger.trace(`> ${method} ${displayUrl(url.href)}`);
+      let timer: NodeJS.Timeout | undefined;
+      const fail = (error: Error & { code?: string }) => {
+        clearTimeout(timer);
+        reject(error instanceof HttpRequestError ? error : new HttpRequestError(error.message, error.code));
+      };
+      const req = (url.protocol === 'https:' ? https : http).request(url, { method, headers, agent: agentFor(url) }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        // A connection dropped mid-answer is an 'error' (ECONNRESET) here.
+        res.on('error', fail);
+        res.on('end', () => {
+          clearTimeout(timer);
+          resolve({ statusCode: res.statusCode ?? 0, headers: res.headers, body: chunks.length === 1 ? chunks[0] : Buffer.concat(chunks) });
+        });
+      });
+      timer = setTimeout(() => req.destroy(new HttpRequestError(`no answer in ${opts.timeoutMs} ms`, 'ETIMEDOUT', true)), opts.timeoutMs);
+      req.on('error', fail);
+      req.end(body);
+    });
+
+  /** Follows redirects the way browsers and docker do: credentials stay with their origin, 303 becomes a GET. */
+  const follow = async (first: URL, request: HttpRequest): Promise<HttpResponse> => {
+    let url = first;
+    let { method, body } = request;
+    const headers = { ...request.headers };
+    if (body || method === 'PUT' || method === 'POST') headers['content-length'] = String(body?.length ?? 0);
+    for (let hops = 0; ; hops++) {
+      const res = await exchange(url, method, headers, body);
+      const location = res.headers.location;
+      if (!REDIRECT_STATUS.has(res.statusCode) || !location || hops >= MAX_REDIRECTS) return res;
+      const next = new URL(location, url);
+      // A storage backend (S3, GCS) behind a redirect gets no registry credentials: the URL itself is signed.
+      if (next.origin !== url.origin) delete headers.authorization;
+      if (res.statusCode === 303 && method !== 'HEAD') {
+        method = 'GET';
+        body = undefined;
+        delete headers['content-length'];
+        delete headers['content-type'];
+      }
+      url = next;
+    }
+  };
+
+  return async (url, request) => {
+    for (let retry = 0; ; retry++) {
+      let res: HttpResponse | undefined;
+      let failure: HttpRequestError | undefined;
+      try {
+        res = await follow(url, request);
+      } catch (error) {
+        if (!(error instanceof HttpRequestError)) throw error;
+        failure = error;
+      }
+      const retriable = res ? RETRY_STATUS.has(res.statusCode) : RETRY_ERRORS.has(failure?.code ?? '');
+      const delay = retriable && retry < opts.retries && RETRY_METHODS.has(request.method) ? retryDelay(retry + 1, res) : undefined;
+      if (delay === undefined) {
+        if (!res) throw failure;
+        if (res.statusCode >= 400) throw new HttpStatusError(res);
+        return res;
+      }
+      logger.verbose(`retry ${retry + 1}/${opts.retries}: ${request.method} ${displayUrl(url.href)} (${res ? `HTTP ${res.statusCode}` : failure?.code})`);
+      await new Promise((wake) => setTimeout(wake, delay));
+    }
+  };
+}
+
+/** Milliseconds before retry number `attempt`: the server's Retry-After, else 1 s, 2 s, 4 s ... up to 30 s, plus jitter. */
+function retryDelay(attempt: number, res: HttpResponse | undefined): number | undefined {
+  const header = res?.headers['retry-after'];
+  if (header) {
+    const seconds = Number(header);
+    const wait = Number.isFinite(seconds) ? seconds * 1000 : Date.parse(header) - Date.now();
+    if (Number.isFinite(wait)) return wait > MAX_RETRY_AFTER_MS ? undefined : Math.max(0, wait);
+  }
+  return Math.min(2 ** (attempt - 1) * 1000, BACKOFF_LIMIT_MS) + Math.random() * 100;
 }
