@@ -27,16 +27,17 @@ export interface MetadataCache {
 
 /**
  * The cache of one run. Entries are kept as JSON text and parsed when looked up: a hundred thousand summaries as
- * objects cost several times the memory of their text.
+ * objects cost several times the memory of their text. The text alone tells the kind: a manifest summary is an
+ * object (`{`), a config's `created` a string or null.
  */
 export class MemoryCache implements MetadataCache {
   protected readonly entries = new Map<string, string>();
 
   private lookup<T>(key: string, kind: 'm' | 'c'): T | undefined {
-    const entry = this.entries.get(key);
-    if (!entry || entry[0] !== kind || entry[1] !== '\t') return undefined;
+    const text = this.entries.get(key);
+    if (text === undefined || (text[0] === '{') !== (kind === 'm')) return undefined;
     try {
-      return JSON.parse(entry.slice(2)) as T;
+      return JSON.parse(text) as T;
     } catch {
       this.entries.delete(key);
       return undefined;
@@ -44,9 +45,9 @@ export class MemoryCache implements MetadataCache {
   }
 
   protected store(key: string, kind: 'm' | 'c', value: unknown): string {
-    const entry = `${kind}\t${JSON.stringify(value)}`;
-    this.entries.set(key, entry);
-    return entry;
+    const text = JSON.stringify(value);
+    this.entries.set(key, text);
+    return text;
   }
 
   manifest(digest: string): ManifestSummary | undefined {

@@ -1,4 +1,4 @@
-import { appendFileSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { appendFileSync, closeSync, mkdirSync, openSync, readSync, renameSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from '../util/log.js';
@@ -28,25 +28,50 @@ export class DiskCache extends MemoryCache {
   ) {
     super();
     this.path = join(dir, FILE);
-    let text = '';
     try {
-      text = readFileSync(this.path, 'utf8');
+      this.load();
     } catch {
       return;
-    }
-    for (const line of text.split('\n')) {
-      const tab = line.indexOf('\t');
-      if (tab > 8) this.entries.set(line.slice(0, tab), line.slice(tab + 1));
     }
     if (this.entries.size > MAX_ENTRIES) this.compact();
   }
 
+  /**
+   * Reads the file a megabyte at a time, a string per key and per value: a 40 MB text (or buffer) would stay in
+   * memory until the next full garbage collection, well into the scan. A line is `digest TAB m|c TAB json`.
+   */
+  private load(): void {
+    const fd = openSync(this.path, 'r');
+    try {
+      let chunk = Buffer.allocUnsafe(1 << 20);
+      let filled = 0;
+      for (;;) {
+        if (filled === chunk.length) chunk = Buffer.concat([chunk, Buffer.allocUnsafe(chunk.length)]); // a line longer than the chunk
+        const read = readSync(fd, chunk, filled, chunk.length - filled, null);
+        filled += read;
+        const last = read === 0 ? filled : chunk.lastIndexOf(10, filled - 1) + 1;
+        for (let start = 0; start < last; ) {
+          const newline = chunk.indexOf(10, start);
+          const end = newline < 0 || newline >= last ? last : newline;
+          const tab = chunk.indexOf(9, start);
+          if (tab > start + 8 && tab + 2 < end && chunk[tab + 2] === 9) this.entries.set(chunk.toString('latin1', start, tab), chunk.toString('utf8', tab + 3, end));
+          start = end + 1;
+        }
+        if (read === 0) return;
+        filled -= last;
+        chunk.copy(chunk, 0, last, last + filled);
+      }
+    } finally {
+      closeSync(fd);
+    }
+  }
+
   protected override store(key: string, kind: 'm' | 'c', value: unknown): string {
-    const entry = super.store(key, kind, value);
+    const text = super.store(key, kind, value);
     // Summaries without a date were made for a policy that did not need one: not worth keeping.
-    if (kind === 'c' || (value as ManifestSummary).created !== undefined) this.fresh.push(`${key}\t${entry}\n`);
+    if (kind === 'c' || (value as ManifestSummary).created !== undefined) this.fresh.push(`${key}\t${kind}\t${text}\n`);
     if (this.fresh.length >= 2000) void this.flush();
-    return entry;
+    return text;
   }
 
   override async flush(): Promise<void> {
@@ -66,7 +91,7 @@ export class DiskCache extends MemoryCache {
     const keep = [...this.entries].slice(-MAX_ENTRIES);
     try {
       const tmp = `${this.path}.${process.pid}.tmp`;
-      writeFileSync(tmp, keep.map(([k, v]) => `${k}\t${v}\n`).join(''));
+      writeFileSync(tmp, keep.map(([k, v]) => `${k}\t${v[0] === '{' ? 'm' : 'c'}\t${v}\n`).join(''));
       renameSync(tmp, this.path);
       this.logger.verbose(`compacted the cache ${this.path} to ${keep.length} entries`);
     } catch (error) {

@@ -47,7 +47,7 @@ export async function gatherRepository(repo: string, withCreated: boolean, ctx: 
       return {
         digest,
         tags: tags.sort(),
-        mediaType: summary.mediaType,
+        mediaType: shared(summary.mediaType),
         kind: summary.kind,
         created: summary.created ?? null,
         ...(summary.subject ? { subject: summary.subject } : {}),
@@ -64,6 +64,15 @@ export async function gatherRepository(repo: string, withCreated: boolean, ctx: 
  * A repository the catalog lists but whose tag list is 404 NAME_UNKNOWN has only untagged manifests (distribution
  * lists it, yet has no tags folder for it): it is empty, not missing.
  */
+/** A handful of media types repeat across 100,000 images held in the plan: one string each, not one per image. */
+const mediaTypes = new Map<string, string>();
+function shared(mediaType: string): string {
+  const known = mediaTypes.get(mediaType);
+  if (known !== undefined) return known;
+  mediaTypes.set(mediaType, mediaType);
+  return mediaType;
+}
+
 async function listTags(repo: string, ctx: GatherContext, listedInCatalog: boolean): Promise<string[] | null> {
   try {
     return await ctx.limit(() => ctx.client.tags(repo));

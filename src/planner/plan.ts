@@ -47,10 +47,14 @@ export function planRepository(inventory: RepoInventory, policy: Policy, now: Da
 
   candidates.sort(newestFirst(policy.order));
   const window = dateWindow(policy, now);
+  // One string per reason, not one per image: a plan of 100,000 images is held until it is applied.
+  const newest = `newest ${policy.keep} (by ${policy.order})`;
+  const outside = window ? `outside the date window (${window.describe})` : '';
+  const beyond = `beyond the newest ${policy.keep} (by ${policy.order})${window ? `, inside the date window (${window.describe})` : ''}`;
   candidates.forEach((image, i) => {
-    if (i < policy.keep) decide(image, 'keep', `newest ${policy.keep} (by ${policy.order})`);
-    else if (window && !window.contains(image.created!)) decide(image, 'keep', `outside the date window (${window.describe})`);
-    else decide(image, 'delete', `beyond the newest ${policy.keep} (by ${policy.order})${window ? `, inside the date window (${window.describe})` : ''}`);
+    if (i < policy.keep) decide(image, 'keep', newest);
+    else if (window && !window.contains(image.created!)) decide(image, 'keep', outside);
+    else decide(image, 'delete', beyond);
   });
 
   protectChildrenOfKeptIndexes(images, decisions);

@@ -52,6 +52,20 @@ describe('DiskCache', () => {
     expect(readFileSync(file, 'utf8')).toContain('sha256:aaaa1111\tm\t{"kind":"image"');
   });
 
+  test('a file read a megabyte at a time: lines across chunk edges, a line longer than a chunk, non-ASCII text', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cache-'));
+    const created = (i: number) => new Date(Date.UTC(2024, 0, 1) + i * 1000).toISOString();
+    const lines = Array.from({ length: 30_000 }, (_, i) => `sha256:${String(i).padStart(64, '0')}\tc\t"${created(i)}"\n`);
+    const long = { ...summary, mediaType: `application/vnd.example.é${'x'.repeat(3 << 20)}+json` };
+    lines.splice(12_345, 0, `sha256:${'f'.repeat(64)}\tm\t${JSON.stringify(long)}\n`);
+    writeFileSync(join(dir, 'metadata-v2.tsv'), lines.join(''));
+    const cache = new DiskCache(dir, logger);
+    const found = lines.map((_, i) => i < 30_000 && cache.created(`sha256:${String(i).padStart(64, '0')}`) === created(i));
+    expect(found.filter(Boolean)).toHaveLength(30_000);
+    expect(cache.manifest(`sha256:${'f'.repeat(64)}`)).toEqual(long);
+    expect(cache.created(`sha256:${'f'.repeat(64)}`)).toBeUndefined();
+  });
+
   test('an unwritable cache folder is a warning, not a failure', async () => {
     const file = join(mkdtempSync(join(tmpdir(), 'cache-')), 'a-file');
     writeFileSync(file, '');
