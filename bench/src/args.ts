@@ -61,7 +61,7 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv): BenchArgs | '
   let shape: string | undefined = env.BENCH_SHAPE;
   const out: BenchArgs = {
     shapes: [],
-    workers: env.BENCH_WORKERS !== undefined ? int('BENCH_WORKERS', env.BENCH_WORKERS, 1) : 8,
+    workers: env.BENCH_WORKERS !== undefined ? int('BENCH_WORKERS', env.BENCH_WORKERS, 1) : 16,
     keep: 5,
     seedWorkers: 16,
     wrkSeconds: env.BENCH_WRK_SECONDS !== undefined ? int('BENCH_WRK_SECONDS', env.BENCH_WRK_SECONDS, 1) : 5,
