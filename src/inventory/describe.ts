@@ -19,6 +19,9 @@ export function parseCreated(config: unknown): string | null {
   return new Date(t).toISOString();
 }
 
+/** A manifest of the same repository already read by tag in this run (platform images tagged on their own too). */
+export type SameRepoLookup = (digest: string) => Promise<ManifestSummary> | undefined;
+
 /**
  * Turns manifests into summaries, fetching only what the policy needs: configs (for `created`) and, for indexes,
  * child manifests. Each config and child is fetched once per run (in-flight requests are shared) and remembered
@@ -33,23 +36,27 @@ export class ManifestDescriber {
     private readonly cache: MetadataCache,
   ) {}
 
-  /** Summary of a fetched manifest; `withCreated` fetches config blobs (and index children) for the date. */
-  async describe(repo: string, manifest: FetchedManifest, withCreated: boolean): Promise<ManifestSummary> {
+  /**
+   * Summary of a fetched manifest; `withCreated` fetches config blobs (and index children) for the date.
+   * Only indexes and their children are remembered by manifest digest: they save requests. An image manifest
+   * fetched by tag is summarised again from its body (its config's date is cached), which keeps the cache small.
+   */
+  async describe(repo: string, manifest: FetchedManifest, withCreated: boolean, sameRepo?: SameRepoLookup, isChild = false): Promise<ManifestSummary> {
     const cached = this.cache.manifest(manifest.digest);
     if (cached && (!withCreated || cached.created !== undefined)) return cached;
-    const summary = await this.summarise(repo, manifest.json, manifest.mediaType, manifest.size, withCreated);
-    this.cache.setManifest(manifest.digest, summary);
+    const summary = await this.summarise(repo, manifest.json, manifest.mediaType, manifest.size, withCreated, sameRepo);
+    if (isChild || summary.kind === 'index') this.cache.setManifest(manifest.digest, summary);
     return summary;
   }
 
-  private async summarise(repo: string, json: ManifestJson, mediaType: string, size: number, withCreated: boolean): Promise<ManifestSummary> {
+  private async summarise(repo: string, json: ManifestJson, mediaType: string, size: number, withCreated: boolean, sameRepo?: SameRepoLookup): Promise<ManifestSummary> {
     const subject = json.subject?.digest;
     if (isIndexType(mediaType) || Array.isArray(json.manifests)) {
       const children = (json.manifests ?? []).map((d) => d.digest);
       const summary: ManifestSummary = { kind: subject ? 'artifact' : 'index', mediaType, children, ...(subject ? { subject } : {}) };
       if (!withCreated) return summary;
       const platformChildren = (json.manifests ?? []).filter((d) => !isAttestationChild(d));
-      const described = await Promise.all((json.manifests ?? []).map((d) => this.child(repo, d.digest)));
+      const described = await Promise.all((json.manifests ?? []).map((d) => sameRepo?.(d.digest) ?? this.child(repo, d.digest)));
       const dates = described.filter((_, i) => platformChildren.includes(json.manifests![i])).map((c) => c.created);
       const known = dates.filter((d): d is string => typeof d === 'string');
       summary.created = known.length ? known.reduce((a, b) => (a > b ? a : b)) : null;
@@ -72,7 +79,7 @@ export class ManifestDescriber {
     if (cached && cached.created !== undefined) return Promise.resolve(cached);
     return this.once(`m:${digest}`, async () => {
       const manifest = await this.limit(() => this.client.getManifest(repo, digest));
-      return this.describe(repo, manifest, true);
+      return this.describe(repo, manifest, true, undefined, true);
     });
   }
 

@@ -27,7 +27,10 @@ export async function gatherRepository(repo: string, withCreated: boolean, ctx: 
 
   // A bounded set of workers walks the tags (not one pending promise per tag), and each new digest is summarised
   // as soon as it arrives, so no manifest body outlives its summary: memory follows the images, not the bytes.
-  const byDigest = new Map<string, { tags: string[]; summary: Promise<ManifestSummary> }>();
+  // Indexes wait for the walk to end: their platform images may be tagged too, and are then read once, by tag.
+  const byDigest = new Map<string, { tags: string[]; summary?: Promise<ManifestSummary> }>();
+  const indexes: FetchedManifest[] = [];
+  const sameRepo = (digest: string) => byDigest.get(digest)?.summary;
   const pending = tags.values();
   const worker = async () => {
     for (const tag of pending) {
@@ -35,15 +38,23 @@ export async function gatherRepository(repo: string, withCreated: boolean, ctx: 
       ctx.onTag?.();
       if (!manifest) continue;
       const entry = byDigest.get(manifest.digest);
-      if (entry) entry.tags.push(tag);
-      else byDigest.set(manifest.digest, { tags: [tag], summary: ctx.describer.describe(repo, manifest, withCreated) });
+      if (entry) {
+        entry.tags.push(tag);
+      } else if (withCreated && Array.isArray(manifest.json.manifests)) {
+        byDigest.set(manifest.digest, { tags: [tag] });
+        indexes.push(manifest);
+      } else {
+        byDigest.set(manifest.digest, { tags: [tag], summary: ctx.describer.describe(repo, manifest, withCreated, sameRepo) });
+      }
     }
   };
   await Promise.all(Array.from({ length: Math.min(ctx.workers, tags.length) }, worker));
+  for (const index of indexes) byDigest.get(index.digest)!.summary = ctx.describer.describe(repo, index, withCreated, sameRepo);
 
   const images = await Promise.all(
     [...byDigest].map(async ([digest, { tags, summary: pendingSummary }]): Promise<Image> => {
-      const summary = await pendingSummary;
+      // Every entry has its summary once the indexes are described.
+      const summary = (await pendingSummary)!;
       return {
         digest,
         tags: tags.sort(),
@@ -57,6 +68,8 @@ export async function gatherRepository(repo: string, withCreated: boolean, ctx: 
       };
     }),
   );
+  // Answers arrive in any order: the inventory (and so the plan) is listed by tag, the same on every run.
+  images.sort((a, b) => (a.tags[0] < b.tags[0] ? -1 : 1));
   return { name: repo, tags, images };
 }
 

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../helpers/cli.js';
 import { registryPerTest } from '../helpers/fixture.js';
-import type { ImagePusher } from '../helpers/images.js';
+import { MT, type ImagePusher } from '../helpers/images.js';
 import { stopAllRegistries, type TestRegistry } from '../helpers/registry.js';
 
 afterAll(stopAllRegistries);
@@ -84,6 +84,39 @@ describe('rules on one repository', () => {
     await reg.syncLog();
     const blobGets = reg.accessEntries().slice(before).filter((e) => e.method === 'GET' && e.uri.includes('/blobs/'));
     expect(blobGets).toHaveLength(0);
+  });
+
+  test('platform images tagged on their own and listed in an index are read once; the cached run reads one manifest per tag', async () => {
+    // `docker manifest create` style: app:1-amd64 and app:1-arm64 pushed first, then app:1 listing both.
+    const amd = await p.pushImage('multi', ['1-amd64'], { kind: 'oci', arch: 'amd64', created: day(1), seed: 'm1' });
+    const arm = await p.pushImage('multi', ['1-arm64'], { kind: 'oci', arch: 'arm64', created: day(2), seed: 'm2' });
+    const index = Buffer.from(JSON.stringify({
+      schemaVersion: 2,
+      mediaType: MT.ociIndex,
+      manifests: [amd, arm].map((c, i) => ({ mediaType: c.mediaType, digest: c.digest, size: c.size, platform: { architecture: ['amd64', 'arm64'][i], os: 'linux' } })),
+    }));
+    await p.pushManifest('multi', MT.ociIndex, index, ['1']);
+    await p.pushImage('multi', ['2'], { created: day(3), seed: 'm3' });
+    const cache = mkdtempSync(join(tmp, 'cache-'));
+    const plan = async () => {
+      await reg.syncLog();
+      const before = reg.accessEntries().length;
+      const r = await runCli(['-r', reg.url, '-n', 'multi', '-k', '1', '--dry-run', '--output', 'json', '--cache-dir', cache]);
+      expect(r.code).toBe(0);
+      await reg.syncLog();
+      return { doc: JSON.parse(r.stdout), seen: reg.accessEntries().slice(before).filter((e) => !e.uri.includes('cleanreg-probe')) };
+    };
+    const cold = await plan();
+    const manifestGets = cold.seen.filter((e) => e.method === 'GET' && e.uri.includes('/manifests/'));
+    expect(manifestGets.map((e) => e.uri.split('/').pop()).sort()).toEqual(['1', '1-amd64', '1-arm64', '2']);
+    expect(cold.seen.filter((e) => e.uri.includes('/blobs/'))).toHaveLength(3);
+    // The index is dated by its newest platform image (day 2), older than 2: it goes, and so do its platform images.
+    expect(cold.doc.repositories[0].delete.flatMap((i: { tags: string[] }) => i.tags).sort()).toEqual(['1', '1-amd64', '1-arm64']);
+
+    const warm = await plan();
+    expect(warm.doc.repositories[0]).toEqual(cold.doc.repositories[0]);
+    expect(warm.seen.filter((e) => e.uri.includes('/manifests/'))).toHaveLength(4);
+    expect(warm.seen.filter((e) => e.uri.includes('/blobs/'))).toHaveLength(0);
   });
 
   test('cosign signatures go with their image and stay with a kept one; orphans are reported', async () => {
