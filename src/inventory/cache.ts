@@ -25,17 +25,21 @@ export interface MetadataCache {
   flush(): Promise<void>;
 }
 
+/** An entry's kind, from its JSON text: a manifest summary is an object, a config's `created` a string or null. */
+export function kindOf(text: string): 'm' | 'c' {
+  return text[0] === '{' ? 'm' : 'c';
+}
+
 /**
  * The cache of one run. Entries are kept as JSON text and parsed when looked up: a hundred thousand summaries as
- * objects cost several times the memory of their text. The text alone tells the kind: a manifest summary is an
- * object (`{`), a config's `created` a string or null.
+ * objects cost several times the memory of their text, which alone tells the kind (kindOf).
  */
 export class MemoryCache implements MetadataCache {
   protected readonly entries = new Map<string, string>();
 
   private lookup<T>(key: string, kind: 'm' | 'c'): T | undefined {
     const text = this.entries.get(key);
-    if (text === undefined || (text[0] === '{') !== (kind === 'm')) return undefined;
+    if (text === undefined || kindOf(text) !== kind) return undefined;
     try {
       return JSON.parse(text) as T;
     } catch {

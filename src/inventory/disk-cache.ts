@@ -2,7 +2,7 @@ import { appendFileSync, closeSync, mkdirSync, openSync, readSync, renameSync, w
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from '../util/log.js';
-import { MemoryCache, type ManifestSummary, type MetadataCache } from './cache.js';
+import { kindOf, MemoryCache, type ManifestSummary, type MetadataCache } from './cache.js';
 
 const FILE = 'metadata-v2.tsv';
 /** Entries kept at most (a few hundred bytes each); past this the file is compacted to the newest. */
@@ -91,7 +91,7 @@ export class DiskCache extends MemoryCache {
     const keep = [...this.entries].slice(-MAX_ENTRIES);
     try {
       const tmp = `${this.path}.${process.pid}.tmp`;
-      writeFileSync(tmp, keep.map(([k, v]) => `${k}\t${v[0] === '{' ? 'm' : 'c'}\t${v}\n`).join(''));
+      writeFileSync(tmp, keep.map(([k, v]) => `${k}\t${kindOf(v)}\t${v}\n`).join(''));
       renameSync(tmp, this.path);
       this.logger.verbose(`compacted the cache ${this.path} to ${keep.length} entries`);
     } catch (error) {

@@ -73,10 +73,6 @@ export async function gatherRepository(repo: string, withCreated: boolean, ctx: 
   return { name: repo, tags, images };
 }
 
-/**
- * A repository the catalog lists but whose tag list is 404 NAME_UNKNOWN has only untagged manifests (distribution
- * lists it, yet has no tags folder for it): it is empty, not missing.
- */
 /** A handful of media types repeat across 100,000 images held in the plan: one string each, not one per image. */
 const mediaTypes = new Map<string, string>();
 function shared(mediaType: string): string {
@@ -86,6 +82,10 @@ function shared(mediaType: string): string {
   return mediaType;
 }
 
+/**
+ * A repository the catalog lists but whose tag list is 404 NAME_UNKNOWN has only untagged manifests (distribution
+ * lists it, yet has no tags folder for it): it is empty, not missing.
+ */
 async function listTags(repo: string, ctx: GatherContext, listedInCatalog: boolean): Promise<string[] | null> {
   try {
     return await ctx.limit(() => ctx.client.tags(repo));
