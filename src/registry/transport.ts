@@ -1,10 +1,14 @@
 import http from 'node:http';
 import https from 'node:https';
+import tls from 'node:tls';
 import { HttpsProxyAgent } from 'hpagent';
 import { ForwardProxyAgent } from './forward-agent.js';
+import { Http1Client, type RequestFailure } from './http1.js';
+import type { HttpResponse } from './response-reader.js';
 import type { Logger } from '../util/log.js';
 import { displayUrl } from '../util/redact.js';
 import { proxyFor } from './proxy.js';
+import { VERSION } from '../version.js';
 
 export interface TransportOptions {
   /** PEM bundle trusted in addition to the system CAs (-c/--cacert). */
@@ -34,11 +38,7 @@ export interface HttpRequest {
   body?: Buffer;
 }
 
-export interface HttpResponse {
-  statusCode: number;
-  headers: http.IncomingHttpHeaders;
-  body: Buffer;
-}
+export type { HttpResponse };
 
 /** The server answered with a status of 400 or more (after retries). */
 export class HttpStatusError extends Error {
@@ -61,6 +61,7 @@ export class HttpRequestError extends Error {
 /** Sends one request: redirects followed, retried faults retried, a status >= 400 thrown as HttpStatusError. */
 export type Transport = (url: URL, request: HttpRequest) => Promise<HttpResponse>;
 
+const USER_AGENT = `cleanreg/${VERSION}`;
 const RETRY_STATUS = new Set([429, 502, 503, 504]);
 const RETRY_ERRORS = new Set(['ETIMEDOUT', 'ECONNRESET', 'EADDRINUSE', 'EPIPE', 'ENETUNREACH', 'EAI_AGAIN', 'ECONNREFUSED']);
 /** POST is not retried: a blob upload session is not idempotent. */
@@ -72,63 +73,51 @@ const MAX_RETRY_AFTER_MS = 120_000;
 const BACKOFF_LIMIT_MS = 30_000;
 
 /**
- * The process's HTTP client, on node:http directly: keep-alive agents, TLS, proxy, a timeout per request, and
- * retries with backoff and jitter. It replaced got, whose per-request option merging made cleanreg cost 0.76 ms of
- * CPU per request against 0.25 ms since (npm run bench, 50 x 200); on shared cores that CPU is the registry's.
+ * The process's HTTP client: keep-alive connections, TLS, proxy, a timeout per request, and retries with backoff
+ * and jitter. Direct requests go through Http1Client; proxied ones through node:http and a proxy agent. It replaced
+ * got, whose per-request option merging made cleanreg cost 0.76 ms of CPU per request (npm run bench, 50 x 200).
  */
 export function createTransport(opts: TransportOptions): Transport {
+  // A --cacert bundle is trusted besides the system's roots (as docker's certs.d is): a registry with its own CA may
+  // still redirect blob downloads to a storage service with a public certificate.
+  const ca = opts.ca ? [...tls.rootCertificates, opts.ca] : undefined;
+  const secureContext = tls.createSecureContext({ ca, cert: opts.cert, key: opts.key });
+  const direct = new Http1Client({ maxSockets: opts.maxSockets, tls: { secureContext, rejectUnauthorized: !opts.insecure } });
   const agentOptions = { keepAlive: true, maxSockets: opts.maxSockets, maxFreeSockets: opts.maxSockets, scheduling: 'lifo' as const };
-  const tls = { ca: opts.ca, rejectUnauthorized: !opts.insecure, cert: opts.cert, key: opts.key };
-  const direct = { http: new http.Agent(agentOptions), https: new https.Agent({ ...agentOptions, ...tls }) };
-  const proxied = new Map<string, typeof direct>();
+  const tlsOptions = { ca, rejectUnauthorized: !opts.insecure, cert: opts.cert, key: opts.key };
+  const proxied = new Map<string, { http: http.Agent; https: http.Agent }>();
   const env = opts.env ?? process.env;
   const { logger } = opts;
 
   const proxyAgents = (proxy: string, url: URL) => {
     let agents = proxied.get(proxy);
     if (!agents) {
-      agents = { http: new ForwardProxyAgent({ ...agentOptions, proxy }), https: new HttpsProxyAgent({ ...agentOptions, ...tls, proxy }) };
+      agents = { http: new ForwardProxyAgent({ ...agentOptions, proxy }), https: new HttpsProxyAgent({ ...agentOptions, ...tlsOptions, proxy }) };
       proxied.set(proxy, agents);
       logger.verbose(`using proxy ${displayUrl(proxy)} for ${url.host}`);
     }
-    return agents;
-  };
-  const agentFor = (url: URL): http.Agent => {
-    const proxy = opts.useProxy ? proxyFor(url, env) : undefined;
-    const agents = proxy ? proxyAgents(proxy, url) : direct;
     return url.protocol === 'https:' ? agents.https : agents.http;
   };
 
-  /** One request and its whole answer, on a keep-alive socket. */
-  const exchange = (url: URL, method: string, headers: Record<string, string>, body: Buffer | undefined): Promise<HttpResponse> =>
-    new Promise((resolve, reject) => {
-      opts.onRequest?.(method);
-      if (logger.verbosity >= 3) logger.trace(`> ${method} ${displayUrl(url.href)}`);
-      let timer: NodeJS.Timeout | undefined;
-      const fail = (error: Error & { code?: string }) => {
-        clearTimeout(timer);
-        reject(error instanceof HttpRequestError ? error : new HttpRequestError(error.message, error.code));
-      };
-      const req = (url.protocol === 'https:' ? https : http).request(url, { method, headers, agent: agentFor(url) }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        // A connection dropped mid-answer is an 'error' (ECONNRESET) here.
-        res.on('error', fail);
-        res.on('end', () => {
-          clearTimeout(timer);
-          resolve({ statusCode: res.statusCode ?? 0, headers: res.headers, body: chunks.length === 1 ? chunks[0] : Buffer.concat(chunks) });
-        });
-      });
-      timer = setTimeout(() => req.destroy(new HttpRequestError(`no answer in ${opts.timeoutMs} ms`, 'ETIMEDOUT', true)), opts.timeoutMs);
-      req.on('error', fail);
-      req.end(body);
-    });
+  /** One request and its whole answer, on a keep-alive connection. */
+  const exchange = async (url: URL, method: string, headers: Record<string, string>, body: Buffer | undefined): Promise<HttpResponse> => {
+    opts.onRequest?.(method);
+    if (logger.verbosity >= 3) logger.trace(`> ${method} ${displayUrl(url.href)}`);
+    const proxy = opts.useProxy ? proxyFor(url, env) : undefined;
+    try {
+      return await (proxy ? viaAgent(proxyAgents(proxy, url), url, method, headers, body, opts.timeoutMs) : direct.request(url, method, headers, body, opts.timeoutMs));
+    } catch (error) {
+      const failure = error as RequestFailure;
+      throw new HttpRequestError(failure.message, failure.code, failure.timedOut === true);
+    }
+  };
 
   /** Follows redirects the way browsers and docker do: credentials stay with their origin, 303 becomes a GET. */
   const follow = async (first: URL, request: HttpRequest): Promise<HttpResponse> => {
     let url = first;
     let { method, body } = request;
-    const headers = { ...request.headers };
+    // Registry admins read the client's name in their access logs.
+    const headers: Record<string, string> = { 'user-agent': USER_AGENT, ...request.headers };
     if (body || method === 'PUT' || method === 'POST') headers['content-length'] = String(body?.length ?? 0);
     for (let hops = 0; ; hops++) {
       const res = await exchange(url, method, headers, body);
@@ -168,6 +157,30 @@ export function createTransport(opts: TransportOptions): Transport {
       await new Promise((wake) => setTimeout(wake, delay));
     }
   };
+}
+
+/** One request through node:http and an agent (a proxy's): the whole answer, or a RequestFailure. */
+function viaAgent(agent: http.Agent, url: URL, method: string, headers: Record<string, string>, body: Buffer | undefined, timeoutMs: number): Promise<HttpResponse> {
+  return new Promise((resolve, reject) => {
+    let timer: NodeJS.Timeout | undefined;
+    const fail = (error: RequestFailure) => {
+      clearTimeout(timer);
+      reject(error);
+    };
+    const req = (url.protocol === 'https:' ? https : http).request(url, { method, headers, agent }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      // A connection dropped mid-answer is an 'error' (ECONNRESET) here.
+      res.on('error', fail);
+      res.on('end', () => {
+        clearTimeout(timer);
+        resolve({ statusCode: res.statusCode ?? 0, headers: res.headers, body: chunks.length === 1 ? chunks[0] : Buffer.concat(chunks) });
+      });
+    });
+    timer = setTimeout(() => req.destroy(Object.assign(new Error(`no answer in ${timeoutMs} ms`), { code: 'ETIMEDOUT', timedOut: true })), timeoutMs);
+    req.on('error', fail);
+    req.end(body);
+  });
 }
 
 /** Milliseconds before retry number `attempt`: the server's Retry-After, else 1 s, 2 s, 4 s ... up to 30 s, plus jitter. */

@@ -25,7 +25,7 @@ export interface RegistryOptions {
   dataDir?: string;
 }
 
-export interface AccessEntry { method: string; uri: string; status: number }
+export interface AccessEntry { method: string; uri: string; status: number; userAgent: string }
 
 export interface TestRegistry {
   url: string;
@@ -138,7 +138,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 // gorilla CombinedLoggingHandler on stdout:
 // 127.0.0.1 - - [22/Nov/2026:10:36:23 +0000] "GET /v2/_catalog?n=5 HTTP/1.1" 400 115 "" "curl/7.88.1"
-const ACCESS_LINE = /\] "([A-Z]+) (\S+) HTTP\/[\d.]+" (\d{3}) /;
+const ACCESS_LINE = /\] "([A-Z]+) (\S+) HTTP\/[\d.]+" (\d{3}) \S+ "[^"]*" "([^"]*)"/;
 
 export async function startRegistry(opts: RegistryOptions = {}): Promise<TestRegistry> {
   if (opts.htpasswd && opts.token) throw new Error('startRegistry: htpasswd and token auth are exclusive');
@@ -196,7 +196,7 @@ export async function startRegistry(opts: RegistryOptions = {}): Promise<TestReg
       pending = lines.pop()!;
       for (const line of lines) {
         const m = ACCESS_LINE.exec(line);
-        if (m) entries.push({ method: m[1], uri: m[2], status: Number(m[3]) });
+        if (m) entries.push({ method: m[1], uri: m[2], status: Number(m[3]), userAgent: m[4] });
       }
     });
     let listening = false; // our process bound the port (not someone else answering on it)

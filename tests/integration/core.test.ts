@@ -7,6 +7,7 @@ import { runBuiltCli, runCli } from '../helpers/cli.js';
 import { registryPerTest } from '../helpers/fixture.js';
 import { ImagePusher } from '../helpers/images.js';
 import { startRegistry, stopAllRegistries, type TestRegistry } from '../helpers/registry.js';
+import { VERSION } from '../../src/version.js';
 
 afterAll(stopAllRegistries);
 
@@ -34,6 +35,10 @@ describe('keep-N on a plain registry', () => {
     expect((await p.tags('demo/nginx'))?.sort()).toEqual(['latest', 'v4', 'v5']);
     for (const i of [0, 1, 2]) expect(await p.resolve('demo/nginx', images[i].digest)).toBeNull();
     expect(r.stdout).toMatch(/Deleted 3 images/);
+    // Every request of cleanreg names it in the registry's access log (the test's pusher sends no User-Agent).
+    await reg.syncLog();
+    const agents = new Set(reg.accessEntries().filter((e) => e.userAgent !== '').map((e) => e.userAgent));
+    expect([...agents]).toEqual([`cleanreg/${VERSION}`]);
   });
 
   test('--dry-run deletes nothing; --output json is one document on stdout', async () => {
