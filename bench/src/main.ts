@@ -200,7 +200,12 @@ async function benchShape(shape: Shape, args: BenchArgs): Promise<void> {
       const fastest = rates[name].length ? rates[name].reduce((a, b) => (b.rate > a.rate ? b : a)) : undefined;
       best.wrk = fastest;
       if (args.repeat > 1) {
-        notes.push(`${name}, ${args.repeat} tries: wall ${tries[name].map((t) => t.result.wallSeconds.toFixed(2)).join(', ')} s; replay ${rates[name].map((w) => Math.round(w.rate)).join(', ')} req/s; the fastest of each is in the table`);
+        // The machine's speed drifts between runs on shared cores: each run against the replay just after it, too.
+        const paired = tries[name].map((t, i) => (rates[name][i] ? (t.result.wallSeconds * rates[name][i].rate) / t.result.counted.total : NaN));
+        notes.push(
+          `${name}, ${args.repeat} tries: wall ${tries[name].map((t) => t.result.wallSeconds.toFixed(2)).join(', ')} s; replay ${rates[name].map((w) => Math.round(w.rate)).join(', ')} req/s; ` +
+            `the fastest of each is in the table; each run ÷ the floor of the replay after it: ${paired.map((r) => r.toFixed(2)).join(', ')}`,
+        );
       }
       disturbed(best);
       results.push(best);
