@@ -23,6 +23,7 @@ const enum Stage {
 }
 
 const EMPTY: Buffer = Buffer.alloc(0);
+const CRLF = Buffer.from('\r\n');
 const MAX_HEAD_BYTES = 64 * 1024;
 /** Headers node:http keeps the first of when repeated; set-cookie becomes a list; the others are joined with ", ". */
 const FIRST_WINS = new Set(['content-type', 'content-length', 'user-agent', 'referer', 'host', 'authorization', 'proxy-authorization',
@@ -57,7 +58,7 @@ export class ResponseReader {
             if (this.buffer.length > MAX_HEAD_BYTES) throw new MalformedResponseError('response headers larger than 64 KiB');
             return false;
           }
-          this.readHead(this.buffer.toString('latin1', 0, end));
+          this.readHead(end);
           this.buffer = this.buffer.subarray(end + 4);
           this.stage = this.framing();
           break;
@@ -115,18 +116,32 @@ export class ResponseReader {
     return { statusCode: this.statusCode, headers: this.headers, body };
   }
 
-  private readHead(text: string): void {
-    const lines = text.split('\r\n');
-    const status = /^HTTP\/1\.([01]) (\d{3})(?: |$)/.exec(lines[0]);
-    if (!status) throw new MalformedResponseError(`not an HTTP/1.x status line: "${lines[0].slice(0, 40)}"`);
+  /**
+   * The status line and headers, bytes [0, end) of the buffer. Each name and value is decoded on its own: a slice
+   * of one string for the whole head would keep that string alive as long as any value is kept (a digest is kept
+   * for every image of the plan: 40 MB at 100,000 tags).
+   */
+  private readHead(end: number): void {
+    const bytes = this.buffer;
+    const statusEnd = lineEnd(bytes, 0, end);
+    const status = /^HTTP\/1\.([01]) (\d{3})(?: |$)/.exec(bytes.toString('latin1', 0, Math.min(statusEnd, 64)));
+    if (!status) throw new MalformedResponseError(`not an HTTP/1.x status line: "${bytes.toString('latin1', 0, Math.min(statusEnd, 40))}"`);
     this.statusCode = Number(status[2]);
     const headers: IncomingHttpHeaders = {};
-    for (let i = 1; i < lines.length; i++) {
-      const colon = lines[i].indexOf(':');
-      if (colon <= 0 || lines[i].charCodeAt(0) === 32 || lines[i].charCodeAt(0) === 9) {
-        throw new MalformedResponseError(`bad header line "${lines[i].slice(0, 40)}"`);
+    for (let at = statusEnd + 2; at < end; ) {
+      const eol = lineEnd(bytes, at, end);
+      const colon = bytes.indexOf(COLON, at);
+      if (colon <= at || colon >= eol || isBlank(bytes[at])) {
+        throw new MalformedResponseError(`bad header line "${bytes.toString('latin1', at, Math.min(eol, at + 40))}"`);
       }
-      addHeader(headers, lines[i].slice(0, colon).trim().toLowerCase(), lines[i].slice(colon + 1).trim());
+      let nameEnd = colon;
+      while (nameEnd > at && isBlank(bytes[nameEnd - 1])) nameEnd--;
+      let valueStart = colon + 1;
+      let valueEnd = eol;
+      while (valueStart < valueEnd && isBlank(bytes[valueStart])) valueStart++;
+      while (valueEnd > valueStart && isBlank(bytes[valueEnd - 1])) valueEnd--;
+      addHeader(headers, bytes.toString('latin1', at, nameEnd).toLowerCase(), bytes.toString('latin1', valueStart, valueEnd));
+      at = eol + 2;
     }
     this.headers = headers;
     const connection = String(headers.connection ?? '').toLowerCase();
@@ -179,6 +194,15 @@ export class ResponseReader {
     this.buffer = this.buffer.subarray(end + 2);
     return line;
   }
+}
+
+const COLON = 0x3a;
+const isBlank = (byte: number) => byte === 0x20 || byte === 0x09;
+
+/** Where the line starting at `from` ends (its CR), at most `end`. */
+function lineEnd(bytes: Buffer, from: number, end: number): number {
+  const at = bytes.indexOf(CRLF, from);
+  return at < 0 || at > end ? end : at;
 }
 
 function addHeader(headers: IncomingHttpHeaders, name: string, value: string): void {
