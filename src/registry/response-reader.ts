@@ -24,6 +24,7 @@ const enum Stage {
 
 const EMPTY: Buffer = Buffer.alloc(0);
 const CRLF = Buffer.from('\r\n');
+const HEAD_END = Buffer.from('\r\n\r\n');
 const MAX_HEAD_BYTES = 64 * 1024;
 /** Headers node:http keeps the first of when repeated; set-cookie becomes a list; the others are joined with ", ". */
 const FIRST_WINS = new Set(['content-type', 'content-length', 'user-agent', 'referer', 'host', 'authorization', 'proxy-authorization',
@@ -53,7 +54,7 @@ export class ResponseReader {
     for (;;) {
       switch (this.stage) {
         case Stage.Head: {
-          const end = this.buffer.indexOf('\r\n\r\n');
+          const end = this.buffer.indexOf(HEAD_END);
           if (end < 0) {
             if (this.buffer.length > MAX_HEAD_BYTES) throw new MalformedResponseError('response headers larger than 64 KiB');
             return false;
@@ -185,7 +186,7 @@ export class ResponseReader {
 
   /** The next CRLF-terminated line (consumed), or undefined until it has arrived. */
   private line(): string | undefined {
-    const end = this.buffer.indexOf('\r\n');
+    const end = this.buffer.indexOf(CRLF);
     if (end < 0) {
       if (this.buffer.length > MAX_HEAD_BYTES) throw new MalformedResponseError('line longer than 64 KiB');
       return undefined;
