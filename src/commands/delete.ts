@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import pLimit, { type LimitFunction } from 'p-limit';
 import type { Argv } from 'yargs';
 import { newTable } from '../report/cli-table.js';
 import { connectionOptions } from '../cli/options.js';
@@ -142,18 +143,24 @@ export async function runDelete(args: DeleteArgs, io: Io): Promise<number> {
     await confirmDeletion(`Delete ${actionable.length} of ${steps.length} references from ${session.registry}?`, !!args.yes, io);
     // One DELETE per manifest, even when several references name it.
     const done = new Map<string, Promise<void>>();
+    // Changes to one repository go one at a time: distribution reads every tag link of the repository to delete a
+    // manifest, and a link being rewritten meanwhile (an untag's throwaway manifest) makes it answer 500.
+    const repoQueues = new Map<string, LimitFunction>();
+    const inTurn = (repo: string) => repoQueues.get(repo) ?? repoQueues.set(repo, pLimit(1)).get(repo)!;
     await Promise.all(
       actionable.map(async (step) => {
         try {
-          if (step.action === 'untag') {
-            await session.limit(() => untag(session.client, step.ref.repo, step.ref.tag!, step.digest!));
-            step.status = 'untagged';
-          } else {
-            const key = `${step.ref.repo}@${step.digest}`;
-            if (!done.has(key)) done.set(key, deleteManifestOnce(session, actionable.filter((s) => s.action === 'delete-manifest' && `${s.ref.repo}@${s.digest}` === key)));
-            await done.get(key);
-            step.status = 'deleted';
-          }
+          await inTurn(step.ref.repo)(async () => {
+            if (step.action === 'untag') {
+              await session.limit(() => untag(session.client, step.ref.repo, step.ref.tag!, step.digest!));
+              step.status = 'untagged';
+            } else {
+              const key = `${step.ref.repo}@${step.digest}`;
+              if (!done.has(key)) done.set(key, deleteManifestOnce(session, actionable.filter((s) => s.action === 'delete-manifest' && `${s.ref.repo}@${s.digest}` === key)));
+              await done.get(key);
+              step.status = 'deleted';
+            }
+          });
         } catch (error) {
           if (!(error instanceof CleanregError)) throw error;
           step.status = 'failed';
