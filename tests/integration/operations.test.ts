@@ -45,12 +45,22 @@ describe('list', () => {
 describe('delete by reference', () => {
   test('a tag that shares its digest: only that tag goes, the other tags survive', async () => {
     const shared = await p.pushImage('app', ['1.0', 'stable', 'old-name'], { created: day(1), seed: 'd1' });
+    await reg.syncLog();
+    reg.clearAccessLog();
     const r = await runCli(['delete', '-r', reg.url, 'app:old-name', 'app:stable', '-y']);
     expect(r.code).toBe(0);
     expect(await sorted('app')).toEqual(['1.0']);
     expect(await p.resolve('app', '1.0')).toBe(shared.digest);
     expect(await p.isPullable('app', '1.0')).toBe(true);
     expect(r.stdout).toMatch(/untag/);
+    // One untag after the other: distribution answers 500 to a manifest DELETE while a tag link is being rewritten.
+    await reg.syncLog();
+    const writes = reg
+      .accessEntries()
+      .filter((e) => (e.method === 'PUT' || e.method === 'DELETE') && e.uri.includes('/manifests/'))
+      .map((e) => `${e.method} ${e.uri.replace(/sha256:[0-9a-f]{64}/, 'DIGEST')}`);
+    const untagging = (tag: string) => [`DELETE /v2/app/manifests/${tag}`, `PUT /v2/app/manifests/${tag}`, 'DELETE /v2/app/manifests/DIGEST'];
+    expect([[...untagging('old-name'), ...untagging('stable')], [...untagging('stable'), ...untagging('old-name')]]).toContainEqual(writes);
   });
 
   test('all tags of a digest named: the manifest is deleted; host prefix accepted', async () => {
