@@ -62,6 +62,11 @@ function hookExit(): void {
   });
 }
 
+/** Waits until every running registry started here has logged the requests answered so far (see syncLog). */
+export async function syncAllLogs(): Promise<void> {
+  await Promise.all([...ownedDirs.keys()].filter((r) => r.running()).map((r) => r.syncLog()));
+}
+
 /** For afterAll: stops every registry started here and removes its temp dir (a caller's dataDir is left alone). */
 export async function stopAllRegistries(): Promise<void> {
   const all = [...ownedDirs];

@@ -36,7 +36,6 @@ describe('keep-N on a plain registry', () => {
     for (const i of [0, 1, 2]) expect(await p.resolve('demo/nginx', images[i].digest)).toBeNull();
     expect(r.stdout).toMatch(/Deleted 3 images/);
     // Every request of cleanreg names it in the registry's access log (the test's pusher sends no User-Agent).
-    await reg.syncLog();
     const agents = new Set(reg.accessEntries().filter((e) => e.userAgent !== '').map((e) => e.userAgent));
     expect([...agents]).toEqual([`cleanreg/${VERSION}`]);
   });
@@ -198,9 +197,7 @@ describe('refusals and failures delete nothing', () => {
     const r = await runCli(['-r', reg.url, '-f', file, '-y']);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(`${file}:4`);
-    await reg.syncLog();
-    // syncLog's own marker request is the only one since.
-    expect(reg.accessEntries().length - before).toBeLessThanOrEqual(1);
+    expect(reg.accessEntries().length - before).toBe(0);
     await untouched();
   });
 
