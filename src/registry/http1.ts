@@ -14,6 +14,11 @@ export type RequestFailure = Error & { code?: string; timedOut?: boolean };
 
 const BAD_HEADER_TEXT = /[\r\n\0]/;
 
+/** What a request that outlived its timeout fails with, on either path (direct or through a proxy agent). */
+export function timeoutError(timeoutMs: number): RequestFailure {
+  return Object.assign(new Error(`no answer in ${timeoutMs} ms`), { code: 'ETIMEDOUT', timedOut: true });
+}
+
 /**
  * A lean HTTP/1.1 client for direct connections (proxied requests keep node:http and their agents). node:http's
  * layers (ClientRequest, IncomingMessage, streams, agent events) cost 0.23 ms of CPU per request against 0.10 ms
@@ -126,7 +131,7 @@ class Connection {
     return new Promise((resolve, reject) => {
       this.reader = new ResponseReader(headRequest);
       this.settle = { resolve, reject };
-      this.timer = setTimeout(() => this.fail(Object.assign(new Error(`no answer in ${timeoutMs} ms`), { code: 'ETIMEDOUT', timedOut: true })), timeoutMs);
+      this.timer = setTimeout(() => this.fail(timeoutError(timeoutMs)), timeoutMs);
       this.socket.ref();
       if (body?.length) {
         this.socket.cork();

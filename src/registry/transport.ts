@@ -3,7 +3,7 @@ import https from 'node:https';
 import tls from 'node:tls';
 import { HttpsProxyAgent } from 'hpagent';
 import { ForwardProxyAgent } from './forward-agent.js';
-import { Http1Client, type RequestFailure } from './http1.js';
+import { Http1Client, timeoutError, type RequestFailure } from './http1.js';
 import type { HttpResponse } from './response-reader.js';
 import type { Logger } from '../util/log.js';
 import { displayUrl } from '../util/redact.js';
@@ -177,7 +177,7 @@ function viaAgent(agent: http.Agent, url: URL, method: string, headers: Record<s
         resolve({ statusCode: res.statusCode ?? 0, headers: res.headers, body: chunks.length === 1 ? chunks[0] : Buffer.concat(chunks) });
       });
     });
-    timer = setTimeout(() => req.destroy(Object.assign(new Error(`no answer in ${timeoutMs} ms`), { code: 'ETIMEDOUT', timedOut: true })), timeoutMs);
+    timer = setTimeout(() => req.destroy(timeoutError(timeoutMs)), timeoutMs);
     req.on('error', fail);
     req.end(body);
   });
