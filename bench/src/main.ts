@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { startRegistry, type TestRegistry } from '../../tests/helpers/registry.js';
 import { parseArgs, USAGE, type BenchArgs } from './args.js';
 import { cpuWindow, shuffled, timed, wrkReplay } from './measure.js';
-import { count, machine, renderShape, writeResults, type Entry, type RunResult, type ShapeReport } from './report.js';
+import { count, machine, median, renderShape, writeResults, type Entry, type RunResult, type ShapeReport } from './report.js';
 import { repoName, Seeder, type SeedFacts, type Shape } from './seed.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../../..');
@@ -30,6 +30,19 @@ async function logged<T>(reg: TestRegistry, run: () => Promise<T>): Promise<{ re
   const result = await run();
   await reg.syncLog();
   return { result, entries: reg.accessEntries() };
+}
+
+/** One run of a plan, and the replays of its mix just before (from the second try on) and just after it. */
+interface Try {
+  result: RunResult;
+  entries: Entry[];
+  replays: Replay[];
+}
+type Replay = Awaited<ReturnType<typeof replay>>;
+
+/** A run's floor: its requests ÷ the replay rate, averaged over the replays around it. */
+function floorSeconds(t: Try): number {
+  return t.replays.reduce((sum, w) => sum + t.result.counted.total / w.rate, 0) / t.replays.length;
 }
 
 interface CliRun {
@@ -182,29 +195,35 @@ async function benchShape(shape: Shape, args: BenchArgs): Promise<void> {
     };
 
     // Cold and warm plans (each pair on a fresh cache), each followed by the replay of its mix on the same storage.
-    // With --repeat, the fastest run and the fastest replay are kept: other load only ever slows things down.
-    const tries: Record<'cold plan' | 'warm plan', { result: RunResult; entries: Entry[] }[]> = { 'cold plan': [], 'warm plan': [] };
-    const rates: Record<'cold plan' | 'warm plan', Awaited<ReturnType<typeof replay>>[]> = { 'cold plan': [], 'warm plan': [] };
+    // From the second try on, each run is also preceded by a replay: the machine's speed drifts on shared cores, so
+    // each try is measured against the replays just around it (paired), besides the fastest run against the fastest
+    // replay.
+    const tries: Record<'cold plan' | 'warm plan', Try[]> = { 'cold plan': [], 'warm plan': [] };
     for (let i = 0; i < args.repeat; i++) {
       const cacheDir = join(work, `cache-${i}`); // fresh: does not exist yet
       for (const name of ['cold plan', 'warm plan'] as const) {
-        const t = await measure({ name, args: [...common(cacheDir), '--dry-run'] });
-        tries[name].push(t);
         // The replayed lines are those of the first run: the same every time, but for a race or two.
-        if (t.entries.length) rates[name].push(await replay(reg, tries[name][0].entries, args, work, name.replace(' ', '-')));
+        const mix = () => tries[name][0]?.entries ?? [];
+        const replayMix = () => replay(reg, mix(), args, work, name.replace(' ', '-'));
+        const before = i > 0 && mix().length ? await replayMix() : undefined;
+        const run: Try = { ...(await measure({ name, args: [...common(cacheDir), '--dry-run'] })), replays: before ? [before] : [] };
+        tries[name].push(run);
+        if (mix().length) run.replays.push(await replayMix());
       }
     }
     const results: RunResult[] = [];
+    const coldTries = tries['cold plan'];
     for (const name of ['cold plan', 'warm plan'] as const) {
       const best = tries[name].reduce((a, b) => (b.result.wallSeconds < a.result.wallSeconds ? b : a)).result;
-      const fastest = rates[name].length ? rates[name].reduce((a, b) => (b.rate > a.rate ? b : a)) : undefined;
-      best.wrk = fastest;
+      const all = tries[name].flatMap((t) => t.replays);
+      best.wrk = all.length ? all.reduce((a, b) => (b.rate > a.rate ? b : a)) : undefined;
       if (args.repeat > 1) {
-        // The machine's speed drifts between runs on shared cores: each run against the replay just after it, too.
-        const paired = tries[name].map((t, i) => (rates[name][i] ? (t.result.wallSeconds * rates[name][i].rate) / t.result.counted.total : NaN));
+        best.paired = tries[name].map((t) => t.result.wallSeconds / floorSeconds(t));
+        best.pairedCold = tries[name].map((t, i) => t.result.wallSeconds / floorSeconds(coldTries[i]));
         notes.push(
-          `${name}, ${args.repeat} tries: wall ${tries[name].map((t) => t.result.wallSeconds.toFixed(2)).join(', ')} s; replay ${rates[name].map((w) => Math.round(w.rate)).join(', ')} req/s; ` +
-            `the fastest of each is in the table; each run ÷ the floor of the replay after it: ${paired.map((r) => r.toFixed(2)).join(', ')}`,
+          `${name}, ${args.repeat} tries: wall ${tries[name].map((t) => t.result.wallSeconds.toFixed(2)).join(', ')} s; ` +
+            `replays around each try ${tries[name].map((t) => t.replays.map((w) => Math.round(w.rate)).join('/')).join(', ')} req/s; ` +
+            `each try ÷ the floor of the replays around it: ${best.paired.map((r) => r.toFixed(2)).join(', ')} (median ${median(best.paired).toFixed(2)})`,
         );
       }
       disturbed(best);
