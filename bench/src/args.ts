@@ -39,8 +39,9 @@ apply; each against the registry's capacity for the same request mix (wrk).
   --seed-workers N     requests in flight while seeding (default 16)
   --wrk-seconds N      length of each wrk replay (env BENCH_WRK_SECONDS, default 5)
   --results FILE       where the tables go (default bench/RESULTS.md; a shape's section is replaced, others kept)
-  --repeat N           run the cold and warm plans (and their replays) N times, keep the fastest
-                       (env BENCH_REPEAT, default 1; for a machine shared with other jobs)
+  --repeat N           run the cold and warm plans N times, each try between two replays of its mix; the
+                       table keeps the fastest, and the time target is judged on the median of each try ÷
+                       the replays around it (env BENCH_REPEAT, default 1; for a machine shared with other jobs)
   --storage DIR        parent folder of the registry storage (env BENCH_STORAGE; default /dev/shm when it has
                        room: about 72 KB per tag, 7 GB at 100,000 tags; else bench/work)
   --no-apply           only the plans (no apply, no copy of the storage for its replay)
@@ -55,21 +56,26 @@ function int(name: string, value: string | undefined, min: number): number {
   return n;
 }
 
+/** A whole number (at least 1) from the environment, else the default. */
+function envInt(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  return env[name] !== undefined ? int(name, env[name], 1) : fallback;
+}
+
 export function parseArgs(argv: string[], env: NodeJS.ProcessEnv): BenchArgs | 'help' {
-  let repos = env.BENCH_REPOS !== undefined ? int('BENCH_REPOS', env.BENCH_REPOS, 1) : 50;
-  let tags = env.BENCH_TAGS !== undefined ? int('BENCH_TAGS', env.BENCH_TAGS, 1) : 200;
+  let repos = envInt(env, 'BENCH_REPOS', 50);
+  let tags = envInt(env, 'BENCH_TAGS', 200);
   let shape: string | undefined = env.BENCH_SHAPE;
   const out: BenchArgs = {
     shapes: [],
-    workers: env.BENCH_WORKERS !== undefined ? int('BENCH_WORKERS', env.BENCH_WORKERS, 1) : 16,
+    workers: envInt(env, 'BENCH_WORKERS', 16),
     keep: 5,
     seedWorkers: 16,
-    wrkSeconds: env.BENCH_WRK_SECONDS !== undefined ? int('BENCH_WRK_SECONDS', env.BENCH_WRK_SECONDS, 1) : 5,
+    wrkSeconds: envInt(env, 'BENCH_WRK_SECONDS', 5),
     keepWork: false,
     seedApi: false,
     apply: true,
     storage: env.BENCH_STORAGE || undefined,
-    repeat: env.BENCH_REPEAT !== undefined ? int('BENCH_REPEAT', env.BENCH_REPEAT, 1) : 1,
+    repeat: envInt(env, 'BENCH_REPEAT', 1),
     results: 'bench/RESULTS.md',
     cleanregArgs: [],
   };
