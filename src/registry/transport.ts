@@ -81,10 +81,10 @@ export function createTransport(opts: TransportOptions): Transport {
   // A --cacert bundle is trusted besides the system's roots (as docker's certs.d is): a registry with its own CA may
   // still redirect blob downloads to a storage service with a public certificate.
   const ca = opts.ca ? [...tls.rootCertificates, opts.ca] : undefined;
-  const secureContext = tls.createSecureContext({ ca, cert: opts.cert, key: opts.key });
-  const direct = new Http1Client({ maxSockets: opts.maxSockets, tls: { secureContext, rejectUnauthorized: !opts.insecure } });
+  // One TLS set-up for both paths: direct connections and tunnels through a proxy (hpagent hands it to tls.connect).
+  const tlsOptions = { secureContext: tls.createSecureContext({ ca, cert: opts.cert, key: opts.key }), rejectUnauthorized: !opts.insecure };
+  const direct = new Http1Client({ maxSockets: opts.maxSockets, tls: tlsOptions });
   const agentOptions = { keepAlive: true, maxSockets: opts.maxSockets, maxFreeSockets: opts.maxSockets, scheduling: 'lifo' as const };
-  const tlsOptions = { ca, rejectUnauthorized: !opts.insecure, cert: opts.cert, key: opts.key };
   const proxied = new Map<string, { http: http.Agent; https: http.Agent }>();
   const env = opts.env ?? process.env;
   const { logger } = opts;
