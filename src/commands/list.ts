@@ -50,10 +50,10 @@ export async function runList(args: ListArgs, io: Io): Promise<number> {
   const repoLimit = pLimit(Math.max(2, session.concurrency));
   let failed = 0;
   const inventories = await Promise.all(
-    repos.map(({ repo, listed }) =>
+    repos.map(({ repo, listed }, order) =>
       repoLimit(async () => {
         try {
-          return await gatherRepository(repo, true, { ...session, describer, workers: session.concurrency }, listed);
+          return await gatherRepository(repo, true, { ...session, describer, workers: session.concurrency, order }, listed);
         } catch (error) {
           if (!(error instanceof CleanregError)) throw error;
           failed++;

@@ -1,9 +1,9 @@
-import type { LimitFunction } from 'p-limit';
 import { CleanregError, RegistryError } from '../errors.js';
 import type { PlannedImage, RepoPlan } from '../planner/types.js';
 import type { RegistryClient } from '../registry/client.js';
 import type { Logger } from '../util/log.js';
 import { redact } from '../util/redact.js';
+import type { RequestLimit } from '../util/request-limit.js';
 import { readRepositoryNow, reverify } from './reverify.js';
 
 export interface Outcome {
@@ -24,7 +24,7 @@ export interface RepoOutcome {
 
 export interface ApplyContext {
   client: RegistryClient;
-  limit: LimitFunction;
+  limit: RequestLimit;
   logger: Logger;
 }
 

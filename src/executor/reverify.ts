@@ -1,8 +1,8 @@
-import type { LimitFunction } from 'p-limit';
 import { shortDigest } from '../util/digest.js';
 import type { RepoPlan } from '../planner/types.js';
 import type { RegistryClient } from '../registry/client.js';
 import { RegistryError } from '../errors.js';
+import type { RequestLimit } from '../util/request-limit.js';
 
 /** A repository as it is right before deleting. */
 export interface RepositoryNow {
@@ -17,7 +17,7 @@ export interface RepositoryNow {
  * Reads what re-verification needs: the tag list, every tag's digest (a kept tag moved onto a doomed image, as in
  * a rollback of `latest`, must protect it), and the children of indexes the plan has never seen.
  */
-export async function readRepositoryNow(plan: RepoPlan, client: RegistryClient, limit: LimitFunction): Promise<RepositoryNow> {
+export async function readRepositoryNow(plan: RepoPlan, client: RegistryClient, limit: RequestLimit): Promise<RepositoryNow> {
   const tags = (await limit(() => client.tags(plan.name).catch((error) => {
     // Deleted since the plan: every planned DELETE will find its manifest gone.
     if (error instanceof RegistryError && error.kind === 'repository-missing') return null;

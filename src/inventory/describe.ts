@@ -1,6 +1,6 @@
-import type { LimitFunction } from 'p-limit';
 import { isIndexType } from '../registry/media-types.js';
 import type { FetchedManifest, ManifestJson, RegistryClient } from '../registry/client.js';
+import type { RequestLimit } from '../util/request-limit.js';
 import type { ManifestSummary, MetadataCache } from './cache.js';
 
 const IMAGE_CONFIG_TYPES = new Set(['application/vnd.oci.image.config.v1+json', 'application/vnd.docker.container.image.v1+json']);
@@ -22,6 +22,12 @@ export function parseCreated(config: unknown): string | null {
 /** A manifest of the same repository already read by tag in this run (platform images tagged on their own too). */
 export type SameRepoLookup = (digest: string) => Promise<ManifestSummary> | undefined;
 
+/** Where a manifest was found: its repository's place in the run (the order of its requests) and its siblings. */
+export interface DescribeContext {
+  order?: number;
+  sameRepo?: SameRepoLookup;
+}
+
 /**
  * Turns manifests into summaries, fetching only what the policy needs: configs (for `created`) and, for indexes,
  * child manifests. Each config and child is fetched once per run (in-flight requests are shared) and remembered
@@ -32,7 +38,7 @@ export class ManifestDescriber {
 
   constructor(
     private readonly client: RegistryClient,
-    private readonly limit: LimitFunction,
+    private readonly limit: RequestLimit,
     private readonly cache: MetadataCache,
   ) {}
 
@@ -41,22 +47,22 @@ export class ManifestDescriber {
    * Only indexes and their children are remembered by manifest digest: they save requests. An image manifest
    * fetched by tag is summarised again from its body (its config's date is cached), which keeps the cache small.
    */
-  async describe(repo: string, manifest: FetchedManifest, withCreated: boolean, sameRepo?: SameRepoLookup, isChild = false): Promise<ManifestSummary> {
+  async describe(repo: string, manifest: FetchedManifest, withCreated: boolean, context: DescribeContext = {}, isChild = false): Promise<ManifestSummary> {
     const cached = this.cache.manifest(manifest.digest);
     if (cached && (!withCreated || cached.created !== undefined)) return cached;
-    const summary = await this.summarise(repo, manifest.json, manifest.mediaType, manifest.size, withCreated, sameRepo);
+    const summary = await this.summarise(repo, manifest.json, manifest.mediaType, manifest.size, withCreated, context);
     if (isChild || summary.kind === 'index') this.cache.setManifest(manifest.digest, summary);
     return summary;
   }
 
-  private async summarise(repo: string, json: ManifestJson, mediaType: string, size: number, withCreated: boolean, sameRepo?: SameRepoLookup): Promise<ManifestSummary> {
+  private async summarise(repo: string, json: ManifestJson, mediaType: string, size: number, withCreated: boolean, { order, sameRepo }: DescribeContext): Promise<ManifestSummary> {
     const subject = json.subject?.digest;
     if (isIndexType(mediaType) || Array.isArray(json.manifests)) {
       const children = (json.manifests ?? []).map((d) => d.digest);
       const summary: ManifestSummary = { kind: subject ? 'artifact' : 'index', mediaType, children, ...(subject ? { subject } : {}) };
       if (!withCreated) return summary;
       const platformChildren = (json.manifests ?? []).filter((d) => !isAttestationChild(d));
-      const described = await Promise.all((json.manifests ?? []).map((d) => sameRepo?.(d.digest) ?? this.child(repo, d.digest)));
+      const described = await Promise.all((json.manifests ?? []).map((d) => sameRepo?.(d.digest) ?? this.child(repo, d.digest, order)));
       const dates = described.filter((_, i) => platformChildren.includes(json.manifests![i])).map((c) => c.created);
       const known = dates.filter((d): d is string => typeof d === 'string');
       summary.created = known.length ? known.reduce((a, b) => (a > b ? a : b)) : null;
@@ -68,26 +74,26 @@ export class ManifestDescriber {
     // Only container images have a `created` in their config; other artifacts (Helm charts, ...) have no date.
     const isImage = !subject && !json.artifactType && (!json.config?.mediaType || IMAGE_CONFIG_TYPES.has(json.config.mediaType));
     const summary: ManifestSummary = { kind: subject ? 'artifact' : 'image', mediaType, blobs, size: size + sumBlobs(blobs), ...(subject ? { subject } : {}) };
-    if (withCreated && isImage && json.config?.digest) summary.created = await this.created(repo, json.config.digest);
+    if (withCreated && isImage && json.config?.digest) summary.created = await this.created(repo, json.config.digest, order);
     else if (withCreated) summary.created = null;
     return summary;
   }
 
   /** A child of an index, by digest: manifest and config, each once. */
-  private child(repo: string, digest: string): Promise<ManifestSummary> {
+  private child(repo: string, digest: string, order?: number): Promise<ManifestSummary> {
     const cached = this.cache.manifest(digest);
     if (cached && cached.created !== undefined) return Promise.resolve(cached);
     return this.once(`m:${digest}`, async () => {
-      const manifest = await this.limit(() => this.client.getManifest(repo, digest));
-      return this.describe(repo, manifest, true, undefined, true);
+      const manifest = await this.limit(() => this.client.getManifest(repo, digest), order);
+      return this.describe(repo, manifest, true, { order }, true);
     });
   }
 
-  private async created(repo: string, configDigest: string): Promise<string | null> {
+  private async created(repo: string, configDigest: string, order?: number): Promise<string | null> {
     const cached = this.cache.created(configDigest);
     if (cached !== undefined) return cached;
     return this.once(`c:${configDigest}`, async () => {
-      const created = parseCreated(await this.limit(() => this.client.getJsonBlob(repo, configDigest)));
+      const created = parseCreated(await this.limit(() => this.client.getJsonBlob(repo, configDigest), order));
       this.cache.setCreated(configDigest, created);
       return created;
     });

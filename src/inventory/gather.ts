@@ -1,18 +1,20 @@
-import type { LimitFunction } from 'p-limit';
 import { RegistryError } from '../errors.js';
 import type { Image, RepoInventory } from '../planner/types.js';
 import type { FetchedManifest, RegistryClient } from '../registry/client.js';
 import type { Logger } from '../util/log.js';
+import type { RequestLimit } from '../util/request-limit.js';
 import type { ManifestSummary } from './cache.js';
 import type { ManifestDescriber } from './describe.js';
 
 export interface GatherContext {
   client: RegistryClient;
-  limit: LimitFunction;
+  limit: RequestLimit;
   describer: ManifestDescriber;
   logger: Logger;
   /** Manifest requests one repository keeps in flight (the global limit still applies). */
   workers: number;
+  /** The repository's place in the run: its waiting requests go before those of repositories started later. */
+  order?: number;
   /** Called once per tag whose manifest was read (progress). */
   onTag?: () => void;
 }
@@ -30,7 +32,7 @@ export async function gatherRepository(repo: string, withCreated: boolean, ctx: 
   // Indexes wait for the walk to end: their platform images may be tagged too, and are then read once, by tag.
   const byDigest = new Map<string, { tags: string[]; summary?: Promise<ManifestSummary> }>();
   const indexes: FetchedManifest[] = [];
-  const sameRepo = (digest: string) => byDigest.get(digest)?.summary;
+  const context = { order: ctx.order, sameRepo: (digest: string) => byDigest.get(digest)?.summary };
   const pending = tags.values();
   const worker = async () => {
     for (const tag of pending) {
@@ -44,12 +46,12 @@ export async function gatherRepository(repo: string, withCreated: boolean, ctx: 
         byDigest.set(manifest.digest, { tags: [tag] });
         indexes.push(manifest);
       } else {
-        byDigest.set(manifest.digest, { tags: [tag], summary: ctx.describer.describe(repo, manifest, withCreated, sameRepo) });
+        byDigest.set(manifest.digest, { tags: [tag], summary: ctx.describer.describe(repo, manifest, withCreated, context) });
       }
     }
   };
   await Promise.all(Array.from({ length: Math.min(ctx.workers, tags.length) }, worker));
-  for (const index of indexes) byDigest.get(index.digest)!.summary = ctx.describer.describe(repo, index, withCreated, sameRepo);
+  for (const index of indexes) byDigest.get(index.digest)!.summary = ctx.describer.describe(repo, index, withCreated, context);
 
   const images = await Promise.all(
     [...byDigest].map(async ([digest, { tags, summary: pendingSummary }]): Promise<Image> => {
@@ -88,7 +90,7 @@ function shared(mediaType: string): string {
  */
 async function listTags(repo: string, ctx: GatherContext, listedInCatalog: boolean): Promise<string[] | null> {
   try {
-    return await ctx.limit(() => ctx.client.tags(repo));
+    return await ctx.limit(() => ctx.client.tags(repo), ctx.order);
   } catch (error) {
     if (listedInCatalog && error instanceof RegistryError && error.kind === 'repository-missing') return null;
     throw error;
@@ -97,7 +99,7 @@ async function listTags(repo: string, ctx: GatherContext, listedInCatalog: boole
 
 async function fetchTag(repo: string, tag: string, ctx: GatherContext): Promise<FetchedManifest | undefined> {
   try {
-    return await ctx.limit(() => ctx.client.getManifest(repo, tag));
+    return await ctx.limit(() => ctx.client.getManifest(repo, tag), ctx.order);
   } catch (error) {
     if (error instanceof RegistryError && error.kind === 'not-found') {
       ctx.logger.verbose(`${repo}:${tag} disappeared while scanning; skipped`);

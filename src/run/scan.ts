@@ -54,9 +54,9 @@ export async function scanAndPlan(session: Session, targets: Target[], cache: Me
     selected.map(({ repo, target, listed }, i) =>
       repoLimit(async () => {
         try {
-          const inventory = await gatherRepository(repo, needsCreated(target.policy), { ...session, describer, workers: session.concurrency, onTag: hooks.onTag }, listed);
+          const inventory = await gatherRepository(repo, needsCreated(target.policy), { ...session, describer, workers: session.concurrency, order: i, onTag: hooks.onTag }, listed);
           const plan = planRepository(inventory, target.policy, now);
-          await addReferrers(session, plan);
+          await addReferrers(session, plan, i);
           plans[i] = plan;
           session.logger.verbose(`${repo}: ${inventory.tags?.length ?? 0} tags, ${plan.keep.length} images kept, ${plan.delete.length} to delete (${target.source})`);
           hooks.onRepository?.(plan);
@@ -77,12 +77,12 @@ export async function scanAndPlan(session: Session, targets: Target[], cache: Me
  * OCI 1.1 referrers (signatures, SBOMs pushed by digest, without a tag) go with the image they refer to. On a
  * registry without the referrers API the first call finds out and no further one is made.
  */
-async function addReferrers(session: Session, plan: RepoPlan): Promise<void> {
+async function addReferrers(session: Session, plan: RepoPlan, order: number): Promise<void> {
   const subjects = plan.delete.filter((p) => p.kind !== 'artifact' && !p.follows);
   if (!subjects.length) return;
   const lookup = async (image: PlannedImage) => {
     try {
-      return await session.limit(() => session.client.referrers(plan.name, image.digest));
+      return await session.limit(() => session.client.referrers(plan.name, image.digest), order);
     } catch (error) {
       if (!(error instanceof RegistryError)) throw error;
       session.logger.verbose(`${plan.name}: referrers of ${shortDigest(image.digest)} not listed: ${error.message}`);

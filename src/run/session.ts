@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
-import pLimit, { type LimitFunction } from 'p-limit';
 import { resolveCredentials } from '../cli/credentials.js';
 import { UsageError } from '../errors.js';
 import { parseRegistryUrl, RegistryClient } from '../registry/client.js';
 import { Logger, type Io } from '../util/log.js';
+import { requestLimit, type RequestLimit } from '../util/request-limit.js';
 
 /** Connection flags as yargs parsed them. */
 export interface ConnectionArgs {
@@ -25,7 +25,7 @@ export interface ConnectionArgs {
 export interface Session {
   client: RegistryClient;
   /** The one concurrency limit of the run: every request goes through it. */
-  limit: LimitFunction;
+  limit: RequestLimit;
   logger: Logger;
   registry: string;
   concurrency: number;
@@ -84,7 +84,7 @@ export async function openSession(args: ConnectionArgs, io: Io, logger: Logger):
     },
     logger,
   );
-  return { client, limit: pLimit(args.metadataWorkers), logger, registry: url.toString().replace(/\/$/, ''), concurrency: args.metadataWorkers };
+  return { client, limit: requestLimit(args.metadataWorkers), logger, registry: url.toString().replace(/\/$/, ''), concurrency: args.metadataWorkers };
 }
 
 export function createLogger(io: Io, verbose: number): Logger {

@@ -12,6 +12,7 @@ import { proxyFor } from '../../src/registry/proxy.js';
 import { readPlanFile, writePlanFile } from '../../src/run/plan-file.js';
 import { shardIndex, shardOf } from '../../src/run/shard.js';
 import { displayUrl, redact, registerCredentials, registerSecret } from '../../src/util/redact.js';
+import { requestLimit } from '../../src/util/request-limit.js';
 import { errorOf } from '../helpers/error-of.js';
 
 
@@ -334,5 +335,45 @@ describe('plan files', () => {
     const path = file();
     writePlanFile(path, 'http://r', [{ ...plans[0], freedBytes: 4096 }], NOW);
     expect(readPlanFile(path).plans[0].freedBytes).toBe(4096);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+describe('requestLimit', () => {
+  /** A task that records its start and ends when `release` is called. */
+  const gate = () => {
+    let release!: () => void;
+    const done = new Promise<void>((resolve) => (release = resolve));
+    return { done, release };
+  };
+
+  test('runs at most N tasks at once; waiting tasks of a lower order start first, in arrival order within one', async () => {
+    const limit = requestLimit(2);
+    const started: string[] = [];
+    const blockers = [gate(), gate()];
+    const task = (name: string, wait?: Promise<void>) => async () => {
+      started.push(name);
+      await wait;
+      return name;
+    };
+    const running = [limit(task('first', blockers[0].done), 5), limit(task('second', blockers[1].done), 5)];
+    // Queued behind the two running ones, in this arrival order:
+    const queued = [limit(task('late repo a'), 3), limit(task('early repo a'), 1), limit(task('no order')), limit(task('early repo b'), 1), limit(task('late repo b'), 3)];
+    await Promise.resolve();
+    expect(started).toEqual(['first', 'second']);
+    blockers[0].release();
+    blockers[1].release();
+    expect(await Promise.all([...running, ...queued])).toEqual(['first', 'second', 'late repo a', 'early repo a', 'no order', 'early repo b', 'late repo b']);
+    expect(started).toEqual(['first', 'second', 'no order', 'early repo a', 'early repo b', 'late repo a', 'late repo b']);
+  });
+
+  test('a failing task rejects its caller and frees its slot', async () => {
+    const limit = requestLimit(1);
+    const failing = limit(async () => {
+      throw new Error('HTTP 500');
+    });
+    const next = limit(async () => 'next');
+    await expect(failing).rejects.toThrow('HTTP 500');
+    await expect(next).resolves.toBe('next');
   });
 });
