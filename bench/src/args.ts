@@ -32,7 +32,7 @@ apply; each against the registry's capacity for the same request mix (wrk).
 
   --repos N            repositories (env BENCH_REPOS, default 50)
   --tags N             tags per repository (env BENCH_TAGS, default 200); repos x tags <= ${MAX_TAGS}
-  -w, --workers N      cleanreg -w and wrk -c (env BENCH_WORKERS, default 16 = cleanreg's default)
+  -w, --workers N      cleanreg -w and wrk -c (env BENCH_WORKERS, default 32 = cleanreg's default)
   --shape NAME         preset instead of --repos/--tags: ${Object.keys(SHAPES).join(', ')}
                        (few-large = 2 x 2000, many-small = 500 x 8, other = both, all = default + both)
   --keep N             images kept per repository (default 5)
@@ -67,7 +67,7 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv): BenchArgs | '
   let shape: string | undefined = env.BENCH_SHAPE;
   const out: BenchArgs = {
     shapes: [],
-    workers: envInt(env, 'BENCH_WORKERS', 16),
+    workers: envInt(env, 'BENCH_WORKERS', 32),
     keep: 5,
     seedWorkers: 16,
     wrkSeconds: envInt(env, 'BENCH_WRK_SECONDS', 5),

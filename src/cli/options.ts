@@ -14,7 +14,7 @@ export function connectionOptions<T>(y: Argv<T>) {
     .option('proxy', { alias: 'p', type: 'boolean', describe: 'Use HTTPS_PROXY/HTTP_PROXY/NO_PROXY (off by default)', group: 'Connection:' })
     .option('timeout', { type: 'number', default: 30, describe: 'Seconds to wait for one request', group: 'Connection:' })
     .option('retries', { type: 'number', default: 4, describe: 'Retries for 429/502/503/504 and dropped connections', group: 'Connection:' })
-    .option('metadata-workers', { alias: 'w', type: 'number', default: 16, describe: 'Requests in flight at once', group: 'Connection:' })
+    .option('metadata-workers', { alias: 'w', type: 'number', default: 32, describe: 'Requests in flight at once', group: 'Connection:' })
     .option('verbose', { alias: 'v', type: 'count', describe: 'More detail on stderr (-v, -vv, -vvv)' });
 }
 
