@@ -34,9 +34,23 @@ export async function gatherRepository(repo: string, withCreated: boolean, ctx: 
   const indexes: FetchedManifest[] = [];
   const context = { order: ctx.order, sameRepo: (digest: string) => byDigest.get(digest)?.summary };
   const pending = tags.values();
+  // The first failure (a manifest, or a config read for a summary) stops the walk and is thrown once it has
+  // stopped; a summary's failure is caught as it happens, not left unhandled until the walk ends.
+  let failure: { error: unknown } | undefined;
+  const watch = (summary: Promise<ManifestSummary>) => {
+    summary.catch((error: unknown) => (failure ??= { error }));
+    return summary;
+  };
   const worker = async () => {
     for (const tag of pending) {
-      const manifest = await fetchTag(repo, tag, ctx);
+      if (failure) return;
+      let manifest: FetchedManifest | undefined;
+      try {
+        manifest = await fetchTag(repo, tag, ctx);
+      } catch (error) {
+        failure ??= { error };
+        return;
+      }
       ctx.onTag?.();
       if (!manifest) continue;
       const entry = byDigest.get(manifest.digest);
@@ -46,11 +60,12 @@ export async function gatherRepository(repo: string, withCreated: boolean, ctx: 
         byDigest.set(manifest.digest, { tags: [tag] });
         indexes.push(manifest);
       } else {
-        byDigest.set(manifest.digest, { tags: [tag], summary: ctx.describer.describe(repo, manifest, withCreated, context) });
+        byDigest.set(manifest.digest, { tags: [tag], summary: watch(ctx.describer.describe(repo, manifest, withCreated, context)) });
       }
     }
   };
   await Promise.all(Array.from({ length: Math.min(ctx.workers, tags.length) }, worker));
+  if (failure) throw failure.error;
   for (const index of indexes) byDigest.get(index.digest)!.summary = ctx.describer.describe(repo, index, withCreated, context);
 
   const images = await Promise.all(

@@ -1,6 +1,6 @@
 /** The core job on real distribution registries: keep-N, shared digests, -i, -k 0, multi-arch, dates, dry-run, GC. */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from '@jest/globals';
-import { writeFileSync, mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runBuiltCli, runCli } from '../helpers/cli.js';
@@ -228,6 +228,24 @@ describe('refusals and failures delete nothing', () => {
     const r = await runCli(['-r', reg.url, '-n', 'app', '-k', '1', '--dry-run'], { env: { CLEANREG_USERNAME: '', CLEANREG_PASSWORD: '' } });
     expect(r.code).toBe(0);
     await untouched();
+  });
+
+  test('a config that cannot be read while the tags are still being walked: that repository is reported, nothing is deleted', async () => {
+    // b0's config blob is gone from the storage; with -w 1 its GET fails while b1..b7 are still being read.
+    const broken = [];
+    for (let i = 0; i < 8; i++) broken.push(await p.pushImage('broken', [`b${i}`], { created: day(i), seed: `broken${i}` }));
+    const hex = broken[0].configDigest.slice('sha256:'.length);
+    rmSync(join(reg.dataDir, 'docker/registry/v2/blobs/sha256', hex.slice(0, 2), hex), { recursive: true });
+    const file = join(tmp, 'broken.conf');
+    writeFileSync(file, 'broken 1\napp 1\n');
+    // The built CLI, not runCli: a rejection nobody handles ends a real process, not a test's.
+    const r = await runBuiltCli(['-r', reg.url, '-f', file, '-w', '1', '-y']);
+    expect(r.stderr).not.toMatch(/internal error|Unhandled/i);
+    expect(r.stderr).toMatch(/broken: get blob sha256:\w+ of broken: not found/);
+    expect(r.code).toBe(1);
+    expect(deletes()).toBe(0);
+    await untouched();
+    expect((await p.tags('broken'))?.length).toBe(8);
   });
 
   test('an unknown repository is named, exit 1', async () => {
