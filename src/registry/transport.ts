@@ -2,6 +2,7 @@ import http from 'node:http';
 import https from 'node:https';
 import tls from 'node:tls';
 import { HttpsProxyAgent } from 'hpagent';
+import { UsageError } from '../errors.js';
 import { ForwardProxyAgent } from './forward-agent.js';
 import { Http1Client, timeoutError, type RequestFailure } from './http1.js';
 import type { HttpResponse } from './response-reader.js';
@@ -82,7 +83,7 @@ export function createTransport(opts: TransportOptions): Transport {
   // still redirect blob downloads to a storage service with a public certificate.
   const ca = opts.ca ? [...tls.rootCertificates, opts.ca] : undefined;
   // One TLS set-up for both paths: direct connections and tunnels through a proxy (hpagent hands it to tls.connect).
-  const tlsOptions = { secureContext: tls.createSecureContext({ ca, cert: opts.cert, key: opts.key }), rejectUnauthorized: !opts.insecure };
+  const tlsOptions = { secureContext: secureContext(ca, opts.cert, opts.key), rejectUnauthorized: !opts.insecure };
   const direct = new Http1Client({ maxSockets: opts.maxSockets, tls: tlsOptions });
   const agentOptions = { keepAlive: true, maxSockets: opts.maxSockets, maxFreeSockets: opts.maxSockets, scheduling: 'lifo' as const };
   const proxied = new Map<string, { http: http.Agent; https: http.Agent }>();
@@ -157,6 +158,15 @@ export function createTransport(opts: TransportOptions): Transport {
       await new Promise((wake) => setTimeout(wake, delay));
     }
   };
+}
+
+/** The TLS set-up; a client certificate or key that OpenSSL cannot read is the user's input, named as such. */
+function secureContext(ca: string[] | undefined, cert: string | undefined, key: string | undefined): tls.SecureContext {
+  try {
+    return tls.createSecureContext({ ca, cert, key });
+  } catch (error) {
+    throw new UsageError(`--cert/--key cannot be used: ${(error as Error).message}`, 'pass the client certificate and its private key, each in PEM form');
+  }
 }
 
 /** One request through node:http and an agent (a proxy's): the whole answer, or a RequestFailure. */

@@ -55,6 +55,8 @@ export function checkConnectionArgs(args: ConnectionArgs, env: NodeJS.ProcessEnv
 export async function openSession(args: ConnectionArgs, io: Io, logger: Logger): Promise<Session> {
   const url = checkConnectionArgs(args, io.env);
   const ca = args.cacert ? readPem(args.cacert, 'CA certificate') : undefined;
+  // node ignores a CA bundle without a certificate in it: the registry's certificate would then fail to verify.
+  if (ca !== undefined && !ca.includes('-----BEGIN CERTIFICATE-----')) throw new UsageError(`-c/--cacert ${args.cacert}: no PEM certificate in it`, 'pass the CA certificate in PEM form (-----BEGIN CERTIFICATE-----)');
   const cert = args.cert ? readPem(args.cert, 'client certificate') : undefined;
   const key = args.key ? readPem(args.key, 'client key') : undefined;
   if (args.insecure) logger.warn('--insecure: TLS certificates are not verified; anyone in between can read the credentials');

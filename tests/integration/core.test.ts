@@ -13,6 +13,8 @@ afterAll(stopAllRegistries);
 
 const day = (n: number) => new Date(Date.UTC(2024, 0, 1 + n)).toISOString();
 const tmp = mkdtempSync(join(tmpdir(), 'cleanreg-core-'));
+const notPem = join(tmp, 'not.pem');
+writeFileSync(notPem, 'not a certificate\n');
 
 describe('keep-N on a plain registry', () => {
   let reg: TestRegistry;
@@ -181,6 +183,8 @@ describe('refusals and failures delete nothing', () => {
     [['-n', 'app', '-k', '1', '--older-than', '3 parsecs'], /--older-than.*invalid age/],
     [['-n', 'app', '-k', '1', '-w', '0'], /metadata-workers/],
     [['-n', 'app', '-k', '1', '--bogus'], /Unknown argument/],
+    [['-n', 'app', '-k', '1', '-c', notPem], /-c\/--cacert .*no PEM certificate/],
+    [['-n', 'app', '-k', '1', '--cert', notPem, '--key', notPem], /--cert\/--key cannot be used/],
   ])('usage error %j → exit 2', async (args, message) => {
     const r = await runCli(['-r', reg.url, ...args, '-y']);
     expect(r.stderr).toMatch(message);
