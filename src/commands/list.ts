@@ -1,4 +1,3 @@
-import pLimit from 'p-limit';
 import type { Argv } from 'yargs';
 import { newTable } from '../report/cli-table.js';
 import { connectionOptions } from '../cli/options.js';
@@ -9,7 +8,7 @@ import { ManifestDescriber } from '../inventory/describe.js';
 import { gatherRepository } from '../inventory/gather.js';
 import type { RepoInventory } from '../planner/types.js';
 import { formatBytes, formatCreated, plural, shortDigest } from '../report/format.js';
-import { selectRepositories } from '../run/scan.js';
+import { eachRepository, selectRepositories } from '../run/scan.js';
 import { isArtifact } from '../planner/plan.js';
 import { shortTag } from '../report/table.js';
 import { createLogger, openSession, type ConnectionArgs } from '../run/session.js';
@@ -46,23 +45,18 @@ export async function runList(args: ListArgs, io: Io): Promise<number> {
   const cache = await openCache({ enabled: args.cache, dir: args.cacheDir, env: io.env, logger });
   const target: Target = { pattern, policy: { keep: 0, ignoreRefTags: false, order: 'created' }, source: '-n' };
   const repos = await selectRepositories(session, [target]);
-  const describer = new ManifestDescriber(session.client, session.limit, cache);
-  const repoLimit = pLimit(Math.max(2, session.concurrency));
+  const describer = new ManifestDescriber(session.client, cache);
   let failed = 0;
-  const inventories = await Promise.all(
-    repos.map(({ repo, listed }, order) =>
-      repoLimit(async () => {
-        try {
-          return await gatherRepository(repo, true, { ...session, describer, workers: session.concurrency, order }, listed);
-        } catch (error) {
-          if (!(error instanceof CleanregError)) throw error;
-          failed++;
-          logger.error(`${repo}: ${error.message}`);
-          return undefined;
-        }
-      }),
-    ),
-  );
+  const inventories = await eachRepository(session, repos, async ({ repo, listed }, limit) => {
+    try {
+      return await gatherRepository(repo, true, { ...session, limit, describer, workers: session.concurrency }, listed);
+    } catch (error) {
+      if (!(error instanceof CleanregError)) throw error;
+      failed++;
+      logger.error(`${repo}: ${error.message}`);
+      return undefined;
+    }
+  });
   await cache.flush();
   const listed = inventories.filter((i): i is RepoInventory => !!i).sort((a, b) => a.name.localeCompare(b.name));
 

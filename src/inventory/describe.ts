@@ -22,9 +22,9 @@ export function parseCreated(config: unknown): string | null {
 /** A manifest of the same repository already read by tag in this run (platform images tagged on their own too). */
 export type SameRepoLookup = (digest: string) => Promise<ManifestSummary> | undefined;
 
-/** Where a manifest was found: its repository's place in the run (the order of its requests) and its siblings. */
+/** Where a manifest was found: the request limit as its repository takes it, and its siblings. */
 export interface DescribeContext {
-  order?: number;
+  limit: RequestLimit;
   sameRepo?: SameRepoLookup;
 }
 
@@ -38,7 +38,6 @@ export class ManifestDescriber {
 
   constructor(
     private readonly client: RegistryClient,
-    private readonly limit: RequestLimit,
     private readonly cache: MetadataCache,
   ) {}
 
@@ -47,7 +46,7 @@ export class ManifestDescriber {
    * Only indexes and their children are remembered by manifest digest: they save requests. An image manifest
    * fetched by tag is summarised again from its body (its config's date is cached), which keeps the cache small.
    */
-  async describe(repo: string, manifest: FetchedManifest, withCreated: boolean, context: DescribeContext = {}, isChild = false): Promise<ManifestSummary> {
+  async describe(repo: string, manifest: FetchedManifest, withCreated: boolean, context: DescribeContext, isChild = false): Promise<ManifestSummary> {
     const cached = this.cache.manifest(manifest.digest);
     if (cached && (!withCreated || cached.created !== undefined)) return cached;
     const summary = await this.summarise(repo, manifest.json, manifest.mediaType, manifest.size, withCreated, context);
@@ -55,14 +54,14 @@ export class ManifestDescriber {
     return summary;
   }
 
-  private async summarise(repo: string, json: ManifestJson, mediaType: string, size: number, withCreated: boolean, { order, sameRepo }: DescribeContext): Promise<ManifestSummary> {
+  private async summarise(repo: string, json: ManifestJson, mediaType: string, size: number, withCreated: boolean, { limit, sameRepo }: DescribeContext): Promise<ManifestSummary> {
     const subject = json.subject?.digest;
     if (isIndexType(mediaType) || Array.isArray(json.manifests)) {
       const children = (json.manifests ?? []).map((d) => d.digest);
       const summary: ManifestSummary = { kind: subject ? 'artifact' : 'index', mediaType, children, ...(subject ? { subject } : {}) };
       if (!withCreated) return summary;
       const platformChildren = (json.manifests ?? []).filter((d) => !isAttestationChild(d));
-      const described = await Promise.all((json.manifests ?? []).map((d) => sameRepo?.(d.digest) ?? this.child(repo, d.digest, order)));
+      const described = await Promise.all((json.manifests ?? []).map((d) => sameRepo?.(d.digest) ?? this.child(repo, d.digest, limit)));
       const dates = described.filter((_, i) => platformChildren.includes(json.manifests![i])).map((c) => c.created);
       const known = dates.filter((d): d is string => typeof d === 'string');
       summary.created = known.length ? known.reduce((a, b) => (a > b ? a : b)) : null;
@@ -74,26 +73,26 @@ export class ManifestDescriber {
     // Only container images have a `created` in their config; other artifacts (Helm charts, ...) have no date.
     const isImage = !subject && !json.artifactType && (!json.config?.mediaType || IMAGE_CONFIG_TYPES.has(json.config.mediaType));
     const summary: ManifestSummary = { kind: subject ? 'artifact' : 'image', mediaType, blobs, size: size + sumBlobs(blobs), ...(subject ? { subject } : {}) };
-    if (withCreated && isImage && json.config?.digest) summary.created = await this.created(repo, json.config.digest, order);
+    if (withCreated && isImage && json.config?.digest) summary.created = await this.created(repo, json.config.digest, limit);
     else if (withCreated) summary.created = null;
     return summary;
   }
 
   /** A child of an index, by digest: manifest and config, each once. */
-  private child(repo: string, digest: string, order?: number): Promise<ManifestSummary> {
+  private child(repo: string, digest: string, limit: RequestLimit): Promise<ManifestSummary> {
     const cached = this.cache.manifest(digest);
     if (cached && cached.created !== undefined) return Promise.resolve(cached);
     return this.once(`m:${digest}`, async () => {
-      const manifest = await this.limit(() => this.client.getManifest(repo, digest), order);
-      return this.describe(repo, manifest, true, { order }, true);
+      const manifest = await limit(() => this.client.getManifest(repo, digest));
+      return this.describe(repo, manifest, true, { limit }, true);
     });
   }
 
-  private async created(repo: string, configDigest: string, order?: number): Promise<string | null> {
+  private async created(repo: string, configDigest: string, limit: RequestLimit): Promise<string | null> {
     const cached = this.cache.created(configDigest);
     if (cached !== undefined) return cached;
     return this.once(`c:${configDigest}`, async () => {
-      const created = parseCreated(await this.limit(() => this.client.getJsonBlob(repo, configDigest), order));
+      const created = parseCreated(await limit(() => this.client.getJsonBlob(repo, configDigest)));
       this.cache.setCreated(configDigest, created);
       return created;
     });

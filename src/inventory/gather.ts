@@ -8,13 +8,12 @@ import type { ManifestDescriber } from './describe.js';
 
 export interface GatherContext {
   client: RegistryClient;
+  /** The run's request limit, as this repository's requests take it (see eachRepository). */
   limit: RequestLimit;
   describer: ManifestDescriber;
   logger: Logger;
   /** Manifest requests one repository keeps in flight (the global limit still applies). */
   workers: number;
-  /** The repository's place in the run: its waiting requests go before those of repositories started later. */
-  order?: number;
   /** Called once per tag whose manifest was read (progress). */
   onTag?: () => void;
 }
@@ -32,7 +31,7 @@ export async function gatherRepository(repo: string, withCreated: boolean, ctx: 
   // Indexes wait for the walk to end: their platform images may be tagged too, and are then read once, by tag.
   const byDigest = new Map<string, { tags: string[]; summary?: Promise<ManifestSummary> }>();
   const indexes: FetchedManifest[] = [];
-  const context = { order: ctx.order, sameRepo: (digest: string) => byDigest.get(digest)?.summary };
+  const context = { limit: ctx.limit, sameRepo: (digest: string) => byDigest.get(digest)?.summary };
   const pending = tags.values();
   // The first failure (a manifest, or a config read for a summary) stops the walk and is thrown once it has
   // stopped; a summary's failure is caught as it happens, not left unhandled until the walk ends.
@@ -105,7 +104,7 @@ function shared(mediaType: string): string {
  */
 async function listTags(repo: string, ctx: GatherContext, listedInCatalog: boolean): Promise<string[] | null> {
   try {
-    return await ctx.limit(() => ctx.client.tags(repo), ctx.order);
+    return await ctx.limit(() => ctx.client.tags(repo));
   } catch (error) {
     if (listedInCatalog && error instanceof RegistryError && error.kind === 'repository-missing') return null;
     throw error;
@@ -114,7 +113,7 @@ async function listTags(repo: string, ctx: GatherContext, listedInCatalog: boole
 
 async function fetchTag(repo: string, tag: string, ctx: GatherContext): Promise<FetchedManifest | undefined> {
   try {
-    return await ctx.limit(() => ctx.client.getManifest(repo, tag), ctx.order);
+    return await ctx.limit(() => ctx.client.getManifest(repo, tag));
   } catch (error) {
     if (error instanceof RegistryError && error.kind === 'not-found') {
       ctx.logger.verbose(`${repo}:${tag} disappeared while scanning; skipped`);

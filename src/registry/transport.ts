@@ -12,7 +12,7 @@ import { proxyFor } from './proxy.js';
 import { VERSION } from '../version.js';
 
 export interface TransportOptions {
-  /** PEM bundle trusted in addition to the system CAs (-c/--cacert). */
+  /** PEM bundle trusted in addition to node's bundled public roots (-c/--cacert). */
   ca?: string;
   /** Skip certificate verification (--insecure). */
   insecure?: boolean;
@@ -79,8 +79,8 @@ const BACKOFF_LIMIT_MS = 30_000;
  * got, whose per-request option merging made cleanreg cost 0.76 ms of CPU per request (npm run bench, 50 x 200).
  */
 export function createTransport(opts: TransportOptions): Transport {
-  // A --cacert bundle is trusted besides the system's roots (as docker's certs.d is): a registry with its own CA may
-  // still redirect blob downloads to a storage service with a public certificate.
+  // A --cacert bundle is trusted besides node's bundled public roots (as docker's certs.d is): a registry with its
+  // own CA may still redirect blob downloads to a storage service with a public certificate.
   const ca = opts.ca ? [...tls.rootCertificates, opts.ca] : undefined;
   // One TLS set-up for both paths: direct connections and tunnels through a proxy (hpagent hands it to tls.connect).
   const tlsOptions = { secureContext: secureContext(ca, opts.cert, opts.key), rejectUnauthorized: !opts.insecure };

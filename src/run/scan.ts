@@ -7,6 +7,7 @@ import { gatherRepository } from '../inventory/gather.js';
 import { planRepository } from '../planner/plan.js';
 import { shortDigest } from '../util/digest.js';
 import { needsCreated, type PlannedImage, type RepoPlan } from '../planner/types.js';
+import type { RequestLimit } from '../util/request-limit.js';
 import type { Session } from './session.js';
 
 export interface ScanHooks {
@@ -45,44 +46,48 @@ export async function selectRepositories(session: Session, targets: Target[]): P
 export async function scanAndPlan(session: Session, targets: Target[], cache: MetadataCache, now: Date, hooks: ScanHooks = {}, inShard?: (repo: string) => boolean): Promise<ScanResult> {
   const selected = (await selectRepositories(session, targets)).filter(({ repo }) => !inShard || inShard(repo));
   hooks.onRepositories?.(selected.length);
-  const describer = new ManifestDescriber(session.client, session.limit, cache);
-  const repoLimit = pLimit(Math.max(2, session.concurrency));
-  const plans: (RepoPlan | undefined)[] = new Array(selected.length);
+  const describer = new ManifestDescriber(session.client, cache);
   const errors: CleanregError[] = [];
   const missing: CleanregError[] = [];
-  await Promise.all(
-    selected.map(({ repo, target, listed }, i) =>
-      repoLimit(async () => {
-        try {
-          const inventory = await gatherRepository(repo, needsCreated(target.policy), { ...session, describer, workers: session.concurrency, order: i, onTag: hooks.onTag }, listed);
-          const plan = planRepository(inventory, target.policy, now);
-          await addReferrers(session, plan, i);
-          plans[i] = plan;
-          session.logger.verbose(`${repo}: ${inventory.tags?.length ?? 0} tags, ${plan.keep.length} images kept, ${plan.delete.length} to delete (${target.source})`);
-          hooks.onRepository?.(plan);
-        } catch (error) {
-          if (!(error instanceof CleanregError)) throw error;
-          if (error instanceof RegistryError && error.kind === 'repository-missing') missing.push(error);
-          else errors.push(error);
-          session.logger.error(`${repo}: ${error.message}`);
-        }
-      }),
-    ),
-  );
+  const plans = await eachRepository(session, selected, async ({ repo, target, listed }, limit) => {
+    try {
+      const inventory = await gatherRepository(repo, needsCreated(target.policy), { ...session, limit, describer, workers: session.concurrency, onTag: hooks.onTag }, listed);
+      const plan = planRepository(inventory, target.policy, now);
+      await addReferrers(session, plan, limit);
+      session.logger.verbose(`${repo}: ${inventory.tags?.length ?? 0} tags, ${plan.keep.length} images kept, ${plan.delete.length} to delete (${target.source})`);
+      hooks.onRepository?.(plan);
+      return plan;
+    } catch (error) {
+      if (!(error instanceof CleanregError)) throw error;
+      if (error instanceof RegistryError && error.kind === 'repository-missing') missing.push(error);
+      else errors.push(error);
+      session.logger.error(`${repo}: ${error.message}`);
+      return undefined;
+    }
+  });
   await cache.flush();
   return { plans: plans.filter((p): p is RepoPlan => !!p), errors, missing };
+}
+
+/**
+ * Runs `read` for each repository, a bounded number at a time. Each takes the session's request limit at its place
+ * in the run, so the waiting requests of the repositories started first go first (see requestLimit).
+ */
+export function eachRepository<T, R>(session: Session, items: readonly T[], read: (item: T, limit: RequestLimit) => Promise<R>): Promise<R[]> {
+  const repoLimit = pLimit(Math.max(2, session.concurrency));
+  return Promise.all(items.map((item, order) => repoLimit(() => read(item, (task) => session.limit(task, order)))));
 }
 
 /**
  * OCI 1.1 referrers (signatures, SBOMs pushed by digest, without a tag) go with the image they refer to. On a
  * registry without the referrers API the first call finds out and no further one is made.
  */
-async function addReferrers(session: Session, plan: RepoPlan, order: number): Promise<void> {
+async function addReferrers(session: Session, plan: RepoPlan, limit: RequestLimit): Promise<void> {
   const subjects = plan.delete.filter((p) => p.kind !== 'artifact' && !p.follows);
   if (!subjects.length) return;
   const lookup = async (image: PlannedImage) => {
     try {
-      return await session.limit(() => session.client.referrers(plan.name, image.digest), order);
+      return await limit(() => session.client.referrers(plan.name, image.digest));
     } catch (error) {
       if (!(error instanceof RegistryError)) throw error;
       session.logger.verbose(`${plan.name}: referrers of ${shortDigest(image.digest)} not listed: ${error.message}`);

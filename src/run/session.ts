@@ -24,7 +24,7 @@ export interface ConnectionArgs {
 
 export interface Session {
   client: RegistryClient;
-  /** The one concurrency limit of the run: every request goes through it. */
+  /** The one concurrency limit of the run: every request about a repository goes through it (not the ping, catalog pages or tokens). */
   limit: RequestLimit;
   logger: Logger;
   registry: string;

@@ -340,7 +340,7 @@ describe('plan files', () => {
 
 // ---------------------------------------------------------------------------------------------------------------
 describe('requestLimit', () => {
-  /** A task that records its start and ends when `release` is called. */
+  /** A promise that resolves when `release` is called. */
   const gate = () => {
     let release!: () => void;
     const done = new Promise<void>((resolve) => (release = resolve));
