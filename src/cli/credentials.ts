@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { UsageError } from '../errors.js';
 import type { Credentials } from '../registry/auth.js';
 import type { Logger } from '../util/log.js';
-import { registerCredentials } from '../util/redact.js';
+import { registerCredentials, registerSecret } from '../util/redact.js';
 
 export interface CredentialSources {
   user?: string;
@@ -19,7 +19,7 @@ export interface CredentialSources {
 
 /**
  * Credentials, from the first place that has them: flags, CLEANREG_USERNAME/CLEANREG_PASSWORD, --password-stdin,
- * then docker's config.json (`auths`, `credHelpers`, `credsStore`).
+ * then docker's config.json (`auths`, `credHelpers`, `credsStore`; an identity token where `docker login` stored one).
  */
 export async function resolveCredentials(src: CredentialSources): Promise<Credentials> {
   // CI systems set unavailable secrets to empty strings: empty counts as unset.
@@ -38,6 +38,7 @@ export async function resolveCredentials(src: CredentialSources): Promise<Creden
   }
   const fromDocker = await dockerCredentials(src.registry, src.env, src.logger);
   if (fromDocker) registerCredentials(fromDocker.username, fromDocker.password);
+  registerSecret(fromDocker?.identityToken);
   return fromDocker ?? {};
 }
 
@@ -83,6 +84,11 @@ async function dockerCredentials(registry: URL, env: NodeJS.ProcessEnv, logger: 
 
   const authKey = Object.keys(config.auths ?? {}).find((k) => matchesHost(k, host));
   const entry = authKey ? config.auths![authKey] : undefined;
+  // `docker login` to a registry with OAuth (Azure, some OIDC set-ups) keeps a refresh token, not the password.
+  if (entry?.identitytoken) {
+    logger.verbose(`using the identity token for ${host} from ${path}`);
+    return { identityToken: entry.identitytoken };
+  }
   if (entry?.username && entry.password !== undefined) {
     logger.verbose(`using credentials for ${host} from ${path}`);
     return { username: entry.username, password: entry.password };
@@ -121,11 +127,14 @@ function credentialHelper(name: string, host: string, logger: Logger, env: NodeJ
         const { Username, Secret } = JSON.parse(stdout) as { Username?: string; Secret?: string };
         if (!Username || Secret === undefined) return resolve(undefined);
         logger.verbose(`using credentials for ${host} from ${program}`);
-        resolve({ username: Username, password: Secret });
+        // Helpers hand out an identity token as the user "<token>" (docker's convention).
+        resolve(Username === '<token>' ? { identityToken: Secret } : { username: Username, password: Secret });
       } catch {
         reject(new UsageError(`${program} answered with something that is not JSON`));
       }
     });
+    // A helper may answer and exit without reading the host: the EPIPE that leaves is not an error of ours.
+    child.stdin?.on('error', () => undefined);
     child.stdin?.end(host);
   });
 }

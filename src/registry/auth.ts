@@ -8,6 +8,8 @@ import { HttpStatusError, type Transport } from './transport.js';
 export interface Credentials {
   username?: string;
   password?: string;
+  /** An OAuth2 refresh token (docker config.json `identitytoken`): exchanged for bearer tokens, never sent as Basic. */
+  identityToken?: string;
 }
 
 interface CachedToken {
@@ -21,7 +23,8 @@ const EXPIRY_MARGIN_MS = 10_000;
 /**
  * Basic and bearer auth for one registry. Basic credentials are sent with every request until the registry
  * answers with a Bearer challenge; from then on each request carries a token for the scope it needs, fetched
- * from the challenge's realm (with the basic credentials, or anonymously) and cached per scope until it expires.
+ * from the challenge's realm (GET with the basic credentials or anonymously; POST with an identity token, as an
+ * OAuth2 refresh-token grant, as docker does) and cached per scope until it expires.
  */
 export class Authenticator {
   private bearer?: { realm: string; service?: string };
@@ -36,21 +39,26 @@ export class Authenticator {
     private readonly logger: Logger,
   ) {
     registerSecret(credentials.password);
+    registerSecret(credentials.identityToken);
   }
 
   get hasCredentials(): boolean {
+    return this.hasPassword || !!this.credentials.identityToken;
+  }
+
+  private get hasPassword(): boolean {
     return !!this.credentials.username && this.credentials.password !== undefined;
   }
 
   get scheme(): 'bearer' | 'basic' | 'none' {
     if (this.bearer) return 'bearer';
-    return this.hasCredentials ? 'basic' : 'none';
+    return this.hasPassword ? 'basic' : 'none';
   }
 
   /** The Authorization header value for a request that needs `scope`, if any. */
   async header(scope: string | undefined): Promise<string | undefined> {
     if (this.bearer) return `Bearer ${await this.token(scope)}`;
-    if (this.hasCredentials) return `Basic ${this.basic()}`;
+    if (this.hasPassword) return `Basic ${this.basic()}`;
     return undefined;
   }
 
@@ -113,11 +121,17 @@ export class Authenticator {
         throw mapRequestError(error, { method: 'GET', url: new URL(bearer.realm), what: `get a token from the token service ${new URL(bearer.realm).origin}`, scope: requested, hasCredentials: this.hasCredentials });
       }
       if (refused) {
-        const who = this.hasCredentials ? `the credentials of user "${this.credentials.username}"` : 'anonymous access';
+        const identity = !!this.credentials.identityToken;
+        const who = identity ? "the identity token from docker's credentials" : this.hasCredentials ? `the credentials of user "${this.credentials.username}"` : 'anonymous access';
+        const hint = identity
+          ? 'identity tokens expire: run docker login again, or pass -u USER and -pw PASSWORD'
+          : this.hasCredentials
+            ? 'check the user name and password, and that the user has this permission'
+            : 'pass -u USER and -pw PASSWORD (or CLEANREG_USERNAME/CLEANREG_PASSWORD, --password-stdin, or docker login)';
         throw new RegistryError(
           'unauthorized',
           `the token service ${new URL(bearer.realm).origin} refused ${who}${requested ? ` for scope "${requested}"` : ''} (HTTP ${(error as HttpStatusError).response.statusCode})`,
-          this.hasCredentials ? 'check the user name and password, and that the user has this permission' : 'pass -u USER and -pw PASSWORD (or CLEANREG_USERNAME/CLEANREG_PASSWORD, --password-stdin, or docker login)',
+          hint,
           (error as HttpStatusError).response.statusCode,
         );
       }
@@ -127,10 +141,7 @@ export class Authenticator {
 
   private async requestToken(bearer: { realm: string; service?: string }, scope: string | undefined): Promise<CachedToken> {
     const url = new URL(bearer.realm);
-    if (bearer.service) url.searchParams.set('service', bearer.service);
-    if (scope) url.searchParams.set('scope', scope);
-    const headers: Record<string, string> = this.hasCredentials ? { authorization: `Basic ${this.basic()}` } : {};
-    const res = await this.http(url, { method: 'GET', headers });
+    const res = await (this.credentials.identityToken ? this.refreshGrant(url, bearer.service, scope, this.credentials.identityToken) : this.tokenGet(url, bearer.service, scope));
     let body: { token?: string; access_token?: string; expires_in?: number; issued_at?: string };
     try {
       body = JSON.parse(res.body.toString('utf8'));
@@ -145,6 +156,22 @@ export class Authenticator {
     const lifetime = (body.expires_in && body.expires_in > 0 ? body.expires_in : 60) * 1000;
     this.logger.trace(`token for scope "${scope ?? ''}" valid for ${Math.round(lifetime / 1000)} s`);
     return { value, expiresAt: start + Math.max(lifetime - EXPIRY_MARGIN_MS, lifetime / 2) };
+  }
+
+  /** The token GET of the Docker token spec: service and scope in the query, basic credentials if any. */
+  private tokenGet(url: URL, service: string | undefined, scope: string | undefined) {
+    if (service) url.searchParams.set('service', service);
+    if (scope) url.searchParams.set('scope', scope);
+    const headers: Record<string, string> = this.hasPassword ? { authorization: `Basic ${this.basic()}` } : {};
+    return this.http(url, { method: 'GET', headers });
+  }
+
+  /** The OAuth2 refresh-token grant docker uses for an identity token: a form POST to the realm. */
+  private refreshGrant(url: URL, service: string | undefined, scope: string | undefined, refreshToken: string) {
+    const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshToken, client_id: 'cleanreg' });
+    if (service) form.set('service', service);
+    if (scope) form.set('scope', scope);
+    return this.http(url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: Buffer.from(form.toString()) });
   }
 }
 

@@ -3,13 +3,13 @@
  * scopes, the catalog scope for globs, refusals, the `*` fallback, `access_token`, expiry and the per-scope cache.
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { writeFileSync } from 'node:fs';
+import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runCli } from '../helpers/cli.js';
+import { runBuiltCli, runCli } from '../helpers/cli.js';
 import { ImagePusher } from '../helpers/images.js';
 import { startRegistry, stopAllRegistries, type TestRegistry } from '../helpers/registry.js';
 import { startTokenService, type TokenService, type TokenServiceOptions } from '../helpers/token-service.js';
-import { startReverseProxy, startTokenFront, tempDirs, type TokenFront } from './servers.js';
+import { leaked, startReverseProxy, startTokenFront, tempDirs, type TokenFront } from './servers.js';
 
 const USER = 'alice';
 const PASSWORD = 'T0ken-Alice-Pa55';
@@ -293,5 +293,67 @@ describe('tokens the registry refuses, and a broken token service', () => {
     expect(r.stderr).toMatch(/^error: .*token/m);
     expect(r.stderr).toContain(new URL(front.realm).origin);
     expect(r.code).toBe(1);
+  });
+});
+
+describe("docker login's identity token (an OAuth2 refresh token in config.json)", () => {
+  // What `az acr login` and OIDC-backed logins leave: a placeholder user, no password, and an identity token.
+  const REFRESH = 'refresh-7f3c9a1e-identity-token';
+  const PLACEHOLDER = Buffer.from('00000000-0000-0000-0000-000000000000:').toString('base64');
+  let s: Setup;
+  let host: string;
+  beforeAll(async () => {
+    s = await tokenRegistry({ refreshTokens: { [REFRESH]: USER } });
+    host = new URL(s.reg.url).host;
+  });
+  afterAll(() => s.stop());
+
+  /** A DOCKER_CONFIG dir holding this config.json. */
+  const dockerConfig = (config: object) => {
+    const dir = tmp.make();
+    writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
+    return dir;
+  };
+
+  test('is exchanged for bearer tokens by a POST refresh-token grant, per scope; the run deletes and never shows it', async () => {
+    await seed(s.p, 'idt/app');
+    s.ts.requests.splice(0);
+    const DOCKER_CONFIG = dockerConfig({ auths: { [host]: { auth: PLACEHOLDER, identitytoken: REFRESH } } });
+    const r = await runCli(['-r', s.reg.url, '-n', 'idt/app', '-k', '1', '-y', '--no-cache', '-vvv'], { env: { DOCKER_CONFIG } });
+    expect(r.stderr).not.toMatch(/error/);
+    expect(r.code).toBe(0);
+    expect(await s.p.tags('idt/app')).toEqual(['new']);
+    expect(s.ts.requests.map((q) => [q.grant, q.user, q.status, q.scope.join(' ')])).toEqual([
+      ['refresh_token', USER, 200, ''], // the ping: GET /v2/ needs a token of no scope
+      ['refresh_token', USER, 200, 'repository:idt/app:pull'],
+      ['refresh_token', USER, 200, 'repository:idt/app:pull,delete'],
+    ]);
+    expect(leaked(r.stdout + r.stderr, [REFRESH])).toEqual([]);
+  });
+
+  test('a credential helper answering the user "<token>" hands over an identity token (this one exits without reading the host)', async () => {
+    await seed(s.p, 'idt/helper');
+    const bin = tmp.make();
+    writeFileSync(join(bin, 'docker-credential-idt'), `#!/bin/sh\nprintf '{"ServerURL":"x","Username":"<token>","Secret":"${REFRESH}"}\\n'\n`);
+    chmodSync(join(bin, 'docker-credential-idt'), 0o755);
+    s.ts.requests.splice(0);
+    const env = { DOCKER_CONFIG: dockerConfig({ credHelpers: { [host]: 'idt' } }), PATH: `${bin}:${process.env.PATH}` };
+    const r = await runBuiltCli(['-r', s.reg.url, '-n', 'idt/helper', '-k', '1', '-y', '--no-cache'], { env });
+    expect(r.stderr).not.toMatch(/error/);
+    expect(r.code).toBe(0);
+    expect(await s.p.tags('idt/helper')).toEqual(['new']);
+    expect(s.ts.requests.length).toBeGreaterThan(0);
+    expect(s.ts.requests.every((q) => q.grant === 'refresh_token' && q.user === USER)).toBe(true);
+  });
+
+  test('a refused identity token: exit 1, says to log in again, names no secret, deletes nothing', async () => {
+    await seed(s.p, 'idt/expired');
+    const DOCKER_CONFIG = dockerConfig({ auths: { [host]: { auth: PLACEHOLDER, identitytoken: 'refresh-expired-long-ago-0001' } } });
+    const r = await runCli(['-r', s.reg.url, '-n', 'idt/expired', '-k', '1', '-y', '--no-cache', '-vvv'], { env: { DOCKER_CONFIG } });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/refused the identity token/);
+    expect(r.stderr).toMatch(/docker login/);
+    expect(leaked(r.stdout + r.stderr, ['refresh-expired-long-ago-0001'])).toEqual([]);
+    expect((await s.p.tags('idt/expired'))?.sort()).toEqual(['new', 'old']);
   });
 });

@@ -17,6 +17,7 @@ export interface TokenScope { type: string; name: string; actions: string[] }
 
 export interface TokenServiceOptions {
   users?: Record<string, string>; // basic credentials accepted on the token GET
+  refreshTokens?: Record<string, string>; // refresh token → user, for the OAuth2 POST (docker's identity tokens)
   anonymous?: (scope: TokenScope) => string[]; // actions for requests without credentials; default none
   grant?: (user: string, scope: TokenScope) => string[]; // default: everything asked for
   expiresIn?: number; // seconds, default 300
@@ -26,7 +27,7 @@ export interface TokenServiceOptions {
   issuer?: string;
 }
 
-export interface TokenRequest { scope: string[]; user: string | null; service: string | null; status: number }
+export interface TokenRequest { scope: string[]; user: string | null; service: string | null; status: number; grant?: string }
 
 export interface TokenService {
   url: string;
@@ -70,19 +71,40 @@ export async function startTokenService(opts: TokenServiceOptions = {}): Promise
   };
 
   const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => answer(req, res, Buffer.concat(chunks).toString('utf8')));
+  });
+
+  /** GET: the Docker token spec (query, basic credentials). POST: an OAuth2 form, here only the refresh-token grant. */
+  const answer = (req: http.IncomingMessage, res: http.ServerResponse, body: string) => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
-    const scopes = url.searchParams.getAll('scope').flatMap((s) => s.split(' ')).filter(Boolean);
-    const record: TokenRequest = { scope: scopes, user: null, service: url.searchParams.get('service'), status: 0 };
+    const params = req.method === 'POST' ? new URLSearchParams(body) : url.searchParams;
+    const scopes = params.getAll('scope').flatMap((s) => s.split(' ')).filter(Boolean);
+    const record: TokenRequest = { scope: scopes, user: null, service: params.get('service'), status: 0 };
     const reply = (status: number, body: object, headers: Record<string, string> = {}) => {
       record.status = status;
       res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(JSON.stringify(body));
     };
-    if (url.pathname !== '/token' || req.method !== 'GET') {
-      reply(404, { errors: [{ code: 'NOT_FOUND', message: 'GET /token only' }] });
+    if (url.pathname !== '/token' || (req.method !== 'GET' && req.method !== 'POST')) {
+      reply(404, { errors: [{ code: 'NOT_FOUND', message: 'GET or POST /token only' }] });
       return;
     }
     requests.push(record);
 
+    if (req.method === 'POST') {
+      record.grant = params.get('grant_type') ?? '';
+      const user = opts.refreshTokens?.[params.get('refresh_token') ?? ''];
+      if (record.grant !== 'refresh_token' || req.headers['content-type'] !== 'application/x-www-form-urlencoded') {
+        reply(400, { error: 'unsupported_grant_type' });
+        return;
+      }
+      if (user === undefined) {
+        reply(401, { error: 'invalid_grant' });
+        return;
+      }
+      record.user = user;
+    }
     const auth = /^Basic (.+)$/i.exec(req.headers.authorization ?? '');
     if (auth) {
       const [user, ...rest] = Buffer.from(auth[1], 'base64').toString('utf8').split(':');
@@ -102,14 +124,15 @@ export async function startTokenService(opts: TokenServiceOptions = {}): Promise
       .map((s) => ({ ...s, actions: user === null ? (opts.anonymous?.(s) ?? []) : (opts.grant?.(user, s) ?? s.actions) }))
       .filter((s) => s.actions.length > 0);
     const token = mint(access, { sub: user ?? '' });
-    const field = opts.field ?? 'token';
+    // OAuth2 answers carry access_token.
+    const field = req.method === 'POST' ? 'access_token' : (opts.field ?? 'token');
     reply(200, {
       ...(field !== 'access_token' ? { token } : {}),
       ...(field !== 'token' ? { access_token: token } : {}),
       expires_in: opts.expiresIn ?? 300,
       issued_at: new Date().toISOString(),
     });
-  });
+  };
   server.keepAliveTimeout = 1000;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   server.unref();
