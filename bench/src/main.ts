@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { startRegistry, type TestRegistry } from '../../tests/helpers/registry.js';
 import { parseArgs, USAGE, type BenchArgs } from './args.js';
 import { cpuWindow, shuffled, timed, wrkReplay } from './measure.js';
-import { count, machine, median, renderShape, writeResults, type Entry, type RunResult, type ShapeReport } from './report.js';
+import { count, machine, pairedText, renderShape, writeResults, type Entry, type RunResult, type ShapeReport } from './report.js';
 import { repoName, Seeder, type SeedFacts, type Shape } from './seed.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../../..');
@@ -69,15 +69,16 @@ async function replay(on: TestRegistry, entries: Entry[], args: BenchArgs, work:
   const w = await wrkReplay(on.url, lines, { connections: args.workers, seconds: args.wrkSeconds, dir: work, name });
   const cpu = window.stop();
   const heads = entries.filter((e) => e.method === 'HEAD').length;
+  const busy = cpu.machine - cpu.registry - cpu.bench > 0.15 * w.seconds;
   const note = [
     heads ? `${heads} HEAD replayed as GET` : '',
     w.requests > lines.length ? `list of ${lines.length} replayed ${(w.requests / lines.length).toFixed(1)}×` : '',
     w.non2xx ? `${w.non2xx} non-2xx` : '',
     w.errors,
-    cpu.machine - cpu.registry - cpu.bench > 0.15 * w.seconds ? `other processes (wrk included) used ${(cpu.machine - cpu.registry - cpu.bench).toFixed(1)} CPU s in ${w.seconds.toFixed(1)} s: disturbed` : '',
+    busy ? `other processes (wrk included) used ${(cpu.machine - cpu.registry - cpu.bench).toFixed(1)} CPU s in ${w.seconds.toFixed(1)} s: disturbed` : '',
   ].filter(Boolean).join(', ');
   log(`wrk ${name}: ${Math.round(w.requestsPerSecond)} req/s over ${w.requests} requests${note ? ` (${note})` : ''}; registry CPU ${cpu.registry.toFixed(2)} s, rest of the machine (wrk included) ${(cpu.machine - cpu.registry - cpu.bench).toFixed(2)} s`);
-  return { rate: w.requestsPerSecond, non2xx: w.non2xx, requests: w.requests, note: note || undefined, registryCpu: cpu.registry };
+  return { rate: w.requestsPerSecond, non2xx: w.non2xx, requests: w.requests, note: note || undefined, disturbed: busy, registryCpu: cpu.registry };
 }
 
 function allowed(name: RunResult['name'], f: SeedFacts, entries: Entry[]): { n: number; text: string } {
@@ -188,8 +189,11 @@ async function benchShape(shape: Shape, args: BenchArgs): Promise<void> {
       if (r.cost.retries) notes.push(`${run.name}: cleanreg retried ${r.cost.retries} requests (its -v log)`);
       return { result, entries: r.entries };
     };
+    const busy = (x: RunResult) => x.otherCpu > 0.15 * x.wallSeconds;
+    /** A try whose run or replays shared the machine with other work: its paired ratio says little. */
+    const troubled = (t: Try) => busy(t.result) || t.replays.some((w) => w.disturbed);
     const disturbed = (x: RunResult) => {
-      if (x.otherCpu > 0.15 * x.wallSeconds) {
+      if (busy(x)) {
         notes.push(`during the ${x.name}, other processes used ${x.otherCpu.toFixed(1)} CPU s in ${x.wallSeconds.toFixed(1)} s: its numbers may be disturbed`);
       }
     };
@@ -220,10 +224,11 @@ async function benchShape(shape: Shape, args: BenchArgs): Promise<void> {
       if (args.repeat > 1) {
         best.paired = tries[name].map((t) => t.result.wallSeconds / floorSeconds(t));
         best.pairedCold = tries[name].map((t, i) => t.result.wallSeconds / floorSeconds(coldTries[i]));
+        best.troubledTries = tries[name].map((t, i) => troubled(t) || troubled(coldTries[i]));
         notes.push(
           `${name}, ${args.repeat} tries: wall ${tries[name].map((t) => t.result.wallSeconds.toFixed(2)).join(', ')} s; ` +
             `replays around each try ${tries[name].map((t) => t.replays.map((w) => Math.round(w.rate)).join('/')).join(', ')} req/s; ` +
-            `each try ÷ the floor of the replays around it: ${best.paired.map((r) => r.toFixed(2)).join(', ')} (median ${median(best.paired).toFixed(2)})`,
+            `each try ÷ the floor of the replays around it: ${pairedText(best.paired, best.troubledTries)}`,
         );
       }
       disturbed(best);

@@ -61,6 +61,8 @@ export interface RunResult {
   /** With --repeat: each try's wall ÷ the floor of the replays just around it (its own mix; the cold plan's mix). */
   paired?: number[];
   pairedCold?: number[];
+  /** Per try: whether other work shared the machine during it or its replays (left out of the medians). */
+  troubledTries?: boolean[];
   /** Requests the issue allows for this run (the floor count), and what it is made of. */
   allowed: number;
   allowedText: string;
@@ -103,6 +105,20 @@ export function machine(): Machine {
     kernel: os.release(),
     load: os.loadavg().map((l) => l.toFixed(2)).join(' '),
   };
+}
+
+/** The median of the undisturbed tries (of all, when every one was disturbed). */
+export function settledMedian(values: number[], troubled: boolean[] = []): number {
+  const calm = values.filter((_, i) => !troubled[i]);
+  return median(calm.length ? calm : values);
+}
+
+/** "1.10 (0.69*, 1.12, 1.09; * disturbed, left out of the median)" */
+export function pairedText(values: number[], troubled: boolean[] = []): string {
+  const listed = values.map((v, i) => `${v.toFixed(2)}${troubled[i] ? '*' : ''}`).join(', ');
+  const count = values.filter((_, i) => troubled[i]).length;
+  const left = count === 0 ? '' : count === values.length ? '; * disturbed, all of them: the median is of all' : '; * disturbed, left out of the median';
+  return `${settledMedian(values, troubled).toFixed(2)} (${listed}${left})`;
 }
 
 export function median(values: number[]): number {
@@ -173,15 +189,14 @@ export function renderShape(r: ShapeReport): string {
   add('floor s (requests ÷ replay rate)', (x) => (x.wrk ? f2(x.counted.total / x.wrk.rate) : '—'));
   add('wall ÷ floor', (x) => (x.wrk ? f2(x.wallSeconds / (x.counted.total / x.wrk.rate)) : '—'));
   add('wall ÷ cold-plan floor', (x) => (r.coldFloor ? f2(x.wallSeconds / r.coldFloor) : '—'));
-  const tries = (values: number[] | undefined) => (values ? `${f2(median(values))} (${values.map(f2).join(', ')})` : '—');
   if (r.runs.some((x) => x.paired)) {
-    add('each try ÷ the floor of the replays around it: median (tries)', (x) => tries(x.paired));
-    add('each try ÷ the cold-plan floor around it: median (tries)', (x) => tries(x.pairedCold));
+    add('each try ÷ the floor of the replays around it: median (tries)', (x) => (x.paired ? pairedText(x.paired, x.troubledTries) : '—'));
+    add('each try ÷ the cold-plan floor around it: median (tries)', (x) => (x.pairedCold ? pairedText(x.pairedCold, x.troubledTries) : '—'));
   }
   add('time target', (x) => {
     if (!r.coldFloor) return '—';
     // With several tries, the median of the paired ratios: fastest ÷ fastest pairs moments the machine differed.
-    const ratio = x.pairedCold ? median(x.pairedCold) : x.wallSeconds / r.coldFloor;
+    const ratio = x.pairedCold ? settledMedian(x.pairedCold, x.troubledTries) : x.wallSeconds / r.coldFloor;
     const basis = x.pairedCold ? `median of tries ${f2(ratio)}` : f2(ratio);
     if (x.name === 'cold plan') return ratio <= 1.1 ? `met (${basis} ≤ 1.10)` : `**missed (${basis} > 1.10)**`;
     if (x.name === 'warm plan') return ratio <= 0.5 ? `met (${basis} ≤ 0.50)` : `**missed (${basis} > 0.50)**`;
@@ -212,7 +227,8 @@ body after a HEAD; the registry does the same work for both). "Other CPU" is the
 minus the registry, cleanreg and the bench process: large values mean other jobs disturbed the numbers
 (\`--repeat N\` runs the plans N times, each between two replays of its mix, as the machine's speed drifts: the
 table shows the fastest run and the fastest replay, and each try against the replays around it; the time target is
-then judged on the median of those paired ratios).
+then judged on the median of those paired ratios, leaving out, marked *, the tries during which other processes used
+more than 15% of the time in CPU, in the run or in a replay around it).
 
 "Allowed by the issue" is the request floor: cold, one manifest GET per tag, one GET per child manifest of an index
 (needed to date it) and one config GET per distinct image, plus pages (ping, catalog pages, one tag list per
