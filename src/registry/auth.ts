@@ -2,7 +2,7 @@ import { RegistryError } from '../errors.js';
 import type { Logger } from '../util/log.js';
 import { registerSecret } from '../util/redact.js';
 import { parseChallenge } from './challenge.js';
-import { mapRequestError } from './error-map.js';
+import { CREDENTIALS_HINT, mapRequestError } from './error-map.js';
 import { HttpStatusError, type Transport } from './transport.js';
 
 export interface Credentials {
@@ -32,6 +32,10 @@ export class Authenticator {
   private readonly pending = new Map<string, Promise<string>>();
   /** Scopes the token service refused with `delete`, mapped to the `*` form it accepted. */
   private readonly scopeFallback = new Map<string, string>();
+  /** docker's identity token: an OAuth2 refresh token, replaced when the token service rotates it. */
+  private refreshToken?: string;
+  /** Refresh grants go one at a time: a rotated refresh token may be good for one use only. */
+  private grants: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly http: Transport,
@@ -40,10 +44,15 @@ export class Authenticator {
   ) {
     registerSecret(credentials.password);
     registerSecret(credentials.identityToken);
+    this.refreshToken = credentials.identityToken;
   }
 
   get hasCredentials(): boolean {
-    return this.hasPassword || !!this.credentials.identityToken;
+    return this.hasPassword || this.usesIdentityToken;
+  }
+
+  get usesIdentityToken(): boolean {
+    return this.refreshToken !== undefined;
   }
 
   private get hasPassword(): boolean {
@@ -109,7 +118,10 @@ export class Authenticator {
       this.tokens.set(key, token);
       return token.value;
     } catch (error) {
-      const refused = error instanceof HttpStatusError && (error.response.statusCode === 401 || error.response.statusCode === 403);
+      const status = error instanceof HttpStatusError ? error.response.statusCode : 0;
+      const identity = this.usesIdentityToken;
+      // OAuth2 refuses an expired or revoked refresh token with 400 invalid_grant (RFC 6749 section 5.2).
+      const refused = status === 401 || status === 403 || (identity && status === 400);
       // Some token services refuse `delete` in a scope but grant `*`.
       if (refused && requested && requested !== starScope(requested) && /delete/.test(requested)) {
         this.logger.verbose(`token service refused scope "${requested}"; trying "${starScope(requested)}"`);
@@ -118,31 +130,40 @@ export class Authenticator {
       }
       if (!refused) {
         // A broken token service (5xx, dropped connection, TLS) is named as such.
-        throw mapRequestError(error, { method: 'GET', url: new URL(bearer.realm), what: `get a token from the token service ${new URL(bearer.realm).origin}`, scope: requested, hasCredentials: this.hasCredentials });
+        throw mapRequestError(error, { method: identity ? 'POST' : 'GET', url: new URL(bearer.realm), what: `get a token from the token service ${new URL(bearer.realm).origin}`, scope: requested, hasCredentials: this.hasCredentials });
       }
       if (refused) {
-        const identity = !!this.credentials.identityToken;
         const who = identity ? "the identity token from docker's credentials" : this.hasCredentials ? `the credentials of user "${this.credentials.username}"` : 'anonymous access';
         const hint = identity
-          ? 'identity tokens expire: run docker login again, or pass -u USER and -pw PASSWORD'
+          ? status === 403
+            ? "the identity token's account needs this permission"
+            : 'identity tokens expire: run docker login again, or pass -u USER and -pw PASSWORD'
           : this.hasCredentials
             ? 'check the user name and password, and that the user has this permission'
-            : 'pass -u USER and -pw PASSWORD (or CLEANREG_USERNAME/CLEANREG_PASSWORD, --password-stdin, or docker login)';
+            : CREDENTIALS_HINT;
         throw new RegistryError(
           'unauthorized',
-          `the token service ${new URL(bearer.realm).origin} refused ${who}${requested ? ` for scope "${requested}"` : ''} (HTTP ${(error as HttpStatusError).response.statusCode})`,
+          `the token service ${new URL(bearer.realm).origin} refused ${who}${requested ? ` for scope "${requested}"` : ''} (HTTP ${status}${identity ? oauthError((error as HttpStatusError).response.body) : ''})`,
           hint,
-          (error as HttpStatusError).response.statusCode,
+          status,
         );
       }
       throw error;
     }
   }
 
-  private async requestToken(bearer: { realm: string; service?: string }, scope: string | undefined): Promise<CachedToken> {
+  private requestToken(bearer: { realm: string; service?: string }, scope: string | undefined): Promise<CachedToken> {
+    if (!this.usesIdentityToken) return this.exchange(bearer, scope);
+    const grant = this.grants.then(() => this.exchange(bearer, scope));
+    this.grants = grant.catch(() => undefined);
+    return grant;
+  }
+
+  /** One token request and its answer; a refresh token the service rotated replaces the one used. */
+  private async exchange(bearer: { realm: string; service?: string }, scope: string | undefined): Promise<CachedToken> {
     const url = new URL(bearer.realm);
-    const res = await (this.credentials.identityToken ? this.refreshGrant(url, bearer.service, scope, this.credentials.identityToken) : this.tokenGet(url, bearer.service, scope));
-    let body: { token?: string; access_token?: string; expires_in?: number; issued_at?: string };
+    const res = await (this.refreshToken !== undefined ? this.refreshGrant(url, bearer.service, scope, this.refreshToken) : this.tokenGet(url, bearer.service, scope));
+    let body: { token?: string; access_token?: string; expires_in?: number; issued_at?: string; refresh_token?: string };
     try {
       body = JSON.parse(res.body.toString('utf8'));
     } catch {
@@ -151,6 +172,10 @@ export class Authenticator {
     const value = body.token ?? body.access_token;
     if (!value) throw new RegistryError('protocol', `the token service ${url.origin} answered without a token`);
     registerSecret(value);
+    if (this.refreshToken !== undefined && body.refresh_token && body.refresh_token !== this.refreshToken) {
+      registerSecret(body.refresh_token);
+      this.refreshToken = body.refresh_token;
+    }
     const issuedAt = body.issued_at ? Date.parse(body.issued_at) : NaN;
     const start = Number.isFinite(issuedAt) ? Math.min(issuedAt, Date.now()) : Date.now();
     const lifetime = (body.expires_in && body.expires_in > 0 ? body.expires_in : 60) * 1000;
@@ -171,7 +196,19 @@ export class Authenticator {
     const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshToken, client_id: 'cleanreg' });
     if (service) form.set('service', service);
     if (scope) form.set('scope', scope);
-    return this.http(url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: Buffer.from(form.toString()) });
+    // Retried like a GET: the grant asks for a token and changes nothing (a rotated token is only taken on success).
+    return this.http(url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: Buffer.from(form.toString()), retry: true });
+  }
+}
+
+/** An OAuth2 error answer's `error` and `error_description`, as ": invalid_grant, token expired"; else nothing. */
+function oauthError(body: Buffer): string {
+  try {
+    const { error, error_description: description } = JSON.parse(body.toString('utf8')) as { error?: unknown; error_description?: unknown };
+    const parts = [error, description].filter((p): p is string => typeof p === 'string' && p.length > 0);
+    return parts.length ? `: ${parts.join(', ').slice(0, 200)}` : '';
+  } catch {
+    return '';
   }
 }
 

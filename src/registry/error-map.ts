@@ -10,6 +10,8 @@ export interface RequestContext {
   repo?: string;
   scope?: string;
   hasCredentials: boolean;
+  /** The credentials are docker's identity token (good for a token service only, never sent as Basic). */
+  identityToken?: boolean;
   /** The proxy the request went through, if any. */
   proxy?: string;
 }
@@ -35,7 +37,7 @@ const CLIENT_CERT_CODES = new Set([
   'ERR_SSL_TLSV1_ALERT_ACCESS_DENIED',
 ]);
 
-const CREDENTIALS_HINT = 'pass -u USER and -pw PASSWORD (or CLEANREG_USERNAME/CLEANREG_PASSWORD, --password-stdin, or docker login)';
+export const CREDENTIALS_HINT = 'pass -u USER and -pw PASSWORD (or CLEANREG_USERNAME/CLEANREG_PASSWORD, --password-stdin, or docker login)';
 
 /** The registry's own error code (`NAME_UNKNOWN`, `UNSUPPORTED`, ...) from its JSON error body. */
 export function registryErrorCode(body: unknown): string | undefined {
@@ -108,6 +110,14 @@ export function mapStatus(status: number, code: string | undefined, ctx: Request
   const detail = code ? ` ${code}` : '';
   switch (status) {
     case 401:
+      if (ctx.identityToken) {
+        return new RegistryError(
+          'unauthorized',
+          `${ctx.what}: the registry refused the request (401${detail})${ctx.scope ? ` for scope "${ctx.scope}"` : ''}`,
+          "docker's identity token works only with a registry's token service, and grants what its account may do: run docker login again, or pass -u USER and -pw PASSWORD",
+          status,
+        );
+      }
       return ctx.hasCredentials
         ? new RegistryError('unauthorized', `${ctx.what}: the registry rejected the credentials (401${detail})${ctx.scope ? ` for scope "${ctx.scope}"` : ''}`, `check the user name and password: ${CREDENTIALS_HINT}`, status)
         : new RegistryError('unauthorized', `${ctx.what}: the registry requires credentials (401${detail})`, CREDENTIALS_HINT, status);

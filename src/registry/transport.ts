@@ -37,6 +37,8 @@ export interface HttpRequest {
   method: string;
   headers?: Record<string, string>;
   body?: Buffer;
+  /** A POST that is safe to send again (retried like a GET). */
+  retry?: boolean;
 }
 
 export type { HttpResponse };
@@ -125,9 +127,12 @@ export function createTransport(opts: TransportOptions): Transport {
       const location = res.headers.location;
       if (!REDIRECT_STATUS.has(res.statusCode) || !location || hops >= MAX_REDIRECTS) return res;
       const next = new URL(location, url);
+      // A POST's form may hold a secret (a refresh token): it is not re-sent to another origin.
+      if (next.origin !== url.origin && method === 'POST' && res.statusCode >= 307) return res;
       // A storage backend (S3, GCS) behind a redirect gets no registry credentials: the URL itself is signed.
       if (next.origin !== url.origin) delete headers.authorization;
-      if (res.statusCode === 303 && method !== 'HEAD') {
+      // 303, and 301/302 after a POST (as browsers and Go do), continue as a GET without the body.
+      if ((res.statusCode === 303 && method !== 'HEAD') || (method === 'POST' && res.statusCode <= 302)) {
         method = 'GET';
         body = undefined;
         delete headers['content-length'];
@@ -148,7 +153,7 @@ export function createTransport(opts: TransportOptions): Transport {
         failure = error;
       }
       const retriable = res ? RETRY_STATUS.has(res.statusCode) : RETRY_ERRORS.has(failure?.code ?? '');
-      const delay = retriable && retry < opts.retries && RETRY_METHODS.has(request.method) ? retryDelay(retry + 1, res) : undefined;
+      const delay = retriable && retry < opts.retries && (RETRY_METHODS.has(request.method) || request.retry) ? retryDelay(retry + 1, res) : undefined;
       if (delay === undefined) {
         if (!res) throw failure;
         if (res.statusCode >= 400) throw new HttpStatusError(res);
@@ -161,7 +166,7 @@ export function createTransport(opts: TransportOptions): Transport {
 }
 
 /** The TLS set-up; a client certificate or key that OpenSSL cannot read is the user's input, named as such. */
-function secureContext(ca: string[] | undefined, cert: string | undefined, key: string | undefined): tls.SecureContext {
+export function secureContext(ca: string[] | undefined, cert: string | undefined, key: string | undefined): tls.SecureContext {
   try {
     return tls.createSecureContext({ ca, cert, key });
   } catch (error) {

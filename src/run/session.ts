@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { resolveCredentials } from '../cli/credentials.js';
 import { UsageError } from '../errors.js';
 import { parseRegistryUrl, RegistryClient } from '../registry/client.js';
+import { secureContext } from '../registry/transport.js';
 import { Logger, type Io } from '../util/log.js';
 import { requestLimit, type RequestLimit } from '../util/request-limit.js';
 
@@ -24,7 +25,7 @@ export interface ConnectionArgs {
 
 export interface Session {
   client: RegistryClient;
-  /** The one concurrency limit of the run: every request about a repository goes through it (not the ping, catalog pages or tokens). */
+  /** The one concurrency limit of the run: every request about a repository goes through it (not the ping or catalog pages; a token is fetched inside the slot of the request that needs it). */
   limit: RequestLimit;
   logger: Logger;
   registry: string;
@@ -56,9 +57,11 @@ export async function openSession(args: ConnectionArgs, io: Io, logger: Logger):
   const url = checkConnectionArgs(args, io.env);
   const ca = args.cacert ? readPem(args.cacert, 'CA certificate') : undefined;
   // node ignores a CA bundle without a certificate in it: the registry's certificate would then fail to verify.
-  if (ca !== undefined && !ca.includes('-----BEGIN CERTIFICATE-----')) throw new UsageError(`-c/--cacert ${args.cacert}: no PEM certificate in it`, 'pass the CA certificate in PEM form (-----BEGIN CERTIFICATE-----)');
+  if (ca !== undefined && !/-----BEGIN (TRUSTED )?CERTIFICATE-----/.test(ca)) throw new UsageError(`-c/--cacert ${args.cacert}: no PEM certificate in it`, 'pass the CA certificate in PEM form (-----BEGIN CERTIFICATE-----)');
   const cert = args.cert ? readPem(args.cert, 'client certificate') : undefined;
   const key = args.key ? readPem(args.key, 'client key') : undefined;
+  // Before any credential helper or --password-stdin is asked.
+  if (cert) secureContext(undefined, cert, key);
   if (args.insecure) logger.warn('--insecure: TLS certificates are not verified; anyone in between can read the credentials');
   const credentials = await resolveCredentials({
     user: args.basicauthUser,

@@ -99,6 +99,13 @@ describe('docker config.json', () => {
     expect(r.stdout + r.stderr).not.toContain('wrong-config-pw');
     expect(r.stdout + r.stderr).not.toContain(b64(`${USER}:wrong-config-pw`));
   });
+
+  test('an identity token for a registry with Basic auth: said to work only with a token service, never sent', async () => {
+    const DOCKER_CONFIG = dockerConfig({ auths: { [host]: { auth: b64('00000000-0000-0000-0000-000000000000:'), identitytoken: 'idtok-basic-registry-0001' } } });
+    const r = await runCli([...args(), '-vvv'], { env: { DOCKER_CONFIG } });
+    await expectRejected(r, /identity token works only with a registry's token service/);
+    expect(r.stdout + r.stderr).not.toContain('idtok-basic-registry-0001');
+  });
 });
 
 describe('credential helpers', () => {

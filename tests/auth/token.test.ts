@@ -351,9 +351,27 @@ describe("docker login's identity token (an OAuth2 refresh token in config.json)
     const DOCKER_CONFIG = dockerConfig({ auths: { [host]: { auth: PLACEHOLDER, identitytoken: 'refresh-expired-long-ago-0001' } } });
     const r = await runCli(['-r', s.reg.url, '-n', 'idt/expired', '-k', '1', '-y', '--no-cache', '-vvv'], { env: { DOCKER_CONFIG } });
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/refused the identity token/);
+    expect(r.stderr).toMatch(/refused the identity token.*\(HTTP 400: invalid_grant, refresh token expired or revoked\)/);
     expect(r.stderr).toMatch(/docker login/);
     expect(leaked(r.stdout + r.stderr, ['refresh-expired-long-ago-0001'])).toEqual([]);
     expect((await s.p.tags('idt/expired'))?.sort()).toEqual(['new', 'old']);
+  });
+
+  test('a token service that rotates refresh tokens (each good once): every grant uses the newest, one at a time', async () => {
+    const ROTATING = 'refresh-rotating-first';
+    const rotating = await tokenRegistry({ refreshTokens: { [ROTATING]: USER }, rotateRefreshTokens: true });
+    try {
+      await seed(rotating.p, 'idt/rotating');
+      const DOCKER_CONFIG = dockerConfig({ auths: { [new URL(rotating.reg.url).host]: { auth: PLACEHOLDER, identitytoken: ROTATING } } });
+      rotating.ts.requests.splice(0);
+      const r = await runCli(['-r', rotating.reg.url, '-n', 'idt/rotating', '-k', '1', '-y', '--no-cache', '-vvv'], { env: { DOCKER_CONFIG } });
+      expect(r.stderr).not.toMatch(/error/);
+      expect(r.code).toBe(0);
+      expect(await rotating.p.tags('idt/rotating')).toEqual(['new']);
+      expect(rotating.ts.requests.length).toBeGreaterThanOrEqual(3);
+      expect(rotating.ts.requests.every((q) => q.grant === 'refresh_token' && q.status === 200)).toBe(true);
+    } finally {
+      await rotating.stop();
+    }
   });
 });

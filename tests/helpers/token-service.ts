@@ -18,6 +18,7 @@ export interface TokenScope { type: string; name: string; actions: string[] }
 export interface TokenServiceOptions {
   users?: Record<string, string>; // basic credentials accepted on the token GET
   refreshTokens?: Record<string, string>; // refresh token → user, for the OAuth2 POST (docker's identity tokens)
+  rotateRefreshTokens?: boolean; // each grant answers a new refresh token; the one used is no longer accepted
   anonymous?: (scope: TokenScope) => string[]; // actions for requests without credentials; default none
   grant?: (user: string, scope: TokenScope) => string[]; // default: everything asked for
   expiresIn?: number; // seconds, default 300
@@ -92,6 +93,7 @@ export async function startTokenService(opts: TokenServiceOptions = {}): Promise
     }
     requests.push(record);
 
+    let rotated: string | undefined;
     if (req.method === 'POST') {
       record.grant = params.get('grant_type') ?? '';
       const user = opts.refreshTokens?.[params.get('refresh_token') ?? ''];
@@ -100,10 +102,16 @@ export async function startTokenService(opts: TokenServiceOptions = {}): Promise
         return;
       }
       if (user === undefined) {
-        reply(401, { error: 'invalid_grant' });
+        // RFC 6749 section 5.2: an expired or revoked refresh token is a 400.
+        reply(400, { error: 'invalid_grant', error_description: 'refresh token expired or revoked' });
         return;
       }
       record.user = user;
+      if (opts.rotateRefreshTokens) {
+        delete opts.refreshTokens![params.get('refresh_token')!];
+        rotated = `refresh-${randomUUID()}`;
+        opts.refreshTokens![rotated] = user;
+      }
     }
     const auth = /^Basic (.+)$/i.exec(req.headers.authorization ?? '');
     if (auth) {
@@ -131,6 +139,7 @@ export async function startTokenService(opts: TokenServiceOptions = {}): Promise
       ...(field !== 'token' ? { access_token: token } : {}),
       expires_in: opts.expiresIn ?? 300,
       issued_at: new Date().toISOString(),
+      ...(rotated ? { refresh_token: rotated } : {}),
     });
   };
   server.keepAliveTimeout = 1000;
