@@ -16,6 +16,8 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../../..');
 const CLI = join(ROOT, 'dist/cli.js');
 
 const log = (msg: string) => process.stderr.write(`[bench] ${msg}\n`);
+/** Other processes using more than this share of the time in CPU disturb a run or a replay. */
+const BUSY_SHARE = 0.15;
 
 /** The registry's access entries for what `run` sent (between two log markers). */
 async function logged<T>(reg: TestRegistry, run: () => Promise<T>): Promise<{ result: T; entries: Entry[] }> {
@@ -69,7 +71,8 @@ async function replay(on: TestRegistry, entries: Entry[], args: BenchArgs, work:
   const w = await wrkReplay(on.url, lines, { connections: args.workers, seconds: args.wrkSeconds, dir: work, name });
   const cpu = window.stop();
   const heads = entries.filter((e) => e.method === 'HEAD').length;
-  const busy = cpu.machine - cpu.registry - cpu.bench > 0.15 * w.seconds;
+  // Here wrk's own CPU counts as other work (it is small: about 0.1 s in 5 s).
+  const busy = cpu.machine - cpu.registry - cpu.bench > BUSY_SHARE * w.seconds;
   const note = [
     heads ? `${heads} HEAD replayed as GET` : '',
     w.requests > lines.length ? `list of ${lines.length} replayed ${(w.requests / lines.length).toFixed(1)}×` : '',
@@ -189,7 +192,7 @@ async function benchShape(shape: Shape, args: BenchArgs): Promise<void> {
       if (r.cost.retries) notes.push(`${run.name}: cleanreg retried ${r.cost.retries} requests (its -v log)`);
       return { result, entries: r.entries };
     };
-    const busy = (x: RunResult) => x.otherCpu > 0.15 * x.wallSeconds;
+    const busy = (x: RunResult) => x.otherCpu > BUSY_SHARE * x.wallSeconds;
     /** A try whose run or replays shared the machine with other work: its paired ratio says little. */
     const troubled = (t: Try) => busy(t.result) || t.replays.some((w) => w.disturbed);
     const disturbed = (x: RunResult) => {
@@ -224,7 +227,10 @@ async function benchShape(shape: Shape, args: BenchArgs): Promise<void> {
       if (args.repeat > 1) {
         best.paired = tries[name].map((t) => t.result.wallSeconds / floorSeconds(t));
         best.pairedCold = tries[name].map((t, i) => t.result.wallSeconds / floorSeconds(coldTries[i]));
-        best.troubledTries = tries[name].map((t, i) => troubled(t) || troubled(coldTries[i]));
+        // Each ratio is left out when what it is made of was disturbed: this try, and for the cold-plan floor the
+        // replays around the cold try of the same round.
+        best.troubledTries = tries[name].map((t) => troubled(t));
+        best.troubledCold = tries[name].map((t, i) => troubled(t) || coldTries[i].replays.some((w) => w.disturbed));
         notes.push(
           `${name}, ${args.repeat} tries: wall ${tries[name].map((t) => t.result.wallSeconds.toFixed(2)).join(', ')} s; ` +
             `replays around each try ${tries[name].map((t) => t.replays.map((w) => Math.round(w.rate)).join('/')).join(', ')} req/s; ` +

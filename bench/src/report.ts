@@ -61,8 +61,10 @@ export interface RunResult {
   /** With --repeat: each try's wall ÷ the floor of the replays just around it (its own mix; the cold plan's mix). */
   paired?: number[];
   pairedCold?: number[];
-  /** Per try: whether other work shared the machine during it or its replays (left out of the medians). */
+  /** Per try: whether other work shared the machine during it or its replays (left out of `paired`'s median)... */
   troubledTries?: boolean[];
+  /** ...or during it or the cold try's replays (left out of `pairedCold`'s median). */
+  troubledCold?: boolean[];
   /** Requests the issue allows for this run (the floor count), and what it is made of. */
   allowed: number;
   allowedText: string;
@@ -116,8 +118,8 @@ export function settledMedian(values: number[], troubled: boolean[] = []): numbe
 /** "1.10 (0.69*, 1.12, 1.09; * disturbed, left out of the median)" */
 export function pairedText(values: number[], troubled: boolean[] = []): string {
   const listed = values.map((v, i) => `${v.toFixed(2)}${troubled[i] ? '*' : ''}`).join(', ');
-  const count = values.filter((_, i) => troubled[i]).length;
-  const left = count === 0 ? '' : count === values.length ? '; * disturbed, all of them: the median is of all' : '; * disturbed, left out of the median';
+  const disturbed = values.filter((_, i) => troubled[i]).length;
+  const left = disturbed === 0 ? '' : disturbed === values.length ? '; * disturbed, all of them: the median is of all' : '; * disturbed, left out of the median';
   return `${settledMedian(values, troubled).toFixed(2)} (${listed}${left})`;
 }
 
@@ -191,12 +193,12 @@ export function renderShape(r: ShapeReport): string {
   add('wall ÷ cold-plan floor', (x) => (r.coldFloor ? f2(x.wallSeconds / r.coldFloor) : '—'));
   if (r.runs.some((x) => x.paired)) {
     add('each try ÷ the floor of the replays around it: median (tries)', (x) => (x.paired ? pairedText(x.paired, x.troubledTries) : '—'));
-    add('each try ÷ the cold-plan floor around it: median (tries)', (x) => (x.pairedCold ? pairedText(x.pairedCold, x.troubledTries) : '—'));
+    add('each try ÷ the cold-plan floor around it: median (tries)', (x) => (x.pairedCold ? pairedText(x.pairedCold, x.troubledCold) : '—'));
   }
   add('time target', (x) => {
     if (!r.coldFloor) return '—';
     // With several tries, the median of the paired ratios: fastest ÷ fastest pairs moments the machine differed.
-    const ratio = x.pairedCold ? settledMedian(x.pairedCold, x.troubledTries) : x.wallSeconds / r.coldFloor;
+    const ratio = x.pairedCold ? settledMedian(x.pairedCold, x.troubledCold) : x.wallSeconds / r.coldFloor;
     const basis = x.pairedCold ? `median of tries ${f2(ratio)}` : f2(ratio);
     if (x.name === 'cold plan') return ratio <= 1.1 ? `met (${basis} ≤ 1.10)` : `**missed (${basis} > 1.10)**`;
     if (x.name === 'warm plan') return ratio <= 0.5 ? `met (${basis} ≤ 0.50)` : `**missed (${basis} > 0.50)**`;
