@@ -132,24 +132,24 @@ export class Authenticator {
         // A broken token service (5xx, dropped connection, TLS) is named as such.
         throw mapRequestError(error, { method: identity ? 'POST' : 'GET', url: new URL(bearer.realm), what: `get a token from the token service ${new URL(bearer.realm).origin}`, scope: requested, hasCredentials: this.hasCredentials });
       }
-      if (refused) {
-        const who = identity ? "the identity token from docker's credentials" : this.hasCredentials ? `the credentials of user "${this.credentials.username}"` : 'anonymous access';
-        const hint = identity
-          ? status === 403
-            ? "the identity token's account needs this permission"
-            : 'identity tokens expire: run docker login again, or pass -u USER and -pw PASSWORD'
-          : this.hasCredentials
-            ? 'check the user name and password, and that the user has this permission'
-            : CREDENTIALS_HINT;
-        throw new RegistryError(
-          'unauthorized',
-          `the token service ${new URL(bearer.realm).origin} refused ${who}${requested ? ` for scope "${requested}"` : ''} (HTTP ${status}${identity ? oauthError((error as HttpStatusError).response.body) : ''})`,
-          hint,
-          status,
-        );
-      }
-      throw error;
+      const { who, hint } = this.refusal(status);
+      throw new RegistryError(
+        'unauthorized',
+        `the token service ${new URL(bearer.realm).origin} refused ${who}${requested ? ` for scope "${requested}"` : ''} (HTTP ${status}${identity ? oauthError((error as HttpStatusError).response.body) : ''})`,
+        hint,
+        status,
+      );
     }
+  }
+
+  /** Who the token service refused, and what to do about it. */
+  private refusal(status: number): { who: string; hint: string } {
+    if (this.usesIdentityToken) {
+      const hint = status === 403 ? "the identity token's account needs this permission" : 'identity tokens expire: run docker login again, or pass -u USER and -pw PASSWORD';
+      return { who: "the identity token from docker's credentials", hint };
+    }
+    if (this.hasPassword) return { who: `the credentials of user "${this.credentials.username}"`, hint: 'check the user name and password, and that the user has this permission' };
+    return { who: 'anonymous access', hint: CREDENTIALS_HINT };
   }
 
   private requestToken(bearer: { realm: string; service?: string }, scope: string | undefined): Promise<CachedToken> {
