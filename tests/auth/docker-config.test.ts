@@ -42,12 +42,7 @@ beforeEach(async () => {
 
 const args = () => ['-r', reg.url, '-c', reg.caFile!, '-n', REPO, '-k', '1', '-y', '--no-cache'];
 
-/** A DOCKER_CONFIG dir holding this config.json. */
-function dockerConfig(config: object): string {
-  const dir = tmp.make();
-  writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
-  return dir;
-}
+const dockerConfig = tmp.dockerConfig;
 
 async function expectDeleted(r: CliResult): Promise<void> {
   expect(r.stderr).not.toMatch(/error/);

@@ -3,7 +3,7 @@
  * proxy that can delay requests, and a token "front" that stands between a registry and the test token service
  * (to capture issued tokens, or to hand out a token the registry will refuse).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
@@ -32,11 +32,18 @@ function trackSockets(server: http.Server): () => Promise<void> {
 /** Temp dirs removed by `cleanup()` (call it in afterAll). */
 export function tempDirs(prefix: string) {
   const dirs: string[] = [];
+  const make = () => {
+    const d = mkdtempSync(join(os.tmpdir(), prefix));
+    dirs.push(d);
+    return d;
+  };
   return {
-    make: () => {
-      const d = mkdtempSync(join(os.tmpdir(), prefix));
-      dirs.push(d);
-      return d;
+    make,
+    /** A DOCKER_CONFIG dir holding this config.json. */
+    dockerConfig: (config: object) => {
+      const dir = make();
+      writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
+      return dir;
     },
     cleanup: () => {
       for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });

@@ -308,12 +308,7 @@ describe("docker login's identity token (an OAuth2 refresh token in config.json)
   });
   afterAll(() => s.stop());
 
-  /** A DOCKER_CONFIG dir holding this config.json. */
-  const dockerConfig = (config: object) => {
-    const dir = tmp.make();
-    writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
-    return dir;
-  };
+  const dockerConfig = tmp.dockerConfig;
 
   test('is exchanged for bearer tokens by a POST refresh-token grant, per scope; the run deletes and never shows it', async () => {
     await seed(s.p, 'idt/app');
