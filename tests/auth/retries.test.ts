@@ -139,6 +139,16 @@ describe('DELETE', () => {
     expect(doc.summary).toMatchObject({ alreadyGone: 1, failed: 0 });
   });
 
+  test('a 500 (distribution meeting a tag link that a push is rewriting) is retried for a DELETE', async () => {
+    const r = await fake();
+    r.fault = failFirst(is('DELETE', `/manifests/${oldDigest(r)}`), [{ status: 500 }]);
+    const run = await runCli(args(r, '-v'));
+    expect(run.code).toBe(0);
+    expect(deletes(r).map((q) => q.outcome)).toEqual([500, 202]);
+    expect(run.stderr).toMatch(/retry 1\/4: DELETE \S+\/manifests\/sha256:\w+ \(HTTP 500\)/);
+    expect(r.tags()).toEqual(['new']);
+  });
+
   test('a DELETE that keeps failing (503 with --retries 1) is a failure: exit 1', async () => {
     const r = await fake();
     r.fault = failFirst(is('DELETE', `/manifests/${oldDigest(r)}`), [{ status: 503 }, { status: 503 }]);
