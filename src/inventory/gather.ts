@@ -64,8 +64,11 @@ export async function gatherRepository(repo: string, withCreated: boolean, ctx: 
     }
   };
   await Promise.all(Array.from({ length: Math.min(ctx.workers, tags.length) }, worker));
+  if (!failure) for (const index of indexes) byDigest.get(index.digest)!.summary = watch(ctx.describer.describe(repo, index, withCreated, context));
+  // Every summary settles before the repository's result or its first failure is given: a repository that failed
+  // leaves none of its requests in flight (or retrying) behind it.
+  await Promise.allSettled([...byDigest.values()].map((entry) => entry.summary));
   if (failure) throw failure.error;
-  for (const index of indexes) byDigest.get(index.digest)!.summary = ctx.describer.describe(repo, index, withCreated, context);
 
   const images = await Promise.all(
     [...byDigest].map(async ([digest, { tags, summary: pendingSummary }]): Promise<Image> => {

@@ -149,6 +149,21 @@ describe('DELETE', () => {
     expect(r.tags()).toEqual(['new']);
   });
 
+  test('a 500 to a GET is not retried: exit 1, nothing deleted, no request left in flight', async () => {
+    const r = await fake();
+    r.fault = failFirst(is('GET', '/manifests/old'), [{ status: 500 }]);
+    const run = await runCli(args(r, '-vvv'));
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/get manifest app:old: the registry answered HTTP 500/);
+    expect(r.seen.filter(is('GET', '/manifests/old')).map((q) => q.outcome)).toEqual([500]);
+    expect(deletes(r)).toEqual([]);
+    // The config read for `new` was under way when `old` failed: it was answered before the run ended.
+    const sent = run.stderr.split('\n').filter((line) => line.startsWith('> '));
+    expect(sent.some((line) => line.includes(`/blobs/${r.images[1].configDigest}`))).toBe(true);
+    expect(r.seen.map((q) => q.outcome)).not.toContain(0);
+    expect(r.seen).toHaveLength(sent.length);
+  });
+
   test('a DELETE that keeps failing (503 with --retries 1) is a failure: exit 1', async () => {
     const r = await fake();
     r.fault = failFirst(is('DELETE', `/manifests/${oldDigest(r)}`), [{ status: 503 }, { status: 503 }]);
