@@ -54,27 +54,33 @@ export class ManifestDescriber {
     return summary;
   }
 
-  private async summarise(repo: string, json: ManifestJson, mediaType: string, size: number, withCreated: boolean, { limit, sameRepo }: DescribeContext): Promise<ManifestSummary> {
+  private summarise(repo: string, json: ManifestJson, mediaType: string, size: number, withCreated: boolean, context: DescribeContext): Promise<ManifestSummary> {
+    if (isIndexType(mediaType) || Array.isArray(json.manifests)) return this.summariseIndex(repo, json, mediaType, size, withCreated, context);
+    return this.summariseImage(repo, json, mediaType, size, withCreated, context.limit);
+  }
+
+  private async summariseImage(repo: string, json: ManifestJson, mediaType: string, size: number, withCreated: boolean, limit: RequestLimit): Promise<ManifestSummary> {
     const subject = json.subject?.digest;
-    if (isIndexType(mediaType) || Array.isArray(json.manifests)) {
-      const children = (json.manifests ?? []).map((d) => d.digest);
-      const summary: ManifestSummary = { kind: subject ? 'artifact' : 'index', mediaType, children, ...(subject ? { subject } : {}) };
-      if (!withCreated) return summary;
-      const platformChildren = (json.manifests ?? []).filter((d) => !isAttestationChild(d));
-      const described = await Promise.all((json.manifests ?? []).map((d) => sameRepo?.(d.digest) ?? this.child(repo, d.digest, limit)));
-      const dates = described.filter((_, i) => platformChildren.includes(json.manifests![i])).map((c) => c.created);
-      const known = dates.filter((d): d is string => typeof d === 'string');
-      summary.created = known.length ? known.reduce((a, b) => (a > b ? a : b)) : null;
-      summary.blobs = dedupeBlobs(described.flatMap((c) => c.blobs ?? []));
-      summary.size = size + sumBlobs(summary.blobs) + (json.manifests ?? []).reduce((a, d) => a + (d.size ?? 0), 0);
-      return summary;
-    }
-    const blobs = dedupeBlobs([json.config, ...(json.layers ?? [])].filter((d): d is NonNullable<typeof d> => !!d?.digest).map((d) => ({ digest: d.digest, size: d.size ?? 0 })));
+    const blobs = imageBlobs(json);
     // Only container images have a `created` in their config; other artifacts (Helm charts, ...) have no date.
     const isImage = !subject && !json.artifactType && (!json.config?.mediaType || IMAGE_CONFIG_TYPES.has(json.config.mediaType));
     const summary: ManifestSummary = { kind: subject ? 'artifact' : 'image', mediaType, blobs, size: size + sumBlobs(blobs), ...(subject ? { subject } : {}) };
     if (withCreated && isImage && json.config?.digest) summary.created = await this.created(repo, json.config.digest, limit);
     else if (withCreated) summary.created = null;
+    return summary;
+  }
+
+  private async summariseIndex(repo: string, json: ManifestJson, mediaType: string, size: number, withCreated: boolean, { limit, sameRepo }: DescribeContext): Promise<ManifestSummary> {
+    const subject = json.subject?.digest;
+    const manifests = json.manifests ?? [];
+    const children = manifests.map((d) => d.digest);
+    const summary: ManifestSummary = { kind: subject ? 'artifact' : 'index', mediaType, children, ...(subject ? { subject } : {}) };
+    if (!withCreated) return summary;
+    const described = await Promise.all(manifests.map((d) => sameRepo?.(d.digest) ?? this.child(repo, d.digest, limit)));
+    const known = described.filter((_, i) => !isAttestationChild(manifests[i])).map((c) => c.created).filter((d): d is string => typeof d === 'string');
+    summary.created = known.length ? known.reduce((a, b) => (a > b ? a : b)) : null;
+    summary.blobs = dedupeBlobs(described.flatMap((c) => c.blobs ?? []));
+    summary.size = size + sumBlobs(summary.blobs) + manifests.reduce((a, d) => a + (d.size ?? 0), 0);
     return summary;
   }
 
@@ -106,6 +112,14 @@ export class ManifestDescriber {
     }
     return pending;
   }
+}
+
+/** An image's config and layers, each digest once. */
+function imageBlobs(json: ManifestJson): { digest: string; size: number }[] {
+  const blobs: { digest: string; size: number }[] = [];
+  if (json.config?.digest) blobs.push({ digest: json.config.digest, size: json.config.size ?? 0 });
+  for (const layer of json.layers ?? []) if (layer?.digest) blobs.push({ digest: layer.digest, size: layer.size ?? 0 });
+  return dedupeBlobs(blobs);
 }
 
 function dedupeBlobs(blobs: { digest: string; size: number }[]): { digest: string; size: number }[] {
