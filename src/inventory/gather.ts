@@ -51,6 +51,8 @@ export async function gatherRepository(repo: string, withCreated: boolean, ctx: 
         return;
       }
       ctx.onTag?.();
+      // A manifest answered after the failure starts no config read: the repository has failed already.
+      if (failure) return;
       if (!manifest) continue;
       const entry = byDigest.get(manifest.digest);
       if (entry) {
