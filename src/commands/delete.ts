@@ -10,6 +10,7 @@ import { shortDigest } from '../report/format.js';
 import { confirmDeletion, requireConfirmationChannel } from '../run/confirm.js';
 import { checkConnectionArgs, createLogger, openSession, type ConnectionArgs, type Session } from '../run/session.js';
 import { redact } from '../util/redact.js';
+import { allSettledOrThrow } from '../util/settle.js';
 import type { Io } from '../util/log.js';
 
 export function deleteBuilder<T>(y: Argv<T>) {
@@ -40,7 +41,7 @@ async function planReferences(session: Session, refs: ImageRef[]): Promise<Step[
   const byRepo = new Map<string, ImageRef[]>();
   for (const ref of refs) byRepo.set(ref.repo, [...(byRepo.get(ref.repo) ?? []), ref]);
   const steps: Step[] = [];
-  await Promise.all(
+  await allSettledOrThrow(
     [...byRepo].map(async ([repo, repoRefs]) => {
       let tags: string[];
       try {
@@ -54,7 +55,7 @@ async function planReferences(session: Session, refs: ImageRef[]): Promise<Step[
       // between deleting a manifest and removing one tag.
       const digestOf = new Map<string, string>();
       const neededBy = new Map<string, string[]>();
-      await Promise.all(
+      await allSettledOrThrow(
         tags.map(async (tag) => {
           const manifest = await fetchOrNull(session, repo, tag);
           if (!manifest) return;

@@ -3,6 +3,7 @@ import type { RepoPlan } from '../planner/types.js';
 import type { RegistryClient } from '../registry/client.js';
 import { RegistryError } from '../errors.js';
 import type { RequestLimit } from '../util/request-limit.js';
+import { allSettledOrThrow } from '../util/settle.js';
 
 /** A repository as it is right before deleting. */
 export interface RepositoryNow {
@@ -25,7 +26,7 @@ export async function readRepositoryNow(plan: RepoPlan, client: RegistryClient, 
   }))) ?? [];
   const toResolve = new Set([...tags, ...plan.delete.flatMap((p) => p.tags)]);
   const digestOf = new Map<string, string | null>();
-  await Promise.all([...toResolve].map(async (tag) => digestOf.set(tag, await limit(() => client.resolve(plan.name, tag)))));
+  await allSettledOrThrow([...toResolve].map(async (tag) => digestOf.set(tag, await limit(() => client.resolve(plan.name, tag)))));
 
   const indexChildren = new Map<string, string[]>();
   const known = new Set<string>();
@@ -34,7 +35,7 @@ export async function readRepositoryNow(plan: RepoPlan, client: RegistryClient, 
     if (p.children) indexChildren.set(p.digest, p.children);
   }
   const unknown = new Set([...digestOf.values()].filter((d): d is string => !!d && !known.has(d)));
-  await Promise.all(
+  await allSettledOrThrow(
     [...unknown].map(async (digest) => {
       const manifest = await limit(() => client.getManifest(plan.name, digest));
       if (Array.isArray(manifest.json.manifests)) indexChildren.set(digest, manifest.json.manifests.map((m) => m.digest));

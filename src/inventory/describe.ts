@@ -1,6 +1,7 @@
 import { isIndexType } from '../registry/media-types.js';
 import type { FetchedManifest, ManifestJson, RegistryClient } from '../registry/client.js';
 import type { RequestLimit } from '../util/request-limit.js';
+import { allSettledOrThrow } from '../util/settle.js';
 import type { ManifestSummary, MetadataCache } from './cache.js';
 
 const IMAGE_CONFIG_TYPES = new Set(['application/vnd.oci.image.config.v1+json', 'application/vnd.docker.container.image.v1+json']);
@@ -76,7 +77,7 @@ export class ManifestDescriber {
     const children = manifests.map((d) => d.digest);
     const summary: ManifestSummary = { kind: subject ? 'artifact' : 'index', mediaType, children, ...(subject ? { subject } : {}) };
     if (!withCreated) return summary;
-    const described = await Promise.all(manifests.map((d) => sameRepo?.(d.digest) ?? this.child(repo, d.digest, limit)));
+    const described = await allSettledOrThrow(manifests.map((d) => sameRepo?.(d.digest) ?? this.child(repo, d.digest, limit)));
     const known = described.filter((_, i) => !isAttestationChild(manifests[i])).map((c) => c.created).filter((d): d is string => typeof d === 'string');
     summary.created = known.length ? known.reduce((a, b) => (a > b ? a : b)) : null;
     summary.blobs = dedupeBlobs(described.flatMap((c) => c.blobs ?? []));

@@ -8,6 +8,7 @@ import { planRepository } from '../planner/plan.js';
 import { shortDigest } from '../util/digest.js';
 import { needsCreated, type PlannedImage, type RepoPlan } from '../planner/types.js';
 import type { RequestLimit } from '../util/request-limit.js';
+import { allSettledOrThrow } from '../util/settle.js';
 import type { Session } from './session.js';
 
 export interface ScanHooks {
@@ -97,7 +98,7 @@ async function addReferrers(session: Session, plan: RepoPlan, limit: RequestLimi
   // The first answer tells whether the registry has the API at all; then the rest in parallel.
   const first = await lookup(subjects[0]);
   if (first === undefined) return;
-  const found = [first, ...(await Promise.all(subjects.slice(1).map(lookup)))];
+  const found = [first, ...(await allSettledOrThrow(subjects.slice(1).map(lookup)))];
   const known = new Set([...plan.keep, ...plan.delete].map((p) => p.digest));
   found.forEach((referrers, i) => {
     for (const r of referrers ?? []) {

@@ -13,6 +13,7 @@ import { readPlanFile, writePlanFile } from '../../src/run/plan-file.js';
 import { shardIndex, shardOf } from '../../src/run/shard.js';
 import { displayUrl, redact, registerCredentials, registerSecret } from '../../src/util/redact.js';
 import { requestLimit } from '../../src/util/request-limit.js';
+import { allSettledOrThrow } from '../../src/util/settle.js';
 import { errorOf } from '../helpers/error-of.js';
 
 
@@ -375,5 +376,28 @@ describe('requestLimit', () => {
     const next = limit(async () => 'next');
     await expect(failing).rejects.toThrow('HTTP 500');
     await expect(next).resolves.toBe('next');
+  });
+});
+
+describe('allSettledOrThrow', () => {
+  test('the values in input order, as Promise.all', async () => {
+    const late = new Promise<string>((resolve) => setTimeout(() => resolve('late'), 20));
+    expect(await allSettledOrThrow([late, Promise.resolve('now')])).toEqual(['late', 'now']);
+  });
+
+  test('rejects only once every promise has settled, with the first failure in input order', async () => {
+    let slowDone = false;
+    const slow = new Promise<string>((resolve) => setTimeout(() => ((slowDone = true), resolve('slow')), 50));
+    const laterFailure = new Promise<string>((_, reject) => setTimeout(() => reject(new Error('input 1, failed later')), 10));
+    const failure = Promise.reject(new Error('input 2, failed at once'));
+    let slowDoneAtRejection: boolean | undefined;
+    await expect(
+      allSettledOrThrow([slow, laterFailure, failure]).catch((error: Error) => {
+        slowDoneAtRejection = slowDone;
+        throw error;
+      }),
+    ).rejects.toThrow('input 1, failed later');
+    // Promise.all would have rejected with input 2's failure at once, while `slow` was still running.
+    expect(slowDoneAtRejection).toBe(true);
   });
 });
