@@ -57,6 +57,7 @@ export class ManifestDescriber {
 
   private summarise(repo: string, json: ManifestJson, mediaType: string, size: number, withCreated: boolean, context: DescribeContext): Promise<ManifestSummary> {
     if (isIndexType(mediaType) || Array.isArray(json.manifests)) return this.summariseIndex(repo, json, mediaType, size, withCreated, context);
+    if (json.schemaVersion === 1) return Promise.resolve(schema1Summary(json, mediaType));
     return this.summariseImage(repo, json, mediaType, size, withCreated, context.limit);
   }
 
@@ -113,6 +114,21 @@ export class ManifestDescriber {
     }
     return pending;
   }
+}
+
+/**
+ * A Docker schema 1 image (still served by distribution 2.x for images pushed before 2016): its date is in the
+ * manifest itself, the newest layer's v1Compatibility `created`, so it costs no request. Layer sizes are not listed.
+ */
+function schema1Summary(json: ManifestJson, mediaType: string): ManifestSummary {
+  const blobs = dedupeBlobs((json.fsLayers ?? []).filter((l) => typeof l?.blobSum === 'string').map((l) => ({ digest: l.blobSum!, size: 0 })));
+  let created: string | null = null;
+  try {
+    created = parseCreated(JSON.parse(json.history?.[0]?.v1Compatibility ?? 'null'));
+  } catch {
+    // An unreadable v1Compatibility leaves the image undated, as a config without `created` does.
+  }
+  return { kind: 'image', mediaType, blobs, created };
 }
 
 /** An image's config and layers, each digest once. */

@@ -33,6 +33,9 @@ export interface ManifestJson {
   layers?: Descriptor[];
   manifests?: Descriptor[];
   subject?: Descriptor;
+  /** Docker schema 1 (images pushed before 2016): layers newest first, and each layer's config as a JSON string. */
+  fsLayers?: { blobSum?: string }[];
+  history?: { v1Compatibility?: string }[];
 }
 
 export interface FetchedManifest {

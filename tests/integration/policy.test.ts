@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { runCli } from '../helpers/cli.js';
 import { registryPerTest } from '../helpers/fixture.js';
 import { MT, type ImagePusher } from '../helpers/images.js';
+import { storeSchema1Image } from '../helpers/schema1.js';
 import { stopAllRegistries, type TestRegistry } from '../helpers/registry.js';
 
 afterAll(stopAllRegistries);
@@ -83,6 +84,26 @@ describe('rules on one repository', () => {
     expect(repo.keep.find((i: { tags: string[] }) => i.tags[0] === 'latest').reason).toMatch(/not a version/);
     const blobGets = reg.accessEntries().slice(before).filter((e) => e.method === 'GET' && e.uri.includes('/blobs/'));
     expect(blobGets).toHaveLength(0);
+  });
+
+  test('Docker schema 1 images are dated from their manifest (no config request) and ranked with the others', async () => {
+    const oldest = storeSchema1Image(reg.dataDir, 'legacy', 's1-old', day(1));
+    const newest = storeSchema1Image(reg.dataDir, 'legacy', 's1-new', day(3));
+    await p.pushImage('legacy', ['v2-middle'], { created: day(2), seed: 'l1' });
+    await reg.syncLog();
+    const before = reg.accessEntries().length;
+    const plan = await runCli(['-r', reg.url, '-n', 'legacy', '-k', '1', '--dry-run', '--output', 'json']);
+    expect(plan.code).toBe(0);
+    const repo = JSON.parse(plan.stdout).repositories[0];
+    expect(repo.keep.map((i: { digest: string; created: string }) => [i.digest, i.created])).toEqual([[newest, day(3)]]);
+    expect(repo.delete.map((i: { tags: string[]; created: string }) => [i.tags, i.created])).toEqual([[['s1-old'], day(1)], [['v2-middle'], day(2)]]);
+    // One config GET: the schema 2 image's. Schema 1 carries its date in the manifest.
+    expect(reg.accessEntries().slice(before).filter((e) => e.method === 'GET' && e.uri.includes('/blobs/'))).toHaveLength(1);
+
+    const run = await runCli(['-r', reg.url, '-n', 'legacy', '-k', '1', '-y']);
+    expect(run.code).toBe(0);
+    expect(await sorted('legacy')).toEqual(['s1-new']);
+    expect(reg.accessEntries().some((e) => e.method === 'DELETE' && e.uri.endsWith(oldest) && e.status === 202)).toBe(true);
   });
 
   test('platform images tagged on their own and listed in an index are read once; the cached run reads one manifest per tag', async () => {
