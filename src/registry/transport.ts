@@ -66,11 +66,6 @@ export type Transport = (url: URL, request: HttpRequest) => Promise<HttpResponse
 
 const USER_AGENT = `cleanreg/${VERSION}`;
 const RETRY_STATUS = new Set([429, 502, 503, 504]);
-/**
- * distribution answers 500 to a manifest DELETE that meets a tag link being rewritten at that moment (another
- * client's push): it reads every tag link of the repository. A DELETE is idempotent, so that 500 is tried again.
- */
-const retriableStatus = (status: number, method: string) => RETRY_STATUS.has(status) || (status === 500 && method === 'DELETE');
 const RETRY_ERRORS = new Set(['ETIMEDOUT', 'ECONNRESET', 'EADDRINUSE', 'EPIPE', 'ENETUNREACH', 'EAI_AGAIN', 'ECONNREFUSED']);
 /** POST is not retried: a blob upload session is not idempotent. */
 const RETRY_METHODS = new Set(['GET', 'HEAD', 'DELETE', 'PUT']);
@@ -157,7 +152,7 @@ export function createTransport(opts: TransportOptions): Transport {
         if (!(error instanceof HttpRequestError)) throw error;
         failure = error;
       }
-      const retriable = res ? retriableStatus(res.statusCode, request.method) : RETRY_ERRORS.has(failure?.code ?? '');
+      const retriable = res ? RETRY_STATUS.has(res.statusCode) : RETRY_ERRORS.has(failure?.code ?? '');
       const delay = retriable && retry < opts.retries && (RETRY_METHODS.has(request.method) || request.retry) ? retryDelay(retry + 1, res) : undefined;
       if (delay === undefined) {
         if (!res) throw failure;
