@@ -118,17 +118,17 @@ export class ManifestDescriber {
 
 /**
  * A Docker schema 1 image (still served by distribution 2.x for images pushed before 2016): its date is in the
- * manifest itself, the newest layer's v1Compatibility `created`, so it costs no request. Layer sizes are not listed.
+ * manifest itself, the newest layer's v1Compatibility `created`, so it costs no request. It lists no layer sizes,
+ * so it has no blobs: size estimates that include it say "unknown" rather than count its layers as 0 bytes.
  */
 function schema1Summary(json: ManifestJson, mediaType: string): ManifestSummary {
-  const blobs = dedupeBlobs((json.fsLayers ?? []).filter((l) => typeof l?.blobSum === 'string').map((l) => ({ digest: l.blobSum!, size: 0 })));
   let created: string | null = null;
   try {
     created = parseCreated(JSON.parse(json.history?.[0]?.v1Compatibility ?? 'null'));
   } catch {
     // An unreadable v1Compatibility leaves the image undated, as a config without `created` does.
   }
-  return { kind: 'image', mediaType, blobs, created };
+  return { kind: 'image', mediaType, created };
 }
 
 /** An image's config and layers, each digest once. */

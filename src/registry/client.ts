@@ -33,8 +33,7 @@ export interface ManifestJson {
   layers?: Descriptor[];
   manifests?: Descriptor[];
   subject?: Descriptor;
-  /** Docker schema 1 (images pushed before 2016): layers newest first, and each layer's config as a JSON string. */
-  fsLayers?: { blobSum?: string }[];
+  /** Docker schema 1 (images pushed before 2016): each layer's config as a JSON string, newest first. */
   history?: { v1Compatibility?: string }[];
 }
 
