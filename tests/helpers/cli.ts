@@ -14,10 +14,6 @@ export interface CliResult {
 }
 
 /**
- * Runs cleanreg in-process with captured streams; no terminal, so deleting needs --yes. It returns once the test
- * registries' access logs hold every request the run made (they are read from pipes, asynchronously).
- */
-/**
  * The environment of one run: no docker config (HOME does not exist) and an empty digest cache of its own, so that
  * no run sees what an earlier one cached (as root, the cache would otherwise be created under that HOME and shared
  * by every run, test and day). Tests of the cache pass --cache-dir.
@@ -31,6 +27,10 @@ async function isolated<T>(extra: NodeJS.ProcessEnv | undefined, run: (env: Node
   }
 }
 
+/**
+ * Runs cleanreg in-process with captured streams; no terminal, so deleting needs --yes. It returns once the test
+ * registries' access logs hold every request the run made (they are read from pipes, asynchronously).
+ */
 export async function runCli(args: string[], opts: { env?: NodeJS.ProcessEnv; input?: string } = {}): Promise<CliResult> {
   const stdout = new PassThrough();
   const stderr = new PassThrough();
