@@ -1,5 +1,5 @@
 import yargs from 'yargs';
-import { rewriteLegacyArgs } from './cli/argv.js';
+import { rewriteLegacyArgs, withoutUnknownValues } from './cli/argv.js';
 import { applyBuilder, runApply } from './commands/apply.js';
 import { cleanBuilder, runClean } from './commands/clean.js';
 import { deleteBuilder, runDelete } from './commands/delete.js';
@@ -63,11 +63,12 @@ export async function main(argv: string[], io: Io): Promise<number> {
 
   try {
     let output = '';
-    await parser.parseAsync(rewriteLegacyArgs(argv), {}, (_err, _argv, out) => {
+    const args = rewriteLegacyArgs(argv);
+    await parser.parseAsync(args, {}, (_err, _argv, out) => {
       output = out;
     });
     if (usageError) {
-      io.stderr.write(`error: ${redact(usageError)}\nRun "cleanreg --help" for usage.\n`);
+      io.stderr.write(`error: ${redact(withoutUnknownValues(usageError, args))}\nRun "cleanreg --help" for usage.\n`);
       return 2;
     }
     if (output) {

@@ -1,18 +1,38 @@
 /**
  * cleanreg's Python CLI had a two-letter short option, `-pw`, which yargs would read as `-p -w`. It is rewritten
- * to `--basicauth-pw` before parsing, so `-pw secret` and `-pw=secret` work exactly as before.
+ * to `--basicauth-pw` before parsing, so `-pw secret` and `-pw=secret` work exactly as before. The word after the
+ * password option is the password even when it starts with "-" (as docker's `-p` takes it): yargs would read
+ * `-dashpw` as the flags -d -a -s -h ... and show the help, or name its letters as unknown arguments.
  */
 export function rewriteLegacyArgs(args: string[]): string[] {
   const out: string[] = [];
   for (let i = 0; i < args.length; i++) {
-    const arg = args[i];
+    let arg = args[i];
     if (arg === '--') {
       out.push(...args.slice(i));
       break;
     }
-    if (arg === '-pw') out.push('--basicauth-pw');
-    else if (arg.startsWith('-pw=')) out.push(`--basicauth-pw=${arg.slice(4)}`);
-    else out.push(arg);
+    if (arg === '-pw') arg = '--basicauth-pw';
+    else if (arg.startsWith('-pw=')) arg = `--basicauth-pw=${arg.slice(4)}`;
+    if (arg === '--basicauth-pw' && i + 1 < args.length) arg = `--basicauth-pw=${args[++i]}`;
+    out.push(arg);
   }
   return out;
+}
+
+/**
+ * yargs names unknown arguments in its message. An option's name is shown; a bare word is not (except a
+ * mistyped command, first on the line): it may be a password typed after the wrong option (`-p` for `-pw`), and
+ * the letters of an unknown `-xyz` group may be one too.
+ */
+export function withoutUnknownValues(message: string, args: string[]): string {
+  const m = /^(Unknown arguments?): (.*)$/s.exec(message);
+  if (!m) return message;
+  const named = (word: string) => args.some((a) => a === `-${word}` || a === `--${word}` || a.startsWith(`--${word}=`)) || (word === args[0] && !word.startsWith('-'));
+  const words = m[2].split(', ');
+  const shown = words.filter(named);
+  const hidden = words.length - shown.length;
+  const parts = shown.length ? [`unknown ${shown.length === 1 ? 'argument' : 'arguments'}: ${shown.join(', ')}`] : [];
+  if (hidden) parts.push(`${hidden} unexpected ${hidden === 1 ? 'word' : 'words'} (not shown, as a word may be a password; the password goes after -pw/--basicauth-pw)`);
+  return parts.join('; ');
 }

@@ -145,6 +145,46 @@ describe('basic auth on a TLS registry', () => {
   });
 });
 
+describe('passwords on the command line that yargs would have split or echoed', () => {
+  // Starts with "-" and holds an "h": yargs read `-pw -dash...` as the flags -d -a -s -h ..., showed the help and
+  // exited 0; other such passwords came back letter by letter as "Unknown arguments".
+  const DASHED = '-dashPa55h-' + randomBytes(4).toString('hex');
+  let reg: TestRegistry;
+  let p: ImagePusher;
+  beforeAll(async () => {
+    reg = await startRegistry({ htpasswd: { user: USER, password: DASHED } });
+    p = new ImagePusher({ url: reg.url, basic: { user: USER, password: DASHED } });
+    await p.pushImage('dash/app', ['old'], { created: day(1), seed: 'dash-old' });
+    await p.pushImage('dash/app', ['new'], { created: day(2), seed: 'dash-new' });
+  });
+  afterAll(() => p.close());
+  const base = () => ['-r', reg.url, '-n', 'dash/app', '-k', '1', '--no-cache', '--dry-run', '--output', 'json', '-u', USER];
+
+  test('a password starting with "-" after -pw or --basicauth-pw is the password', async () => {
+    for (const flag of ['-pw', '--basicauth-pw']) {
+      const r = await runBuiltCli([...base(), flag, DASHED]);
+      expect(r.code).toBe(0);
+      expect(JSON.parse(r.stdout).repositories[0].delete.map((i: { tags: string[] }) => i.tags)).toEqual([['old']]);
+      expectNoSecrets(r, passwordForms(USER, DASHED));
+    }
+  });
+
+  test('a password after the wrong option (-p is --proxy) is not echoed as an unknown argument: exit 2', async () => {
+    const r = await runBuiltCli([...base(), '-p', PASSWORD]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/1 unexpected word \(not shown, as a word may be a password; the password goes after -pw\/--basicauth-pw\)/);
+    expectNoSecrets(r, [PASSWORD]);
+  });
+
+  test('nor are the letters of an unknown -xyz group, while unknown options are still named', async () => {
+    const r = await runBuiltCli([...base(), '-pw', DASHED, '-Qz9Kq', '--frobnicate']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/unknown argument: frobnicate; 4 unexpected words \(not shown/);
+    expect(r.stderr).not.toMatch(/Q|z9|K/);
+    expectNoSecrets(r, passwordForms(USER, DASHED));
+  });
+});
+
 describe('token auth', () => {
   let ts: TokenService;
   let front: TokenFront;

@@ -182,7 +182,7 @@ describe('refusals and failures delete nothing', () => {
     [['-n', 'app', '-k', '1', '--before', 'last tuesday'], /--before.*invalid date/],
     [['-n', 'app', '-k', '1', '--older-than', '3 parsecs'], /--older-than.*invalid age/],
     [['-n', 'app', '-k', '1', '-w', '0'], /metadata-workers/],
-    [['-n', 'app', '-k', '1', '--bogus'], /Unknown argument/],
+    [['-n', 'app', '-k', '1', '--bogus'], /unknown argument: bogus/],
     [['-n', 'app', '-k', '1', '-c', notPem], /-c\/--cacert .*no PEM certificate/],
     [['-n', 'app', '-k', '1', '--cert', notPem, '--key', notPem], /--cert\/--key cannot be used/],
   ])('usage error %j → exit 2', async (args, message) => {

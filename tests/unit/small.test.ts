@@ -20,10 +20,12 @@ import { errorOf } from '../helpers/error-of.js';
 // ---------------------------------------------------------------------------------------------------------------
 describe('rewriteLegacyArgs: cleanreg\'s "-pw"', () => {
   test.each([
-    { name: '-pw VALUE', args: ['-r', 'http://reg', '-u', 'me', '-pw', 'secret'], out: ['-r', 'http://reg', '-u', 'me', '--basicauth-pw', 'secret'] },
+    { name: '-pw VALUE', args: ['-r', 'http://reg', '-u', 'me', '-pw', 'secret'], out: ['-r', 'http://reg', '-u', 'me', '--basicauth-pw=secret'] },
+    { name: 'a password starting with "-"', args: ['-pw', '-dash', '--basicauth-pw', '--x', '-k', '3'], out: ['--basicauth-pw=-dash', '--basicauth-pw=--x', '-k', '3'] },
+    { name: '-pw last, with no value', args: ['-n', 'app', '-pw'], out: ['-n', 'app', '--basicauth-pw'] },
     { name: '-pw=VALUE', args: ['-pw=secret', '-n', 'app'], out: ['--basicauth-pw=secret', '-n', 'app'] },
     { name: '-pw= with "=" in the password', args: ['-pw=a=b'], out: ['--basicauth-pw=a=b'] },
-    { name: 'other arguments untouched', args: ['-p', '-w', '--pw', '-pwx', 'pw', '-k', '3', '--basicauth-pw', 'x'], out: ['-p', '-w', '--pw', '-pwx', 'pw', '-k', '3', '--basicauth-pw', 'x'] },
+    { name: 'other arguments untouched', args: ['-p', '-w', '--pw', '-pwx', 'pw', '-k', '3', '--basicauth-pw=x'], out: ['-p', '-w', '--pw', '-pwx', 'pw', '-k', '3', '--basicauth-pw=x'] },
     { name: 'after -- untouched', args: ['-n', 'app', '--', '-pw', '-pw=x'], out: ['-n', 'app', '--', '-pw', '-pw=x'] },
     { name: 'nothing', args: [], out: [] },
   ])('$name', ({ args, out }) => {
