@@ -3,6 +3,7 @@ import pc from 'picocolors';
 import { CleanregError, RegistryError } from '../errors.js';
 import { applyRepoPlan, type RepoOutcome } from '../executor/apply.js';
 import type { RepoPlan } from '../planner/types.js';
+import { plural } from '../report/format.js';
 import { writePlanDocument } from '../report/json.js';
 import { applySummaryLine, planSummaryLine, summarizeOutcomes, summarizePlan } from '../report/summary.js';
 import { renderPlanTable } from '../report/table.js';
@@ -41,19 +42,24 @@ export async function showAndApply(session: Session, plans: RepoPlan[], opts: Ex
     return 0;
   }
 
-  await confirmDeletion(`Delete ${summary.imagesToDelete} images (${summary.tagsToDelete} tags) from ${session.registry}?`, opts.yes, io);
+  await confirmDeletion(`Delete ${plural(summary.imagesToDelete, 'image')} (${plural(summary.tagsToDelete, 'tag')}) from ${session.registry}?`, opts.yes, io);
 
   const outcomes: RepoOutcome[] = [];
   let stopped: CleanregError | undefined;
+  /** A repository where nothing (more) was deleted: the image whose DELETE failed is named in the error. */
+  const failedAll = (plan: RepoPlan, error: CleanregError): RepoOutcome => ({
+    name: plan.name,
+    outcomes: plan.delete.map((p) => ({ digest: p.digest, tags: p.tags, status: 'failed', detail: redact(error.message.includes(p.digest) ? error.message : notAttempted(error)) })),
+  });
   const applyOne = async (plan: RepoPlan) => {
-    if (stopped) return;
+    if (stopped) return void outcomes.push(failedAll(plan, stopped));
     try {
       outcomes.push(await applyRepoPlan(plan, session));
     } catch (error) {
       if (!(error instanceof CleanregError)) throw error;
       // Re-verification failed, or deletion is disabled: nothing more is deleted in this repository.
       session.logger.error(`${plan.name}: ${error.message}`);
-      outcomes.push({ name: plan.name, outcomes: plan.delete.map((p) => ({ digest: p.digest, tags: p.tags, status: 'failed', detail: redact(error.message) })) });
+      outcomes.push(failedAll(plan, error));
       if (error instanceof RegistryError && error.kind === 'delete-disabled') stopped = error;
     }
   };
@@ -101,4 +107,10 @@ function reportEmpty(session: Session, names: string[]): void {
     `Repositories without tags (still listed in the catalog): ${names.join(', ')}. ` +
       'To drop them, stop the registry (or make it read-only) and run: cleanreg prune-empty --data-dir <storage root> --dry-run, then without --dry-run.',
   );
+}
+
+/** Why an image was not deleted when another's DELETE (or the repository's re-verification) failed. */
+function notAttempted(error: CleanregError): string {
+  // "delete repo@sha256:...: deletion is disabled ..." names the image that was tried, not this one.
+  return `not attempted: ${error.message.replace(/^delete \S+@\S+?: /, '')}`;
 }

@@ -274,6 +274,21 @@ describe('deletion disabled', () => {
     // After the first 405 no further DELETE is sent.
     expect(reg.accessEntries().filter((e) => e.method === 'DELETE')).toHaveLength(1);
     expect((await p.tags('app'))?.sort()).toEqual(['mid', 'new', 'old']);
+
+    // Each image is reported under its own digest: the one tried names the 405, the others were not attempted,
+    // and a repository after the stop still lists what it did not delete.
+    await p.pushImage('lib', ['old'], { created: day(1), seed: 'd4' });
+    await p.pushImage('lib', ['new'], { created: day(2), seed: 'd5' });
+    const json = await runCli(['-r', reg.url, '-n', '*', '-k', '1', '-y', '--output', 'json', '-w', '1']);
+    expect(json.code).toBe(1);
+    const repos = JSON.parse(json.stdout).repositories as { name: string; delete: { digest: string }[]; deleted: unknown[]; keptOnReverify: unknown[]; failed: { digest: string; error: string }[] }[];
+    expect(repos.map((r) => [r.name, r.deleted, r.keptOnReverify, r.failed.length])).toEqual([['app', [], [], 2], ['lib', [], [], 1]]);
+    const failures = repos.flatMap((r) => r.failed);
+    const tried = failures.filter((f) => !f.error.startsWith('not attempted: '));
+    expect(tried).toHaveLength(1);
+    expect(tried[0].error).toContain(`${tried[0].digest}: deletion is disabled`);
+    for (const f of failures.filter((f) => f !== tried[0])) expect(f.error).toMatch(/^not attempted: deletion is disabled on this registry/);
+    expect(failures.filter((f) => f !== tried[0]).some((f) => f.error.includes('sha256:'))).toBe(false);
     p.close();
     await reg.stop();
   });
