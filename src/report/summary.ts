@@ -17,6 +17,8 @@ export interface ApplySummary {
   alreadyGone: number;
   keptOnReverify: number;
   failed: number;
+  /** Repositories the apply left without tags (still in the catalog: see prune-empty). */
+  emptiedRepositories: string[];
 }
 
 export function summarizePlan(plans: RepoPlan[]): PlanSummary {
@@ -35,7 +37,13 @@ export function summarizePlan(plans: RepoPlan[]): PlanSummary {
 export function summarizeOutcomes(outcomes: RepoOutcome[]): ApplySummary {
   const all = outcomes.flatMap((o) => o.outcomes);
   const count = (status: string) => all.filter((o) => o.status === status).length;
-  return { deleted: count('deleted'), alreadyGone: count('gone'), keptOnReverify: count('kept'), failed: count('failed') };
+  return {
+    deleted: count('deleted'),
+    alreadyGone: count('gone'),
+    keptOnReverify: count('kept'),
+    failed: count('failed'),
+    emptiedRepositories: outcomes.filter((o) => o.emptied).map((o) => o.name),
+  };
 }
 
 export function planSummaryLine(s: PlanSummary, dryRun: boolean): string {

@@ -89,7 +89,6 @@ export async function showAndApply(session: Session, plans: RepoPlan[], opts: Ex
     if (stopped.hint) session.logger.info(`hint: ${stopped.hint}`);
   }
   let exitCode = result.failed > 0 || stopped ? 1 : 0;
-  const emptied = outcomes.filter((o) => o.emptied).map((o) => o.name);
   if (result.deleted > 0) {
     if (opts.gcCommand) {
       if ((await runGcCommand(opts.gcCommand, io, session.logger)) !== 0) exitCode = 1;
@@ -97,7 +96,7 @@ export async function showAndApply(session: Session, plans: RepoPlan[], opts: Ex
       session.logger.info('Space is freed by the registry garbage collection: see "Garbage collection" in the README (e.g. docker-registry garbage-collect /etc/docker/registry/config.yml, registry stopped or read-only).');
     }
   }
-  reportEmpty(session, emptied);
+  reportEmpty(session, result.emptiedRepositories);
   return exitCode;
 }
 

@@ -67,6 +67,17 @@ describe('keep-N on a plain registry', () => {
     expect(r.stderr).toMatch(/prune-empty/);
   });
 
+  test('--output json of an apply names the repositories it emptied', async () => {
+    await seedNginx();
+    await p.pushImage('app', ['1', '2'], { created: day(1), seed: 'json-emptied' });
+    const r = await runCli(['-r', reg.url, '-n', '**', '-k', '0', '--exclude', '2', '-y', '--output', 'json']);
+    expect(r.code).toBe(0);
+    const { summary } = JSON.parse(r.stdout);
+    expect(summary).toMatchObject({ failed: 0, emptiedRepositories: ['demo/nginx'] });
+    expect(summary.deleted).toBeGreaterThan(0);
+    expect((await p.tags('app'))?.sort()).toEqual(['1', '2']);
+  });
+
   test('a digest with several tags counts once; -i leaves it alone', async () => {
     const shared = await p.pushImage('app', ['1.0', 'stable', 'prod'], { created: day(1), seed: 'shared' });
     await p.pushImage('app', ['2.0'], { created: day(2), seed: 'a2' });
