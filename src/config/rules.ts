@@ -1,4 +1,5 @@
 import type { Duration } from 'date-fns';
+import { sub } from 'date-fns/sub';
 import type { Order, Policy } from '../planner/types.js';
 
 /** Policy settings as written by the user, on the command line or in a repos.conf line. */
@@ -98,5 +99,19 @@ export function buildPolicy(keep: number, input: RuleInput): Policy {
   if (input.after !== undefined) policy.after = parseDate('after', input.after);
   if (input.olderThan !== undefined) policy.olderThan = parseAge('olderThan', input.olderThan);
   if (input.newerThan !== undefined) policy.newerThan = parseAge('newerThan', input.newerThan);
+  checkWindow(policy, input);
   return policy;
+}
+
+/** Bounds that leave no date between them would delete nothing, silently: that is a mistake in the rules. */
+function checkWindow(policy: Policy, input: RuleInput): void {
+  if (policy.before && policy.after && policy.after >= policy.before) {
+    throw new RuleError('after', `the date window is empty: after "${input.after}" and before "${input.before}" leave no date between them`);
+  }
+  if (policy.olderThan && policy.newerThan) {
+    const now = new Date();
+    if (sub(now, policy.olderThan) <= sub(now, policy.newerThan)) {
+      throw new RuleError('newerThan', `the date window is empty: newer than "${input.newerThan}" and older than "${input.olderThan}" leave no age between them`);
+    }
+  }
 }

@@ -192,6 +192,8 @@ describe('refusals and failures delete nothing', () => {
     [['-n', 'app', '-k', '1', '--exclude', '('], /--exclude.*regular expression/],
     [['-n', 'app', '-k', '1', '--before', 'last tuesday'], /--before.*invalid date/],
     [['-n', 'app', '-k', '1', '--older-than', '3 parsecs'], /--older-than.*invalid age/],
+    [['-n', 'app', '-k', '1', '--after', '2024-06-01', '--before', '2024-06-01'], /--after: the date window is empty/],
+    [['-n', 'app', '-k', '1', '--older-than', '2w', '--newer-than', '14d'], /--newer-than: the date window is empty/],
     [['-n', 'app', '-k', '1', '-w', '0'], /metadata-workers/],
     [['-n', 'app', '-k', '1', '--bogus'], /unknown argument: bogus/],
     [['-n', 'app', '-k', '1', '-c', notPem], /-c\/--cacert .*no PEM certificate/],
