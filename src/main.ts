@@ -57,8 +57,9 @@ export async function main(argv: string[], io: Io): Promise<number> {
     .wrap(Math.min(120, (io.stdout as { columns?: number }).columns ?? 100))
     .exitProcess(false)
     .fail((message, error) => {
-      if (error) throw error;
-      usageError = message;
+      // yargs' own validation errors (YError, e.g. "Not enough arguments following: k") are usage errors too.
+      if (error && error.name !== 'YError') throw error;
+      usageError = message ?? error?.message;
     });
 
   try {

@@ -1,5 +1,14 @@
 import type { Argv } from 'yargs';
 
+/**
+ * A number option that yargs does not convert: with `type: 'number'` it turns "abc" into NaN before any check
+ * could name it. A numeric word becomes a number; anything else stays the word, which the checks then refuse.
+ */
+export const NUMBER_OPTION = {
+  requiresArg: true,
+  coerce: (value: unknown): number => (typeof value === 'string' && value.trim() !== '' && Number.isFinite(Number(value)) ? Number(value) : (value as number)),
+} as const;
+
 /** How to reach the registry: shared by every command that talks to one. */
 export function connectionOptions<T>(y: Argv<T>) {
   return y
@@ -12,9 +21,9 @@ export function connectionOptions<T>(y: Argv<T>) {
     .option('basicauth-pw', { type: 'string', describe: 'Password; also -pw (env CLEANREG_PASSWORD is safer)', group: 'Connection:' })
     .option('password-stdin', { type: 'boolean', describe: 'Read the password from standard input', group: 'Connection:' })
     .option('proxy', { alias: 'p', type: 'boolean', describe: 'Use HTTPS_PROXY/HTTP_PROXY/NO_PROXY (off by default)', group: 'Connection:' })
-    .option('timeout', { type: 'number', default: 30, describe: 'Seconds to wait for one request', group: 'Connection:' })
-    .option('retries', { type: 'number', default: 4, describe: 'Retries for 429/502/503/504 and dropped connections', group: 'Connection:' })
-    .option('metadata-workers', { alias: 'w', type: 'number', default: 32, describe: 'Requests in flight at once', group: 'Connection:' })
+    .option('timeout', { ...NUMBER_OPTION, default: 30, describe: 'Seconds to wait for one request', group: 'Connection:' })
+    .option('retries', { ...NUMBER_OPTION, default: 4, describe: 'Retries for 429/502/503/504 and dropped connections', group: 'Connection:' })
+    .option('metadata-workers', { alias: 'w', ...NUMBER_OPTION, default: 32, describe: 'Requests in flight at once', group: 'Connection:' })
     .option('verbose', { alias: 'v', type: 'count', describe: 'More detail on stderr (-v, -vv, -vvv)' });
 }
 

@@ -4,7 +4,7 @@ import { buildPolicy, parseKeep, RuleError, type RuleInput } from '../config/rul
 import { checkRepositoryPattern, type Target } from '../config/targets.js';
 import { UsageError } from '../errors.js';
 import { openCache } from '../inventory/disk-cache.js';
-import { connectionOptions, ruleOptions, runOptions } from '../cli/options.js';
+import { connectionOptions, NUMBER_OPTION, ruleOptions, runOptions } from '../cli/options.js';
 import { requireConfirmationChannel } from '../run/confirm.js';
 import { showAndApply } from '../run/execute.js';
 import { checkWritable, writePlanFile } from '../run/plan-file.js';
@@ -17,7 +17,7 @@ import type { Io } from '../util/log.js';
 export function cleanBuilder<T>(y: Argv<T>) {
   return runOptions(ruleOptions(connectionOptions(y)))
     .option('reponame', { alias: 'n', type: 'string', describe: 'Repository (or glob: team/*, **) to clean; with -k', group: 'Selection:' })
-    .option('keepimages', { alias: 'k', type: 'number', describe: 'Images (not tags!) to keep per repository; with -n', group: 'Selection:' })
+    .option('keepimages', { alias: 'k', ...NUMBER_OPTION, describe: 'Images (not tags!) to keep per repository; with -n', group: 'Selection:' })
     .option('reposfile', { alias: 'f', type: 'string', describe: 'File of "<repository|glob> <keep> [key=value ...]" lines', group: 'Selection:' })
     .option('plan-out', { type: 'string', describe: 'Write the plan as JSON to FILE (apply it later with `cleanreg apply FILE`)' })
     .option('shard', { type: 'string', describe: 'I/N: take a stable share of the selected repositories (N parallel jobs)' })

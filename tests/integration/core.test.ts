@@ -185,7 +185,10 @@ describe('refusals and failures delete nothing', () => {
 
   test.each([
     [['-n', 'app'], /-k/],
-    [['-n', 'app', '-k', 'x'], /keepimages|number/i],
+    [['-n', 'app', '-k', 'x'], /--keepimages: invalid number of images to keep "x"/],
+    [['-n', 'app', '-k'], /Not enough arguments following: k/],
+    [['-n', 'app', '-k', '1', '-w', 'many'], /-w\/--metadata-workers must be a whole number from 1 to 256, not many/],
+    [['-n', 'app', '-k', '1', '--retries', 'some'], /--retries must be a whole number, 0 or more, not some/],
     [['-n', 'app', '-k', '-1'], /keep/],
     [['-n', 'app', '-k', '1', '-f', 'repos.conf'], /-f.*-n|-n.*-f/],
     [['-n', 'App', '-k', '1'], /invalid repository name/],
