@@ -11,8 +11,9 @@ export interface Target {
 
 const NAME_COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
 
+/** A glob as picomatch reads one: a lone "[" or "{" is a literal character (and no repository name has one). */
 export function isGlob(pattern: string): boolean {
-  return /[*?[\]{}]/.test(pattern);
+  return picomatch.scan(pattern).isGlob;
 }
 
 /** A problem with a repository name or glob, or undefined. Names follow the distribution spec. */

@@ -286,5 +286,13 @@ describe('plan files', () => {
     const bad = await runCli(['apply', planFile, '-y']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/not a cleanreg plan/);
+
+    await p.pushImage('out', ['a'], { created: day(1), seed: 'out-a' });
+    const json = await runCli(['-r', reg.url, '-n', 'out', '-k', '1', '--dry-run', '--output', 'json']);
+    expect(json.code).toBe(0);
+    writeFileSync(planFile, json.stdout);
+    const output = await runCli(['apply', planFile, '-y']);
+    expect(output.code).toBe(2);
+    expect(output.stderr).toMatch(/hint: this is --output json; write a plan with --plan-out FILE and apply that/);
   });
 });

@@ -194,7 +194,7 @@ describe('checkRepositoryPattern', () => {
   test.each(['app', 'team/app', 'a.b', 'a_b', 'a__b', 'a---b', '0app', 'team/*', '**', 'team/{a,b}', 'app-?'])('%s is accepted', (pattern) => {
     expect(checkRepositoryPattern(pattern)).toBeUndefined();
   });
-  test.each(['App', '-app', 'app-', 'a..b', 'a/', '/a', 'a//b', 'a___b', 'a:b'])('%s is refused', (pattern) => {
+  test.each(['App', '-app', 'app-', 'a..b', 'a/', '/a', 'a//b', 'a___b', 'a:b', '[', 'a{b', 'team/]'])('%s is refused', (pattern) => {
     expect(checkRepositoryPattern(pattern)).toContain(`invalid repository name "${pattern}"`);
   });
 });
