@@ -28,6 +28,8 @@ export async function main(argv: string[], io: Io): Promise<number> {
   let usageError: string | undefined;
   const parser = yargs()
     .scriptName('cleanreg')
+    // One language: the checks below read yargs' messages (and a translated "Unknown argument" would echo a word).
+    .locale('en')
     .usage('cleanreg: delete old images from a Docker/OCI registry under a retention policy\n\nUsage: $0 -r URL (-n REPO -k N | -f REPOSFILE) [options]')
     // Completions are answered through --get-yargs-completions; `completion` prints the script (captured as output).
     .completion('__complete', false)

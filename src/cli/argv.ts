@@ -14,7 +14,7 @@ export function rewriteLegacyArgs(args: string[]): string[] {
     }
     if (arg === '-pw') arg = '--basicauth-pw';
     else if (arg.startsWith('-pw=')) arg = `--basicauth-pw=${arg.slice(4)}`;
-    if (arg === '--basicauth-pw' && i + 1 < args.length) arg = `--basicauth-pw=${args[++i]}`;
+    if ((arg === '--basicauth-pw' || arg === '--basicauthPw') && i + 1 < args.length) arg = `--basicauth-pw=${args[++i]}`;
     out.push(arg);
   }
   return out;
@@ -23,13 +23,16 @@ export function rewriteLegacyArgs(args: string[]): string[] {
 /**
  * yargs names unknown arguments in its message. An option's name is shown; a bare word is not (except a
  * mistyped command, first on the line): it may be a password typed after the wrong option (`-p` for `-pw`), and
- * the letters of an unknown `-xyz` group may be one too.
+ * the letters of an unknown `-xyz` group may be one too. (A password that itself looks like `--option` is
+ * indistinguishable from one and is named.)
  */
 export function withoutUnknownValues(message: string, args: string[]): string {
   const m = /^(Unknown arguments?): (.*)$/s.exec(message);
   if (!m) return message;
   const named = (word: string) => args.some((a) => a === `-${word}` || a === `--${word}` || a.startsWith(`--${word}=`)) || (word === args[0] && !word.startsWith('-'));
-  const words = m[2].split(', ');
+  const kebab = (word: string) => word.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+  // yargs names an unknown --some-option twice, the second time as someOption.
+  const words = m[2].split(', ').filter((word, _, all) => !(/[A-Z]/.test(word) && all.includes(kebab(word))));
   const shown = words.filter(named);
   const hidden = words.length - shown.length;
   const parts = shown.length ? [`unknown ${shown.length === 1 ? 'argument' : 'arguments'}: ${shown.join(', ')}`] : [];
