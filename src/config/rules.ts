@@ -1,5 +1,4 @@
 import type { Duration } from 'date-fns';
-import { sub } from 'date-fns/sub';
 import type { Order, Policy } from '../planner/types.js';
 
 /** Policy settings as written by the user, on the command line or in a repos.conf line. */
@@ -108,10 +107,16 @@ function checkWindow(policy: Policy, input: RuleInput): void {
   if (policy.before && policy.after && policy.after >= policy.before) {
     throw new RuleError('after', `the date window is empty: after "${input.after}" and before "${input.before}" leave no date between them`);
   }
-  if (policy.olderThan && policy.newerThan) {
-    const now = new Date();
-    if (sub(now, policy.olderThan) <= sub(now, policy.newerThan)) {
-      throw new RuleError('newerThan', `the date window is empty: newer than "${input.newerThan}" and older than "${input.olderThan}" leave no age between them`);
-    }
+  // Months and years vary in length: refused only when no calendar leaves an age between the two.
+  if (policy.olderThan && policy.newerThan && durationMs(policy.olderThan, 'shortest') >= durationMs(policy.newerThan, 'longest')) {
+    throw new RuleError('newerThan', `the date window is empty: newer than "${input.newerThan}" and older than "${input.olderThan}" leave no age between them`);
   }
+}
+
+const DAY_MS = 86_400_000;
+
+/** A duration's length in ms with the shortest (28-day months, 365-day years) or longest calendar units. */
+function durationMs(d: Duration, calendar: 'shortest' | 'longest'): number {
+  const [month, year] = calendar === 'shortest' ? [28, 365] : [31, 366];
+  return ((d.years ?? 0) * year + (d.months ?? 0) * month + (d.weeks ?? 0) * 7 + (d.days ?? 0)) * DAY_MS + ((d.hours ?? 0) * 3600 + (d.minutes ?? 0) * 60 + (d.seconds ?? 0)) * 1000;
 }

@@ -157,6 +157,18 @@ describe('buildPolicy', () => {
     expect(buildPolicy(3, {})).toEqual({ keep: 3, ignoreRefTags: false, order: 'created' });
   });
 
+  test('age windows whose emptiness depends on the calendar are allowed; only a window empty on every date is refused', () => {
+    // 1y is 365 or 366 days, 1mo 28 to 31: these hold an age in some years or months.
+    for (const [newerThan, olderThan] of [['1y', '365d'], ['1mo', '4w'], ['1mo', '30d'], ['60d', '30d'], ['1y', '11mo']]) {
+      expect(buildPolicy(1, { newerThan, olderThan }).newerThan).toBeDefined();
+    }
+    for (const [newerThan, olderThan] of [['14d', '2w'], ['27d', '1mo'], ['365d', '1y'], ['1d', '24h'], ['10d', '30d']]) {
+      const error = errorOf(() => buildPolicy(1, { newerThan, olderThan }));
+      expect(error).toBeInstanceOf(RuleError);
+      expect(error.message).toMatch(/the date window is empty/);
+    }
+  });
+
   test('every rule is parsed', () => {
     const p = buildPolicy(1, {
       include: 'v.*',
