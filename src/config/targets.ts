@@ -11,9 +11,12 @@ export interface Target {
 
 const NAME_COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
 
-/** A glob as picomatch reads one: a lone "[" or "{" is a literal character (and no repository name has one). */
+/**
+ * A glob: `*` or `?`, or what picomatch reads as glob syntax (`[ab]`, `{a,b}`). A lone "[", "{" or "(" is a
+ * literal character there, which no repository name has: such a pattern is checked, and refused, as a name.
+ */
 export function isGlob(pattern: string): boolean {
-  return picomatch.scan(pattern).isGlob;
+  return /[*?]/.test(pattern) || picomatch.scan(pattern, { noparen: true }).isGlob;
 }
 
 /** A problem with a repository name or glob, or undefined. Names follow the distribution spec. */

@@ -49,7 +49,7 @@ export async function showAndApply(session: Session, plans: RepoPlan[], opts: Ex
   /** A repository where nothing (more) was deleted: the image whose DELETE failed is named in the error. */
   const failedAll = (plan: RepoPlan, error: CleanregError): RepoOutcome => ({
     name: plan.name,
-    outcomes: plan.delete.map((p) => ({ digest: p.digest, tags: p.tags, status: 'failed', detail: redact(error.message.includes(p.digest) ? error.message : notAttempted(error)) })),
+    outcomes: plan.delete.map((p) => ({ digest: p.digest, tags: p.tags, status: 'failed', detail: redact(error.message.includes(`${plan.name}@${p.digest}`) ? error.message : notAttempted(error)) })),
   });
   const applyOne = async (plan: RepoPlan) => {
     if (stopped) return void outcomes.push(failedAll(plan, stopped));

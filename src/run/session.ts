@@ -47,7 +47,7 @@ export function checkConnectionArgs(args: ConnectionArgs, env: NodeJS.ProcessEnv
   if (!Number.isInteger(args.metadataWorkers) || args.metadataWorkers < 1 || args.metadataWorkers > 256) {
     throw new UsageError(`-w/--metadata-workers must be a whole number from 1 to 256, not ${args.metadataWorkers}`);
   }
-  if (!(args.timeout > 0)) throw new UsageError(`--timeout must be a positive number of seconds, not ${args.timeout}`);
+  if (!(args.timeout > 0 && Number.isFinite(args.timeout))) throw new UsageError(`--timeout must be a positive number of seconds, not ${args.timeout}`);
   if (!Number.isInteger(args.retries) || args.retries < 0) throw new UsageError(`--retries must be a whole number, 0 or more, not ${args.retries}`);
   if (!!args.cert !== !!args.key) throw new UsageError('--cert and --key go together');
   return parseRegistryUrl(registry);

@@ -154,6 +154,8 @@ describe('parseReposFile: every error names the file, the line and the key', () 
     { name: 'a second number', line: 'web 1 2', key: 'unexpected word "2"', detail: 'the bare word ignore-ref-tags' },
     { name: 'an empty date window', line: 'web 1 after=2024-06-01 before=2024-05-01', key: 'after:', detail: 'the date window is empty' },
     { name: 'an empty age window', line: 'web 1 older-than=30d newer-than=2w', key: 'newer-than:', detail: 'leave no age between them' },
+    { name: 'an empty age window, equal lengths', line: 'web 1 older-than=2w newer-than=14d', key: 'newer-than:', detail: 'leave no age between them' },
+    { name: 'an empty age window, on every calendar', line: 'web 1 older-than=1mo newer-than=27d', key: 'newer-than:', detail: 'leave no age between them' },
     { name: 'bad regex (include)', line: 'web 1 include=(', key: 'include:', detail: 'invalid regular expression "("' },
     { name: 'bad regex (exclude)', line: 'web 1 exclude=[a-', key: 'exclude:', detail: 'invalid regular expression "[a-"' },
     { name: 'bad date (before)', line: 'web 1 before=yesterday', key: 'before:', detail: 'invalid date "yesterday"' },
@@ -191,10 +193,10 @@ describe('parseReposFile: every error names the file, the line and the key', () 
 });
 
 describe('checkRepositoryPattern', () => {
-  test.each(['app', 'team/app', 'a.b', 'a_b', 'a__b', 'a---b', '0app', 'team/*', '**', 'team/{a,b}', 'app-?'])('%s is accepted', (pattern) => {
+  test.each(['app', 'team/app', 'a.b', 'a_b', 'a__b', 'a---b', '0app', 'team/*', '**', 'team/{a,b}', 'app-?', '{app}/*'])('%s is accepted', (pattern) => {
     expect(checkRepositoryPattern(pattern)).toBeUndefined();
   });
-  test.each(['App', '-app', 'app-', 'a..b', 'a/', '/a', 'a//b', 'a___b', 'a:b', '[', 'a{b', 'team/]'])('%s is refused', (pattern) => {
+  test.each(['App', '-app', 'app-', 'a..b', 'a/', '/a', 'a//b', 'a___b', 'a:b', '[', 'a{b', 'team/]', '(', 'a(b'])('%s is refused', (pattern) => {
     expect(checkRepositoryPattern(pattern)).toContain(`invalid repository name "${pattern}"`);
   });
 });
