@@ -52,11 +52,11 @@ export function readPlanFile(path: string): { registry: string; createdAt: strin
     const code = (error as NodeJS.ErrnoException).code;
     throw new UsageError(`cannot read the plan ${path}: ${code ?? (error as Error).message}`);
   }
-  const bad = (what: string) => new UsageError(`${path} is not a cleanreg plan: ${what}`);
+  const bad = (what: string, hint?: string) => new UsageError(`${path} is not a cleanreg plan: ${what}`, hint);
   if (file?.kind !== 'cleanreg-plan') {
     // The --output json document looks like a plan but lacks what apply needs (every tag and image as planned).
     const outputDocument = typeof file?.registry === 'string' && Array.isArray(file?.repositories) && 'dryRun' in file;
-    throw new UsageError(`${path} is not a cleanreg plan: "kind" is not "cleanreg-plan"`, outputDocument ? 'this is --output json; write a plan with --plan-out FILE and apply that' : undefined);
+    throw bad('"kind" is not "cleanreg-plan"', outputDocument ? 'this is --output json; write a plan with --plan-out FILE and apply that' : undefined);
   }
   if (file.version !== PLAN_FILE_VERSION) throw new UsageError(`${path}: plan version ${file.version} is not supported (this cleanreg reads version ${PLAN_FILE_VERSION})`);
   if (typeof file.registry !== 'string' || !Array.isArray(file.repositories)) throw bad('missing "registry" or "repositories"');
