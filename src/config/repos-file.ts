@@ -14,6 +14,8 @@ const KEYS: Record<string, keyof RuleInput> = {
   'newer-than': 'newerThan',
   order: 'order',
 };
+/** What a rule may be, for the error messages. */
+const RULES = `${Object.keys(KEYS).join(', ')} (as key=value) or the bare word ignore-ref-tags`;
 const KEY_NAMES = Object.fromEntries(Object.entries(KEYS).map(([k, v]) => [v, k]));
 
 /**
@@ -49,10 +51,9 @@ export function parseReposFile(text: string, file: string, defaults: RuleInput =
       }
       const eq = option.indexOf('=');
       const key = eq > 0 ? option.slice(0, eq) : option;
-      const rules = `${Object.keys(KEYS).join(', ')} (as key=value) or the bare word ignore-ref-tags`;
       if (key === 'ignore-ref-tags') throw new ConfigError(file, line, `ignore-ref-tags takes no value: write the bare word ignore-ref-tags`);
-      if (eq < 0 && !(key in KEYS)) throw new ConfigError(file, line, `unexpected word "${option}": rules are ${rules}`);
-      if (!(key in KEYS)) throw new ConfigError(file, line, `unknown key "${key}": use ${rules}`);
+      if (eq < 0 && !(key in KEYS)) throw new ConfigError(file, line, `unexpected word "${option}": rules are ${RULES}`);
+      if (!(key in KEYS)) throw new ConfigError(file, line, `unknown key "${key}": use ${RULES}`);
       if (eq < 0 || eq === option.length - 1) throw new ConfigError(file, line, `${key}: missing value (write ${key}=VALUE)`);
       input[KEYS[key] as Exclude<keyof RuleInput, 'ignoreRefTags'>] = option.slice(eq + 1);
     }
