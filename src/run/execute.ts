@@ -1,5 +1,5 @@
 import pLimit from 'p-limit';
-import pc from 'picocolors';
+import { createColors } from 'picocolors';
 import { CleanregError, RegistryError } from '../errors.js';
 import { applyRepoPlan, type RepoOutcome } from '../executor/apply.js';
 import type { RepoPlan } from '../planner/types.js';
@@ -72,10 +72,11 @@ export async function showAndApply(session: Session, plans: RepoPlan[], opts: Ex
   outcomes.sort((a, b) => order.get(a.name)! - order.get(b.name)!);
   const result = summarizeOutcomes(outcomes);
   if (table) {
+    const c = createColors(color); // not picocolors' default, which colours any output when CI is set
     for (const outcome of outcomes) {
       const changed = outcome.outcomes.filter((o) => o.status !== 'deleted');
       for (const o of changed) {
-        const label = o.status === 'failed' ? pc.red('failed') : o.status === 'kept' ? 'kept' : 'already gone';
+        const label = o.status === 'failed' ? c.red('failed') : o.status === 'kept' ? 'kept' : 'already gone';
         io.stdout.write(`${outcome.name}: ${o.tags.join(', ') || o.digest}: ${label}${o.detail ? ` (${o.detail})` : ''}\n`);
       }
     }

@@ -4,7 +4,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import { afterEach, describe, expect, test } from '@jest/globals';
-import { runCli } from '../helpers/cli.js';
+import { runBuiltCli, runCli } from '../helpers/cli.js';
 import { failFirst, sha256, startFakeRegistry, type FakeRegistry, type FakeRegistryOptions } from './fake-registry.js';
 
 let reg: FakeRegistry | undefined;
@@ -150,6 +150,16 @@ describe('DELETE', () => {
     expect(deletes(r).map((q) => q.outcome)).toEqual([500]);
     expect(run.stdout).toMatch(/app: old: failed \(delete app@sha256:\w+: the registry answered HTTP 500/);
     expect(run.stdout).toMatch(/Deleted 0 images, 1 failed\./);
+  });
+
+  test('with CI set and stdout a pipe, the failure report has no colour codes', async () => {
+    // picocolors' default colours whenever CI is set: the report is written for a log file, not a terminal.
+    const r = await fake();
+    r.fault = failFirst(is('DELETE', `/manifests/${oldDigest(r)}`), [{ status: 500 }]);
+    const run = await runBuiltCli(args(r), { env: { CI: 'true' } });
+    expect(run.code).toBe(1);
+    expect(run.stdout).toMatch(/app: old: failed \(delete app@/);
+    expect(run.stdout).not.toContain('\x1b[');
   });
 
   test('a 500 to a GET is not retried: exit 1, nothing deleted, no request left in flight', async () => {
