@@ -46,11 +46,18 @@ export type RegistryErrorKind =
 export class RegistryError extends CleanregError {
   readonly kind: RegistryErrorKind;
   readonly status?: number;
+  /** The request the message begins with (`delete app@sha256:…: …`), when it names one. */
+  what?: string;
 
   constructor(kind: RegistryErrorKind, message: string, hint?: string, status?: number) {
     super(message, 1, hint);
     this.kind = kind;
     this.status = status;
+  }
+
+  /** The message without the request it begins with: what went wrong, to say about other requests too. */
+  get reason(): string {
+    return this.what && this.message.startsWith(`${this.what}: `) ? this.message.slice(this.what.length + 2) : this.message;
   }
 }
 

@@ -9,10 +9,19 @@ import { readRepositoryNow, reverify } from './reverify.js';
 export interface Outcome {
   digest: string;
   tags: string[];
-  /** deleted; gone (already deleted by someone else); kept (re-verification changed its fate); failed. */
-  status: 'deleted' | 'gone' | 'kept' | 'failed';
-  /** Why it was kept or why it failed. */
+  /**
+   * deleted; gone (already deleted by someone else); kept (re-verification changed its fate); failed (its DELETE
+   * failed); not-attempted (no DELETE was sent: deletion turned out disabled, re-verification failed, or what it
+   * follows was not deleted).
+   */
+  status: 'deleted' | 'gone' | 'kept' | 'failed' | 'not-attempted';
+  /** Why it was kept, failed or not attempted. */
   detail?: string;
+}
+
+/** Shared by the repositories of one apply: set by the first 405, after which no DELETE is sent. */
+export interface Halt {
+  error?: RegistryError;
 }
 
 export interface RepoOutcome {
@@ -31,12 +40,14 @@ export interface ApplyContext {
 /**
  * Applies one repository's plan, trusting nothing from the past (see reverify.ts). Images and indexes go first,
  * the first DELETE alone; what follows an image (its artifacts, the untagged platform manifests of an index) goes
- * only once that image is gone. One failed DELETE does not stop the rest, but a 405 (deletion disabled) is thrown:
- * it holds for the whole registry.
+ * only once that image is gone. One failed DELETE does not stop the rest, but a 405 (deletion disabled) sets the
+ * halt: it holds for the whole registry, so no further DELETE is sent here or in any other repository. Every
+ * image of the plan gets an outcome. Throws only when re-verification fails (nothing was deleted then).
  */
-export async function applyRepoPlan(plan: RepoPlan, ctx: ApplyContext): Promise<RepoOutcome> {
+export async function applyRepoPlan(plan: RepoPlan, ctx: ApplyContext, halt: Halt = {}): Promise<RepoOutcome> {
   const result: RepoOutcome = { name: plan.name, outcomes: [] };
   if (plan.delete.length === 0) return result;
+  if (halt.error) return notAttemptedAll(plan, halt.error);
 
   const now = await readRepositoryNow(plan, ctx.client, ctx.limit);
   const kept = reverify(plan, now);
@@ -49,16 +60,20 @@ export async function applyRepoPlan(plan: RepoPlan, ctx: ApplyContext): Promise<
   const followers = doomed.filter((p) => p.follows);
 
   const deleteOne = async (image: PlannedImage): Promise<Outcome> => {
+    const outcome = (status: Outcome['status'], detail?: string): Outcome => ({ digest: image.digest, tags: image.tags, status, detail });
+    // Checked again once a place in the request limit is given: a 405 may have come in while this one waited.
+    const send = async () => (halt.error ? undefined : ctx.client.deleteManifest(plan.name, image.digest));
     try {
-      const status = await ctx.limit(() => ctx.client.deleteManifest(plan.name, image.digest));
+      const status = halt.error ? undefined : await ctx.limit(send);
+      if (!status) return outcome('not-attempted', notAttempted(halt.error!));
       ctx.logger.verbose(`${status === 'deleted' ? 'deleted' : 'already gone:'} ${plan.name}@${image.digest} (${image.tags.join(', ') || 'untagged'})`);
-      return { digest: image.digest, tags: image.tags, status };
+      return outcome(status);
     } catch (error) {
-      if (error instanceof RegistryError && error.kind === 'delete-disabled') throw error;
+      if (error instanceof RegistryError && error.kind === 'delete-disabled') halt.error ??= error;
       // Redacted here too: outcomes are printed on stdout.
       const message = redact(error instanceof CleanregError ? error.message : String(error));
       ctx.logger.error(message);
-      return { digest: image.digest, tags: image.tags, status: 'failed', detail: message };
+      return outcome('failed', message);
     }
   };
 
@@ -73,9 +88,22 @@ export async function applyRepoPlan(plan: RepoPlan, ctx: ApplyContext): Promise<
 
   const ready = followers.filter((f) => gone.has(f.follows!));
   for (const f of followers.filter((f) => !gone.has(f.follows!))) {
-    result.outcomes.push({ digest: f.digest, tags: f.tags, status: 'kept', detail: `follows ${f.follows}, which was not deleted` });
+    // A signature of an image kept on re-verification is kept with it; one of an image not deleted waits for it.
+    const leaderKept = kept.has(f.follows!);
+    result.outcomes.push({ digest: f.digest, tags: f.tags, status: leaderKept ? 'kept' : 'not-attempted', detail: `it follows ${f.follows}, which ${leaderKept ? 'is kept' : 'was not deleted'}` });
   }
   (await Promise.all(ready.map(deleteOne))).forEach(record);
   result.emptied = now.tags.length > 0 && now.tags.every((tag) => gone.has(now.digestOf.get(tag) ?? ''));
   return result;
+}
+
+/** Why an image was not deleted: another's DELETE (or its repository's re-verification) failed first. */
+function notAttempted(error: CleanregError): string {
+  return redact(error instanceof RegistryError ? error.reason : error.message);
+}
+
+/** A repository where no DELETE was sent: deletion turned out disabled, or its re-verification failed. */
+export function notAttemptedAll(plan: RepoPlan, error: CleanregError): RepoOutcome {
+  const detail = notAttempted(error);
+  return { name: plan.name, outcomes: plan.delete.map((p) => ({ digest: p.digest, tags: p.tags, status: 'not-attempted', detail })) };
 }

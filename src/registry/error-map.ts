@@ -53,6 +53,12 @@ export function registryErrorCode(body: unknown): string | undefined {
 /** Turns whatever the transport threw into a RegistryError that says what went wrong and what to do. */
 export function mapRequestError(error: unknown, ctx: RequestContext): CleanregError {
   if (error instanceof CleanregError) return error;
+  const mapped = describeFailure(error, ctx);
+  mapped.what = ctx.what;
+  return mapped;
+}
+
+function describeFailure(error: unknown, ctx: RequestContext): RegistryError {
   const origin = ctx.url.origin;
   if (error instanceof HttpStatusError && error.response.statusCode === 407 && ctx.proxy) {
     // Plain http goes to the proxy as an ordinary request, so its refusal is an HTTP answer, not a failed tunnel.

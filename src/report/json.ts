@@ -26,6 +26,7 @@ function repositoryEntry(plan: RepoPlan, outcome?: RepoOutcome) {
           deleted: outcome.outcomes.filter((o) => o.status === 'deleted' || o.status === 'gone').map(({ digest, tags, status }) => ({ digest, tags, alreadyGone: status === 'gone' })),
           keptOnReverify: outcome.outcomes.filter((o) => o.status === 'kept').map(({ digest, tags, detail }) => ({ digest, tags, reason: detail })),
           failed: outcome.outcomes.filter((o) => o.status === 'failed').map(({ digest, tags, detail }) => ({ digest, tags, error: detail })),
+          notAttempted: outcome.outcomes.filter((o) => o.status === 'not-attempted').map(({ digest, tags, detail }) => ({ digest, tags, reason: detail })),
         }
       : {}),
   };

@@ -17,6 +17,8 @@ export interface ApplySummary {
   alreadyGone: number;
   keptOnReverify: number;
   failed: number;
+  /** Images no DELETE was sent for: deletion turned out disabled, or their repository's re-verification failed. */
+  notAttempted: number;
   /** Repositories the apply left without tags (still in the catalog: see prune-empty). */
   emptiedRepositories: string[];
 }
@@ -42,6 +44,7 @@ export function summarizeOutcomes(outcomes: RepoOutcome[]): ApplySummary {
     alreadyGone: count('gone'),
     keptOnReverify: count('kept'),
     failed: count('failed'),
+    notAttempted: count('not-attempted'),
     emptiedRepositories: outcomes.filter((o) => o.emptied).map((o) => o.name),
   };
 }
@@ -56,5 +59,6 @@ export function applySummaryLine(s: ApplySummary): string {
   if (s.alreadyGone) parts.push(`${s.alreadyGone} already gone`);
   if (s.keptOnReverify) parts.push(`${plural(s.keptOnReverify, 'image')} kept because the registry changed since the plan`);
   parts.push(`${s.failed} failed`);
+  if (s.notAttempted) parts.push(`${plural(s.notAttempted, 'image')} not attempted`);
   return parts.join(', ') + '.';
 }

@@ -1,7 +1,7 @@
 import pLimit from 'p-limit';
 import { createColors } from 'picocolors';
-import { CleanregError, RegistryError } from '../errors.js';
-import { applyRepoPlan, type RepoOutcome } from '../executor/apply.js';
+import { CleanregError } from '../errors.js';
+import { applyRepoPlan, notAttemptedAll, type Halt, type RepoOutcome } from '../executor/apply.js';
 import type { RepoPlan } from '../planner/types.js';
 import { plural } from '../report/format.js';
 import { writePlanDocument } from '../report/json.js';
@@ -10,7 +10,6 @@ import { renderPlanTable } from '../report/table.js';
 import type { Io } from '../util/log.js';
 import { confirmDeletion } from './confirm.js';
 import { runGcCommand } from './gc.js';
-import { redact } from '../util/redact.js';
 import type { Session } from './session.js';
 
 export interface ExecuteOptions {
@@ -45,22 +44,15 @@ export async function showAndApply(session: Session, plans: RepoPlan[], opts: Ex
   await confirmDeletion(`Delete ${plural(summary.imagesToDelete, 'image')} (${plural(summary.tagsToDelete, 'tag')}) from ${session.registry}?`, opts.yes, io);
 
   const outcomes: RepoOutcome[] = [];
-  let stopped: CleanregError | undefined;
-  /** A repository where nothing (more) was deleted: the image whose DELETE failed is named in the error. */
-  const failedAll = (plan: RepoPlan, error: CleanregError): RepoOutcome => ({
-    name: plan.name,
-    outcomes: plan.delete.map((p) => ({ digest: p.digest, tags: p.tags, status: 'failed', detail: redact(error.message.includes(`${plan.name}@${p.digest}`) ? error.message : notAttempted(error)) })),
-  });
+  const halt: Halt = {};
   const applyOne = async (plan: RepoPlan) => {
-    if (stopped) return void outcomes.push(failedAll(plan, stopped));
     try {
-      outcomes.push(await applyRepoPlan(plan, session));
+      outcomes.push(await applyRepoPlan(plan, session, halt));
     } catch (error) {
       if (!(error instanceof CleanregError)) throw error;
-      // Re-verification failed, or deletion is disabled: nothing more is deleted in this repository.
+      // Re-verification failed: nothing is deleted in this repository.
       session.logger.error(`${plan.name}: ${error.message}`);
-      outcomes.push(failedAll(plan, error));
-      if (error instanceof RegistryError && error.kind === 'delete-disabled') stopped = error;
+      outcomes.push(notAttemptedAll(plan, error));
     }
   };
   // The first repository goes alone (its first DELETE finds out whether deletion is enabled), the rest in parallel.
@@ -76,7 +68,7 @@ export async function showAndApply(session: Session, plans: RepoPlan[], opts: Ex
     for (const outcome of outcomes) {
       const changed = outcome.outcomes.filter((o) => o.status !== 'deleted');
       for (const o of changed) {
-        const label = o.status === 'failed' ? c.red('failed') : o.status === 'kept' ? 'kept' : 'already gone';
+        const label = { failed: c.red('failed'), 'not-attempted': 'not attempted', kept: 'kept', gone: 'already gone' }[o.status as Exclude<typeof o.status, 'deleted'>];
         io.stdout.write(`${outcome.name}: ${o.tags.join(', ') || o.digest}: ${label}${o.detail ? ` (${o.detail})` : ''}\n`);
       }
     }
@@ -85,11 +77,11 @@ export async function showAndApply(session: Session, plans: RepoPlan[], opts: Ex
     writePlanDocument(io.stdout, session.registry, plans, outcomes, false);
   }
 
-  if (stopped) {
+  if (halt.error) {
     session.logger.error('stopped: no further deletion was attempted');
-    if (stopped.hint) session.logger.info(`hint: ${stopped.hint}`);
+    if (halt.error.hint) session.logger.info(`hint: ${halt.error.hint}`);
   }
-  let exitCode = result.failed > 0 || stopped ? 1 : 0;
+  let exitCode = result.failed > 0 || result.notAttempted > 0 ? 1 : 0;
   if (result.deleted > 0) {
     if (opts.gcCommand) {
       if ((await runGcCommand(opts.gcCommand, io, session.logger)) !== 0) exitCode = 1;
@@ -107,10 +99,4 @@ function reportEmpty(session: Session, names: string[]): void {
     `Repositories without tags (still listed in the catalog): ${names.join(', ')}. ` +
       'To drop them, stop the registry (or make it read-only) and run: cleanreg prune-empty --data-dir <storage root> --dry-run, then without --dry-run.',
   );
-}
-
-/** Why an image was not deleted when another's DELETE (or the repository's re-verification) failed. */
-function notAttempted(error: CleanregError): string {
-  // "delete repo@sha256:...: deletion is disabled ..." names the image that was tried, not this one.
-  return `not attempted: ${error.message.replace(/^delete \S+@\S+?: /, '')}`;
 }

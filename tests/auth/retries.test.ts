@@ -152,6 +152,25 @@ describe('DELETE', () => {
     expect(run.stdout).toMatch(/Deleted 0 images, 1 failed\./);
   });
 
+  test('re-verification answered 500: no DELETE sent, the image is reported as not attempted, exit 1', async () => {
+    const r = await fake();
+    let tagLists = 0;
+    // The first tag list is the scan's; the second is re-verification's, right before deleting.
+    r.fault = (q) => (is('GET', '/tags/list')(q) && ++tagLists === 2 ? { status: 500 } : undefined);
+    const run = await runCli(args(r));
+    expect(run.code).toBe(1);
+    expect(deletes(r)).toEqual([]);
+    expect(run.stderr).toMatch(/app: list tags of app: the registry answered HTTP 500/);
+    expect(run.stdout).toMatch(/^app: old: not attempted \(the registry answered HTTP 500 UNAVAILABLE\)$/m);
+    expect(run.stdout).toMatch(/Deleted 0 images, 0 failed, 1 image not attempted\./);
+    tagLists = 0;
+    const json = await runCli(args(r, '--output', 'json'));
+    expect(json.code).toBe(1);
+    const doc = JSON.parse(json.stdout);
+    expect(doc.repositories[0]).toMatchObject({ deleted: [], failed: [], notAttempted: [{ digest: oldDigest(r), tags: ['old'], reason: 'the registry answered HTTP 500 UNAVAILABLE' }] });
+    expect(doc.summary).toMatchObject({ deleted: 0, failed: 0, notAttempted: 1 });
+  });
+
   test('with CI set and stdout a pipe, the failure report has no colour codes', async () => {
     // picocolors' default colours whenever CI is set: the report is written for a log file, not a terminal.
     const r = await fake();

@@ -291,22 +291,51 @@ describe('deletion disabled', () => {
     expect(reg.accessEntries().filter((e) => e.method === 'DELETE')).toHaveLength(1);
     expect((await p.tags('app'))?.sort()).toEqual(['mid', 'new', 'old']);
 
-    // Each image is reported under its own digest: the one tried names the 405, the others were not attempted,
-    // and a repository after the stop still lists what it did not delete.
+    // The image tried names the 405 and failed; each other is reported as not attempted, under its own digest,
+    // also in a repository after the stop.
     // lib's old and mid are the same images as app's (same digests): whichever app tried, lib did not.
     await p.pushImage('lib', ['old'], { created: day(1), seed: 'd1' });
     await p.pushImage('lib', ['mid'], { created: day(2), seed: 'd2' });
     await p.pushImage('lib', ['new'], { created: day(3), seed: 'd5' });
     const json = await runCli(['-r', reg.url, '-n', '*', '-k', '1', '-y', '--output', 'json', '-w', '1']);
     expect(json.code).toBe(1);
-    const repos = JSON.parse(json.stdout).repositories as { name: string; delete: { digest: string }[]; deleted: unknown[]; keptOnReverify: unknown[]; failed: { digest: string; error: string }[] }[];
-    expect(repos.map((r) => [r.name, r.deleted, r.keptOnReverify, r.failed.length])).toEqual([['app', [], [], 2], ['lib', [], [], 2]]);
-    const failures = repos.flatMap((r) => r.failed);
-    const tried = failures.filter((f) => !f.error.startsWith('not attempted: '));
-    expect(tried).toHaveLength(1);
-    expect(tried[0].error).toContain(`${tried[0].digest}: deletion is disabled`);
-    for (const f of failures.filter((f) => f !== tried[0])) expect(f.error).toMatch(/^not attempted: deletion is disabled on this registry/);
-    expect(failures.filter((f) => f !== tried[0]).some((f) => f.error.includes('sha256:'))).toBe(false);
+    type Entry = { digest: string; error?: string; reason?: string };
+    const doc = JSON.parse(json.stdout) as { repositories: { name: string; deleted: unknown[]; keptOnReverify: unknown[]; failed: Entry[]; notAttempted: Entry[] }[]; summary: Record<string, unknown> };
+    expect(doc.repositories.map((r) => [r.name, r.deleted, r.keptOnReverify, r.failed.length, r.notAttempted.length])).toEqual([['app', [], [], 1, 1], ['lib', [], [], 0, 2]]);
+    expect(doc.summary).toMatchObject({ deleted: 0, failed: 1, notAttempted: 3 });
+    const tried = doc.repositories[0].failed[0];
+    expect(tried.error).toContain(`app@${tried.digest}: deletion is disabled`);
+    const others = doc.repositories.flatMap((r) => r.notAttempted);
+    for (const o of others) expect(o.reason).toMatch(/^deletion is disabled on this registry \(405/);
+    expect(others.some((o) => o.reason!.includes('sha256:'))).toBe(false);
+
+    await reg.syncLog();
+    reg.clearAccessLog();
+    const table = await runCli(['-r', reg.url, '-n', '*', '-k', '1', '-y']);
+    expect(table.code).toBe(1);
+    // After the 405 in app, lib is not even re-read: its tags were listed once, by the scan.
+    await reg.syncLog();
+    expect(reg.accessEntries().filter((e) => e.method === 'GET' && e.uri.startsWith('/v2/lib/tags/list'))).toHaveLength(1);
+    expect(table.stdout).toMatch(/^lib: (old|mid): not attempted \(deletion is disabled on this registry/m);
+    expect(table.stdout).toMatch(/Deleted 0 images, 1 failed, 3 images not attempted\./);
+    p.close();
+    await reg.stop();
+  });
+});
+
+describe('deletion disabled, with a signature', () => {
+  test('the signature of the image whose DELETE failed is not attempted: it follows that image', async () => {
+    const reg = await startRegistry({ deleteEnabled: false });
+    const p = new ImagePusher({ url: reg.url });
+    const old = await p.pushImage('app', ['old'], { created: day(1), seed: 'f1' });
+    await p.pushImage('app', ['new'], { created: day(2), seed: 'f2' });
+    const sig = await p.pushArtifact('app', old.digest, [`${old.digest.replace(':', '-')}.sig`]);
+    const r = await runCli(['-r', reg.url, '-n', 'app', '-k', '1', '-y', '--output', 'json']);
+    expect(r.code).toBe(1);
+    const repo = JSON.parse(r.stdout).repositories[0];
+    expect(repo.failed.map((f: { digest: string }) => f.digest)).toEqual([old.digest]);
+    expect(repo.notAttempted).toEqual([{ digest: sig.digest, tags: [`${old.digest.replace(':', '-')}.sig`], reason: `it follows ${old.digest}, which was not deleted` }]);
+    expect(reg.accessEntries().filter((e) => e.method === 'DELETE')).toHaveLength(1);
     p.close();
     await reg.stop();
   });
