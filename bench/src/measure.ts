@@ -1,6 +1,7 @@
 /** Runs cleanreg under GNU time and wrk against the registry, and reads CPU counters from /proc. */
 import { execFile, spawn } from 'node:child_process';
 import { openSync, closeSync, readFileSync, writeFileSync } from 'node:fs';
+import { MANIFEST_ACCEPT } from '../../src/registry/media-types.js';
 
 export interface ProcessCost {
   exitCode: number;
@@ -80,12 +81,6 @@ export function cpuWindow(registryPid: number | undefined): CpuWindow {
   };
 }
 
-export const MANIFEST_ACCEPT = [
-  'application/vnd.oci.image.index.v1+json',
-  'application/vnd.docker.distribution.manifest.list.v2+json',
-  'application/vnd.oci.image.manifest.v1+json',
-  'application/vnd.docker.distribution.manifest.v2+json',
-].join(', ');
 
 /**
  * Replays request lines in a fixed order, round robin, one prebuilt request each: the cost per request on the

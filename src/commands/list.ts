@@ -29,7 +29,10 @@ function repositorySize(inventory: RepoInventory): number | null {
   const blobs = new Map<string, number>();
   for (const image of inventory.images) {
     if (!image.blobs) return null;
-    for (const b of image.blobs) blobs.set(b.digest, b.size);
+    for (const b of image.blobs) {
+      if (b.size === undefined) return null; // Docker schema 1 lists no sizes
+      blobs.set(b.digest, b.size);
+    }
   }
   return [...blobs.values()].reduce((a, b) => a + b, 0);
 }

@@ -1,4 +1,4 @@
-import type { ImageKind } from '../planner/types.js';
+import type { BlobRef, ImageKind } from '../planner/types.js';
 
 /**
  * What a manifest says, keyed by its digest. Manifests and config blobs are content-addressed, so an entry never
@@ -11,7 +11,7 @@ export interface ManifestSummary {
   created?: string | null;
   subject?: string;
   children?: string[];
-  blobs?: { digest: string; size: number }[];
+  blobs?: BlobRef[];
   size?: number;
 }
 

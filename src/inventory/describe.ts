@@ -2,6 +2,7 @@ import { isIndexType } from '../registry/media-types.js';
 import type { FetchedManifest, ManifestJson, RegistryClient } from '../registry/client.js';
 import type { RequestLimit } from '../util/request-limit.js';
 import { allSettledOrThrow } from '../util/settle.js';
+import type { BlobRef } from '../planner/types.js';
 import type { ManifestSummary, MetadataCache } from './cache.js';
 
 const IMAGE_CONFIG_TYPES = new Set(['application/vnd.oci.image.config.v1+json', 'application/vnd.docker.container.image.v1+json']);
@@ -66,7 +67,7 @@ export class ManifestDescriber {
     const blobs = imageBlobs(json);
     // Only container images have a `created` in their config; other artifacts (Helm charts, ...) have no date.
     const isImage = !subject && !json.artifactType && (!json.config?.mediaType || IMAGE_CONFIG_TYPES.has(json.config.mediaType));
-    const summary: ManifestSummary = { kind: subject ? 'artifact' : 'image', mediaType, blobs, size: size + sumBlobs(blobs), ...(subject ? { subject } : {}) };
+    const summary = withSize({ kind: subject ? 'artifact' : 'image', mediaType, blobs, ...(subject ? { subject } : {}) }, size);
     if (withCreated && isImage && json.config?.digest) summary.created = await this.created(repo, json.config.digest, limit);
     else if (withCreated) summary.created = null;
     return summary;
@@ -82,8 +83,7 @@ export class ManifestDescriber {
     const known = described.filter((_, i) => !isAttestationChild(manifests[i])).map((c) => c.created).filter((d): d is string => typeof d === 'string');
     summary.created = known.length ? known.reduce((a, b) => (a > b ? a : b)) : null;
     summary.blobs = dedupeBlobs(described.flatMap((c) => c.blobs ?? []));
-    summary.size = size + sumBlobs(summary.blobs) + manifests.reduce((a, d) => a + (d.size ?? 0), 0);
-    return summary;
+    return withSize(summary, size + manifests.reduce((a, d) => a + (d.size ?? 0), 0));
   }
 
   /** A child of an index, by digest: manifest and config, each once. */
@@ -118,8 +118,9 @@ export class ManifestDescriber {
 
 /**
  * A Docker schema 1 image (still served by distribution 2.x for images pushed before 2016): its date is in the
- * manifest itself, the newest layer's v1Compatibility `created`, so it costs no request. It lists no layer sizes,
- * so it has no blobs: size estimates that include it say "unknown" rather than count its layers as 0 bytes.
+ * manifest itself, the newest layer's v1Compatibility `created`, so it costs no request. It lists its layers
+ * without sizes: kept, it still protects them in the freed-space estimate; deleted, it makes the estimate unknown
+ * rather than count its layers as 0 bytes.
  */
 function schema1Summary(json: ManifestJson, mediaType: string): ManifestSummary {
   let created: string | null = null;
@@ -128,23 +129,37 @@ function schema1Summary(json: ManifestJson, mediaType: string): ManifestSummary 
   } catch {
     // An unreadable v1Compatibility leaves the image undated, as a config without `created` does.
   }
-  return { kind: 'image', mediaType, created };
+  const blobs = dedupeBlobs((json.fsLayers ?? []).flatMap((l) => (typeof l?.blobSum === 'string' ? [{ digest: l.blobSum }] : [])));
+  return { kind: 'image', mediaType, created, blobs };
 }
 
 /** An image's config and layers, each digest once. */
-function imageBlobs(json: ManifestJson): { digest: string; size: number }[] {
-  const blobs: { digest: string; size: number }[] = [];
+function imageBlobs(json: ManifestJson): BlobRef[] {
+  const blobs: BlobRef[] = [];
   if (json.config?.digest) blobs.push({ digest: json.config.digest, size: json.config.size ?? 0 });
   for (const layer of json.layers ?? []) if (layer?.digest) blobs.push({ digest: layer.digest, size: layer.size ?? 0 });
   return dedupeBlobs(blobs);
 }
 
-function dedupeBlobs(blobs: { digest: string; size: number }[]): { digest: string; size: number }[] {
-  const seen = new Map<string, number>();
-  for (const b of blobs) seen.set(b.digest, b.size);
-  return [...seen].map(([digest, size]) => ({ digest, size }));
+function dedupeBlobs(blobs: BlobRef[]): BlobRef[] {
+  const seen = new Map<string, BlobRef>();
+  for (const b of blobs) seen.set(b.digest, b);
+  return [...seen.values()];
 }
 
-function sumBlobs(blobs: { size: number }[]): number {
-  return blobs.reduce((a, b) => a + b.size, 0);
+/** Bytes of the blobs; undefined when one has no size listed. */
+function sumBlobs(blobs: BlobRef[]): number | undefined {
+  let sum = 0;
+  for (const blob of blobs) {
+    if (blob.size === undefined) return undefined;
+    sum += blob.size;
+  }
+  return sum;
+}
+
+/** The manifest's own bytes plus its blobs', when all are known. */
+function withSize(summary: ManifestSummary, ownBytes: number): ManifestSummary {
+  const blobBytes = sumBlobs(summary.blobs ?? []);
+  if (blobBytes !== undefined) summary.size = ownBytes + blobBytes;
+  return summary;
 }

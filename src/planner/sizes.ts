@@ -13,7 +13,12 @@ export function estimateFreedBytes(images: Image[], deleted: Set<string>): numbe
   const freed = new Map<string, number>();
   for (const image of images) {
     if (!deleted.has(image.digest)) continue;
-    for (const blob of image.blobs ?? []) if (!kept.has(blob.digest)) freed.set(blob.digest, blob.size);
+    for (const blob of image.blobs ?? []) {
+      if (kept.has(blob.digest)) continue;
+      // A Docker schema 1 manifest lists no sizes: a kept one protects its layers, a deleted one cannot be counted.
+      if (blob.size === undefined) return undefined;
+      freed.set(blob.digest, blob.size);
+    }
   }
   return [...freed.values()].reduce((a, b) => a + b, 0);
 }

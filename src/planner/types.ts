@@ -3,6 +3,12 @@ import type { Duration } from 'date-fns';
 export type ImageKind = 'image' | 'index' | 'artifact';
 
 /** One manifest (a digest) of a repository with every tag that points at it. Images, not tags, are the unit. */
+/** A blob a manifest uses; no size where the manifest does not list it (Docker schema 1). */
+export interface BlobRef {
+  digest: string;
+  size?: number;
+}
+
 export interface Image {
   digest: string;
   tags: string[];
@@ -17,7 +23,7 @@ export interface Image {
   /** Bytes of manifest + config + layers (an index: its children's, shared blobs once), when known. */
   size?: number;
   /** Blob digests this manifest needs (config and layers; an index: its children's), for size estimates. */
-  blobs?: { digest: string; size: number }[];
+  blobs?: BlobRef[];
 }
 
 export interface RepoInventory {

@@ -35,6 +35,8 @@ export interface ManifestJson {
   subject?: Descriptor;
   /** Docker schema 1 (images pushed before 2016): each layer's config as a JSON string, newest first. */
   history?: { v1Compatibility?: string }[];
+  /** Docker schema 1: the layers, newest first, by digest only (no sizes). */
+  fsLayers?: { blobSum?: string }[];
 }
 
 export interface FetchedManifest {

@@ -3,12 +3,15 @@ export const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 export const DOCKER_LIST = 'application/vnd.docker.distribution.manifest.list.v2+json';
 export const DOCKER_MANIFEST = 'application/vnd.docker.distribution.manifest.v2+json';
 export const DOCKER_SCHEMA1 = 'application/vnd.docker.distribution.manifest.v1+prettyjws';
+const DOCKER_SCHEMA1_UNSIGNED = 'application/vnd.docker.distribution.manifest.v1+json';
 
 /**
- * Every manifest type, lists first. Leaving one out changes the digest the registry reports:
- * without the list types a multi-arch tag resolves to one child; without any, distribution 2.8 converts to schema1.
+ * Every manifest type, lists first, as docker pulls. Leaving one out changes the digest the registry reports:
+ * without the list types a multi-arch tag resolves to one child; without any, distribution 2.8 converts to
+ * schema1; a registry that negotiates strictly may refuse a stored schema 1 image (pushed before 2016) without
+ * its types, which come last.
  */
-export const MANIFEST_ACCEPT = [OCI_INDEX, DOCKER_LIST, OCI_MANIFEST, DOCKER_MANIFEST].join(', ');
+export const MANIFEST_ACCEPT = [OCI_INDEX, DOCKER_LIST, OCI_MANIFEST, DOCKER_MANIFEST, DOCKER_SCHEMA1, DOCKER_SCHEMA1_UNSIGNED].join(', ');
 
 export function isIndexType(mediaType: string | undefined): boolean {
   return mediaType === OCI_INDEX || mediaType === DOCKER_LIST;

@@ -11,10 +11,10 @@ import { join } from 'node:path';
 const b64url = (data: Buffer | string) => Buffer.from(data).toString('base64url');
 
 /** A pretty-printed manifest with a libtrust JWS: payload[:formatLength] + signatures + formatTail. */
-function signedManifest(repo: string, tag: string, created: string): Buffer {
-  const layer = `sha256:${createHash('sha256').update(`${repo}:${tag}`).digest('hex')}`;
+function signedManifest(repo: string, tag: string, created: string, layers?: string[]): Buffer {
+  const fsLayers = (layers ?? [`sha256:${createHash('sha256').update(`${repo}:${tag}`).digest('hex')}`]).map((blobSum) => ({ blobSum }));
   const v1 = JSON.stringify({ id: createHash('sha256').update(tag).digest('hex'), created, container_config: { Cmd: ['/bin/sh'] }, architecture: 'amd64', os: 'linux' });
-  const payload = JSON.stringify({ schemaVersion: 1, name: repo, tag, architecture: 'amd64', fsLayers: [{ blobSum: layer }], history: [{ v1Compatibility: v1 }] }, null, 3);
+  const payload = JSON.stringify({ schemaVersion: 1, name: repo, tag, architecture: 'amd64', fsLayers, history: [{ v1Compatibility: v1 }] }, null, 3);
   const formatLength = payload.lastIndexOf('\n}');
   const formatTail = payload.slice(formatLength);
   const protectedHeader = b64url(JSON.stringify({ formatLength, formatTail: b64url(formatTail), time: new Date().toISOString().replace(/\.\d+Z$/, 'Z') }));
@@ -26,9 +26,12 @@ function signedManifest(repo: string, tag: string, created: string): Buffer {
   return Buffer.from(`${payload.slice(0, formatLength)},\n${pretty}${formatTail}`);
 }
 
-/** Stores `repo:tag` as a schema 1 image created at `created`; returns its digest (the sha256 of the bytes served). */
-export function storeSchema1Image(dataDir: string, repo: string, tag: string, created: string): string {
-  const body = signedManifest(repo, tag, created);
+/**
+ * Stores `repo:tag` as a schema 1 image created at `created`, listing `layers` (blob digests; else one made up);
+ * returns its digest (the sha256 of the bytes served).
+ */
+export function storeSchema1Image(dataDir: string, repo: string, tag: string, created: string, layers?: string[]): string {
+  const body = signedManifest(repo, tag, created, layers);
   const hex = createHash('sha256').update(body).digest('hex');
   const digest = `sha256:${hex}`;
   const root = join(dataDir, 'docker', 'registry', 'v2');

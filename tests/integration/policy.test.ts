@@ -99,11 +99,26 @@ describe('rules on one repository', () => {
     expect(repo.delete.map((i: { tags: string[]; created: string }) => [i.tags, i.created])).toEqual([[['s1-old'], day(1)], [['v2-middle'], day(2)]]);
     // One config GET: the schema 2 image's. Schema 1 carries its date in the manifest.
     expect(reg.accessEntries().slice(before).filter((e) => e.method === 'GET' && e.uri.includes('/blobs/'))).toHaveLength(1);
+    // A deleted schema 1 image lists no layer sizes: the freed space is unknown, not counted as 0.
+    expect(JSON.parse(plan.stdout).summary.estimatedFreedBytes).toBeNull();
 
     const run = await runCli(['-r', reg.url, '-n', 'legacy', '-k', '1', '-y']);
     expect(run.code).toBe(0);
     expect(await sorted('legacy')).toEqual(['s1-new']);
     expect(reg.accessEntries().some((e) => e.method === 'DELETE' && e.uri.endsWith(oldest) && e.status === 202)).toBe(true);
+  });
+
+  test('a kept schema 1 image protects the layers it lists in the freed-space estimate', async () => {
+    const doomed = await p.pushImage('legacy-kept', ['v2-old'], { created: day(1), seed: 'lk', layers: 2 });
+    // The schema 1 image (newer, kept) shares the schema 2 image's first layer.
+    storeSchema1Image(reg.dataDir, 'legacy-kept', 's1-new', day(2), [doomed.layerDigests[0], `sha256:${'e'.repeat(64)}`]);
+    const plan = await runCli(['-r', reg.url, '-n', 'legacy-kept', '-k', '1', '--dry-run', '--output', 'json']);
+    expect(plan.code).toBe(0);
+    const doc = JSON.parse(plan.stdout);
+    expect(doc.repositories[0].delete.map((i: { digest: string }) => i.digest)).toEqual([doomed.digest]);
+    // The config and the second layer are freed; the shared layer (200 bytes) is not.
+    expect(doc.summary.estimatedFreedBytes).toBe(doomed.contentSize - 200);
+    expect(doc.repositories[0].keep[0].size).toBeUndefined();
   });
 
   test('platform images tagged on their own and listed in an index are read once; the cached run reads one manifest per tag', async () => {

@@ -7,6 +7,7 @@ import { rewriteLegacyArgs } from '../../src/cli/argv.js';
 import { UsageError } from '../../src/errors.js';
 import type { PlannedImage, RepoPlan } from '../../src/planner/types.js';
 import { parseChallenge } from '../../src/registry/challenge.js';
+import { DOCKER_MANIFEST, DOCKER_SCHEMA1, MANIFEST_ACCEPT, OCI_INDEX } from '../../src/registry/media-types.js';
 import { nextPageUrl } from '../../src/registry/paging.js';
 import { proxyFor } from '../../src/registry/proxy.js';
 import { readPlanFile, writePlanFile } from '../../src/run/plan-file.js';
@@ -102,6 +103,15 @@ describe('redact', () => {
 });
 
 // ---------------------------------------------------------------------------------------------------------------
+describe('MANIFEST_ACCEPT', () => {
+  test('lists first (a multi-arch tag keeps its index digest), schema 1 last (accepted, never preferred)', () => {
+    const types = MANIFEST_ACCEPT.split(', ');
+    expect(types[0]).toBe(OCI_INDEX);
+    expect(types.indexOf(DOCKER_MANIFEST)).toBeLessThan(types.indexOf(DOCKER_SCHEMA1));
+    expect(types.slice(-2)).toEqual([DOCKER_SCHEMA1, 'application/vnd.docker.distribution.manifest.v1+json']);
+  });
+});
+
 describe('nextPageUrl', () => {
   const current = new URL('http://reg.example.com:5000/v2/_catalog?n=2');
   test.each([
