@@ -81,7 +81,6 @@ export function cpuWindow(registryPid: number | undefined): CpuWindow {
   };
 }
 
-
 /**
  * Replays request lines in a fixed order, round robin, one prebuilt request each: the cost per request on the
  * client side is next to nothing. Manifest requests carry the full Accept list, as cleanreg sends it.

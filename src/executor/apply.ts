@@ -47,7 +47,7 @@ export interface ApplyContext {
 export async function applyRepoPlan(plan: RepoPlan, ctx: ApplyContext, halt: Halt = {}): Promise<RepoOutcome> {
   const result: RepoOutcome = { name: plan.name, outcomes: [] };
   if (plan.delete.length === 0) return result;
-  if (halt.error) return notAttemptedAll(plan, halt.error);
+  if (halt.error) return notAttemptedAll(plan, notAttempted(halt.error));
 
   const now = await readRepositoryNow(plan, ctx.client, ctx.limit);
   const kept = reverify(plan, now);
@@ -88,8 +88,9 @@ export async function applyRepoPlan(plan: RepoPlan, ctx: ApplyContext, halt: Hal
 
   const ready = followers.filter((f) => gone.has(f.follows!));
   for (const f of followers.filter((f) => !gone.has(f.follows!))) {
-    // A signature of an image kept on re-verification is kept with it; one of an image not deleted waits for it.
-    const leaderKept = kept.has(f.follows!);
+    // What follows an image that is kept (on re-verification, or in the plan itself) is kept with it; what follows
+    // an image whose DELETE failed or was not sent waits for it.
+    const leaderKept = kept.has(f.follows!) || !plan.delete.some((p) => p.digest === f.follows);
     result.outcomes.push({ digest: f.digest, tags: f.tags, status: leaderKept ? 'kept' : 'not-attempted', detail: `it follows ${f.follows}, which ${leaderKept ? 'is kept' : 'was not deleted'}` });
   }
   (await Promise.all(ready.map(deleteOne))).forEach(record);
@@ -103,7 +104,7 @@ function notAttempted(error: CleanregError): string {
 }
 
 /** A repository where no DELETE was sent: deletion turned out disabled, or its re-verification failed. */
-export function notAttemptedAll(plan: RepoPlan, error: CleanregError): RepoOutcome {
-  const detail = notAttempted(error);
+export function notAttemptedAll(plan: RepoPlan, why: string): RepoOutcome {
+  const detail = redact(why);
   return { name: plan.name, outcomes: plan.delete.map((p) => ({ digest: p.digest, tags: p.tags, status: 'not-attempted', detail })) };
 }

@@ -2,13 +2,13 @@ import type { Duration } from 'date-fns';
 
 export type ImageKind = 'image' | 'index' | 'artifact';
 
-/** One manifest (a digest) of a repository with every tag that points at it. Images, not tags, are the unit. */
 /** A blob a manifest uses; no size where the manifest does not list it (Docker schema 1). */
 export interface BlobRef {
   digest: string;
   size?: number;
 }
 
+/** One manifest (a digest) of a repository with every tag that points at it. Images, not tags, are the unit. */
 export interface Image {
   digest: string;
   tags: string[];

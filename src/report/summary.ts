@@ -17,7 +17,10 @@ export interface ApplySummary {
   alreadyGone: number;
   keptOnReverify: number;
   failed: number;
-  /** Images no DELETE was sent for: deletion turned out disabled, or their repository's re-verification failed. */
+  /**
+   * Images no DELETE was sent for: deletion turned out disabled, their repository's re-verification failed, or the
+   * image they follow (a signature's image, a platform manifest's index) was not deleted.
+   */
   notAttempted: number;
   /** Repositories the apply left without tags (still in the catalog: see prune-empty). */
   emptiedRepositories: string[];

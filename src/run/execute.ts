@@ -22,7 +22,8 @@ export interface ExecuteOptions {
 
 /**
  * Shows the plan, asks, applies it repository by repository, and reports. Returns the exit code:
- * 0 when done (also when there was nothing to delete), 1 when any deletion or the gc command failed.
+ * 0 when done (also when there was nothing to delete), 1 when any deletion failed or was not attempted, or the gc
+ * command failed.
  */
 export async function showAndApply(session: Session, plans: RepoPlan[], opts: ExecuteOptions, io: Io): Promise<number> {
   const color = opts.output === 'table' && !!(io.stdout as { isTTY?: boolean }).isTTY && !io.env.NO_COLOR;
@@ -52,7 +53,7 @@ export async function showAndApply(session: Session, plans: RepoPlan[], opts: Ex
       if (!(error instanceof CleanregError)) throw error;
       // Re-verification failed: nothing is deleted in this repository.
       session.logger.error(`${plan.name}: ${error.message}`);
-      outcomes.push(notAttemptedAll(plan, error));
+      outcomes.push(notAttemptedAll(plan, `re-verification failed: ${error.message}`));
     }
   };
   // The first repository goes alone (its first DELETE finds out whether deletion is enabled), the rest in parallel.

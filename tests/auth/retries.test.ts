@@ -161,13 +161,13 @@ describe('DELETE', () => {
     expect(run.code).toBe(1);
     expect(deletes(r)).toEqual([]);
     expect(run.stderr).toMatch(/app: list tags of app: the registry answered HTTP 500/);
-    expect(run.stdout).toMatch(/^app: old: not attempted \(the registry answered HTTP 500 UNAVAILABLE\)$/m);
+    expect(run.stdout).toMatch(/^app: old: not attempted \(re-verification failed: list tags of app: the registry answered HTTP 500 UNAVAILABLE\)$/m);
     expect(run.stdout).toMatch(/Deleted 0 images, 0 failed, 1 image not attempted\./);
     tagLists = 0;
     const json = await runCli(args(r, '--output', 'json'));
     expect(json.code).toBe(1);
     const doc = JSON.parse(json.stdout);
-    expect(doc.repositories[0]).toMatchObject({ deleted: [], failed: [], notAttempted: [{ digest: oldDigest(r), tags: ['old'], reason: 'the registry answered HTTP 500 UNAVAILABLE' }] });
+    expect(doc.repositories[0]).toMatchObject({ deleted: [], failed: [], notAttempted: [{ digest: oldDigest(r), tags: ['old'], reason: 're-verification failed: list tags of app: the registry answered HTTP 500 UNAVAILABLE' }] });
     expect(doc.summary).toMatchObject({ deleted: 0, failed: 0, notAttempted: 1 });
   });
 

@@ -1,0 +1,85 @@
+/**
+ * Outcomes of applyRepoPlan at moments a real registry cannot be made to produce, with a stub client:
+ * - the halt: after a 405 in one repository, a DELETE of another repository that was already waiting for a place
+ *   in the request limit is not sent (distribution answers 405 for every repository or none, and the first DELETE
+ *   of a run goes alone). The limit here starts waiting tasks one at a time, each once the one before has settled.
+ * - a plan file edited to keep an image but still delete what follows it.
+ */
+import { PassThrough } from 'node:stream';
+import { describe, expect, test } from '@jest/globals';
+import { RegistryError } from '../../src/errors.js';
+import { applyRepoPlan, type Halt } from '../../src/executor/apply.js';
+import type { PlannedImage, RepoPlan } from '../../src/planner/types.js';
+import type { RegistryClient } from '../../src/registry/client.js';
+import { Logger } from '../../src/util/log.js';
+import type { RequestLimit } from '../../src/util/request-limit.js';
+
+const digest = (c: string) => `sha256:${c.repeat(64)}`;
+const image = (d: string, tag: string): PlannedImage => ({ digest: d, tags: [tag], created: null, kind: 'image', mediaType: '', action: 'delete', reason: 'test' });
+const plan = (name: string, d: string): RepoPlan => ({ name, keep: [], delete: [image(d, 'old')], empty: false, notes: [] });
+
+/** Queues every task; `drain` runs them in arrival order, each after the one before has settled. */
+function steppedLimit() {
+  const waiting: (() => Promise<void>)[] = [];
+  const limit: RequestLimit = (task) => new Promise((resolve, reject) => waiting.push(() => task().then(resolve, reject)));
+  const drain = async (until: Promise<unknown>) => {
+    let done = false;
+    void until.finally(() => (done = true));
+    while (!done) {
+      await new Promise((r) => setImmediate(r)); // let both repositories queue what they will
+      const next = waiting.shift();
+      if (next) await next().catch(() => undefined);
+    }
+  };
+  return { limit, drain };
+}
+
+describe('applyRepoPlan', () => {
+  test('a DELETE waiting for its turn when another repository got a 405 is not sent: not attempted', async () => {
+    const sent: string[] = [];
+    const repos: Record<string, string> = { a: digest('a'), b: digest('b') };
+    const client = {
+      tags: async () => ['old', 'new'],
+      resolve: async (repo: string, tag: string) => (tag === 'old' ? repos[repo] : digest('f')),
+      getManifest: async () => ({ json: {} }),
+      deleteManifest: async (repo: string, d: string) => {
+        sent.push(`${repo}@${d}`);
+        if (repo === 'a') throw Object.assign(new RegistryError('delete-disabled', `delete a@${d}: deletion is disabled on this registry (405)`), { what: `delete a@${d}` });
+        return 'deleted' as const;
+      },
+    } as unknown as RegistryClient;
+    const { limit, drain } = steppedLimit();
+    const ctx = { client, limit, logger: new Logger(new PassThrough(), 0) };
+    const halt: Halt = {};
+    const both = Promise.all([applyRepoPlan(plan('a', repos.a), ctx, halt), applyRepoPlan(plan('b', repos.b), ctx, halt)]);
+    await drain(both);
+    const [a, b] = await both;
+
+    expect(sent).toEqual([`a@${repos.a}`]);
+    expect(halt.error?.kind).toBe('delete-disabled');
+    expect(a.outcomes).toEqual([{ digest: repos.a, tags: ['old'], status: 'failed', detail: `delete a@${repos.a}: deletion is disabled on this registry (405)` }]);
+    expect(b.outcomes).toEqual([{ digest: repos.b, tags: ['old'], status: 'not-attempted', detail: 'deletion is disabled on this registry (405)' }]);
+  });
+
+  test('what follows an image the plan keeps (an edited plan file) is kept with it, not deleted', async () => {
+    const sent: string[] = [];
+    const leader = digest('1');
+    const signature = digest('2');
+    const client = {
+      tags: async () => ['v1', `${leader.replace(':', '-')}.sig`],
+      resolve: async (_repo: string, tag: string) => (tag === 'v1' ? leader : signature),
+      deleteManifest: async (repo: string, d: string) => (sent.push(`${repo}@${d}`), 'deleted' as const),
+    } as unknown as RegistryClient;
+    const edited: RepoPlan = {
+      name: 'app',
+      keep: [{ ...image(leader, 'v1'), action: 'keep' }],
+      delete: [{ ...image(signature, `${leader.replace(':', '-')}.sig`), kind: 'artifact', follows: leader }],
+      empty: false,
+      notes: [],
+    };
+    const limit: RequestLimit = (task) => task();
+    const result = await applyRepoPlan(edited, { client, limit, logger: new Logger(new PassThrough(), 0) });
+    expect(sent).toEqual([]);
+    expect(result.outcomes).toEqual([{ digest: signature, tags: [`${leader.replace(':', '-')}.sig`], status: 'kept', detail: `it follows ${leader}, which is kept` }]);
+  });
+});
