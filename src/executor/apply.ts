@@ -87,10 +87,11 @@ export async function applyRepoPlan(plan: RepoPlan, ctx: ApplyContext, halt: Hal
   (await Promise.all(leaders.slice(1).map(deleteOne))).forEach(record);
 
   const ready = followers.filter((f) => gone.has(f.follows!));
+  const planned = new Set(plan.delete.map((p) => p.digest));
   for (const f of followers.filter((f) => !gone.has(f.follows!))) {
     // What follows an image that is kept (on re-verification, or in the plan itself) is kept with it; what follows
     // an image whose DELETE failed or was not sent waits for it.
-    const leaderKept = kept.has(f.follows!) || !plan.delete.some((p) => p.digest === f.follows);
+    const leaderKept = kept.has(f.follows!) || !planned.has(f.follows!);
     result.outcomes.push({ digest: f.digest, tags: f.tags, status: leaderKept ? 'kept' : 'not-attempted', detail: `it follows ${f.follows}, which ${leaderKept ? 'is kept' : 'was not deleted'}` });
   }
   (await Promise.all(ready.map(deleteOne))).forEach(record);

@@ -1,7 +1,7 @@
 import pLimit from 'p-limit';
 import { createColors } from 'picocolors';
 import { CleanregError } from '../errors.js';
-import { applyRepoPlan, notAttemptedAll, type Halt, type RepoOutcome } from '../executor/apply.js';
+import { applyRepoPlan, notAttemptedAll, type Halt, type Outcome, type RepoOutcome } from '../executor/apply.js';
 import type { RepoPlan } from '../planner/types.js';
 import { plural } from '../report/format.js';
 import { writePlanDocument } from '../report/json.js';
@@ -19,6 +19,8 @@ export interface ExecuteOptions {
   gcCommand?: string;
   now: Date;
 }
+
+const OUTCOME_LABEL: Record<Outcome['status'], string> = { deleted: 'deleted', gone: 'already gone', kept: 'kept', failed: 'failed', 'not-attempted': 'not attempted' };
 
 /**
  * Shows the plan, asks, applies it repository by repository, and reports. Returns the exit code:
@@ -69,7 +71,7 @@ export async function showAndApply(session: Session, plans: RepoPlan[], opts: Ex
     for (const outcome of outcomes) {
       const changed = outcome.outcomes.filter((o) => o.status !== 'deleted');
       for (const o of changed) {
-        const label = { failed: c.red('failed'), 'not-attempted': 'not attempted', kept: 'kept', gone: 'already gone' }[o.status as Exclude<typeof o.status, 'deleted'>];
+        const label = o.status === 'failed' ? c.red(OUTCOME_LABEL.failed) : OUTCOME_LABEL[o.status];
         io.stdout.write(`${outcome.name}: ${o.tags.join(', ') || o.digest}: ${label}${o.detail ? ` (${o.detail})` : ''}\n`);
       }
     }
