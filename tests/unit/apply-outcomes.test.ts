@@ -24,7 +24,8 @@ function steppedLimit() {
   const limit: RequestLimit = (task) => new Promise((resolve, reject) => waiting.push(() => task().then(resolve, reject)));
   const drain = async (until: Promise<unknown>) => {
     let done = false;
-    void until.finally(() => (done = true));
+    const stop = () => (done = true);
+    until.then(stop, stop);
     while (!done) {
       await new Promise((r) => setImmediate(r)); // let both repositories queue what they will
       const next = waiting.shift();
