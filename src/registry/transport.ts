@@ -12,13 +12,10 @@ import { proxyFor } from './proxy.js';
 import { VERSION } from '../version.js';
 
 export interface TransportOptions {
-  /** PEM bundle trusted in addition to node's bundled public roots (-c/--cacert). */
-  ca?: string;
+  /** What TLS trusts and the client certificate (see secureContext); node's defaults when undefined. */
+  secureContext?: tls.SecureContext;
   /** Skip certificate verification (--insecure). */
   insecure?: boolean;
-  /** Client certificate and key for mTLS registries (PEM). */
-  cert?: string;
-  key?: string;
   /** Route through HTTPS_PROXY/HTTP_PROXY (honouring NO_PROXY); off by default, as in cleanreg. */
   useProxy?: boolean;
   env?: NodeJS.ProcessEnv;
@@ -81,11 +78,8 @@ const BACKOFF_LIMIT_MS = 30_000;
  * got, whose per-request option merging made cleanreg cost 0.76 ms of CPU per request (npm run bench, 50 x 200).
  */
 export function createTransport(opts: TransportOptions): Transport {
-  // A --cacert bundle is trusted besides node's bundled public roots (as docker's certs.d is): a registry with its
-  // own CA may still redirect blob downloads to a storage service with a public certificate.
-  const ca = opts.ca ? [...tls.rootCertificates, opts.ca] : undefined;
   // One TLS set-up for both paths: direct connections and tunnels through a proxy (hpagent hands it to tls.connect).
-  const tlsOptions = { secureContext: secureContext(ca, opts.cert, opts.key), rejectUnauthorized: !opts.insecure };
+  const tlsOptions = { secureContext: opts.secureContext, rejectUnauthorized: !opts.insecure };
   const direct = new Http1Client({ maxSockets: opts.maxSockets, tls: tlsOptions });
   const agentOptions = { keepAlive: true, maxSockets: opts.maxSockets, maxFreeSockets: opts.maxSockets, scheduling: 'lifo' as const };
   const proxied = new Map<string, { http: http.Agent; https: http.Agent }>();
@@ -165,12 +159,19 @@ export function createTransport(opts: TransportOptions): Transport {
   };
 }
 
-/** The TLS set-up; a client certificate or key that OpenSSL cannot read is the user's input, named as such. */
-export function secureContext(ca: string[] | undefined, cert: string | undefined, key: string | undefined): tls.SecureContext {
+/**
+ * The TLS set-up of a run, made once. A --cacert bundle is trusted besides node's bundled public roots (as docker's
+ * certs.d is): a registry with its own CA may still redirect blob downloads to a storage service with a public
+ * certificate. A client certificate or key that OpenSSL cannot read is the user's input, named as such.
+ */
+export function secureContext(caPem: string | undefined, cert: string | undefined, key: string | undefined): tls.SecureContext | undefined {
+  if (caPem === undefined && cert === undefined) return undefined;
+  const ca = caPem === undefined ? undefined : [...tls.rootCertificates, caPem];
   try {
     return tls.createSecureContext({ ca, cert, key });
   } catch (error) {
-    throw new UsageError(`--cert/--key cannot be used: ${(error as Error).message}`, 'pass the client certificate and its private key, each in PEM form');
+    const [what, hint] = cert ? ['--cert/--key', 'pass the client certificate and its private key, each in PEM form'] : ['-c/--cacert', 'pass the CA certificate in PEM form'];
+    throw new UsageError(`${what} cannot be used: ${(error as Error).message}`, hint);
   }
 }
 

@@ -1,3 +1,4 @@
+import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { resolveCredentials } from '../cli/credentials.js';
 import { UsageError } from '../errors.js';
@@ -40,6 +41,23 @@ function readPem(path: string, what: string): string {
   }
 }
 
+const CA_HINT = 'pass the CA certificate in PEM form (-----BEGIN CERTIFICATE-----)';
+
+/**
+ * node ignores a CA bundle without a certificate in it, and any certificate in it that it cannot read: the
+ * registry's certificate would then fail to verify, with -c/--cacert given. Said here instead.
+ */
+function checkCaBundle(pem: string, path: string): void {
+  if (!/-----BEGIN (TRUSTED )?CERTIFICATE-----/.test(pem)) throw new UsageError(`-c/--cacert ${path}: no PEM certificate in it`, CA_HINT);
+  for (const block of pem.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? []) {
+    try {
+      new X509Certificate(block);
+    } catch (error) {
+      throw new UsageError(`-c/--cacert ${path}: a certificate in it cannot be read (${(error as Error).message})`, CA_HINT);
+    }
+  }
+}
+
 /** Checks the flags that need no network; throws UsageError before any request is made. */
 export function checkConnectionArgs(args: ConnectionArgs, env: NodeJS.ProcessEnv): URL {
   const registry = args.registry ?? env.CLEANREG_REGISTRY;
@@ -56,12 +74,11 @@ export function checkConnectionArgs(args: ConnectionArgs, env: NodeJS.ProcessEnv
 export async function openSession(args: ConnectionArgs, io: Io, logger: Logger): Promise<Session> {
   const url = checkConnectionArgs(args, io.env);
   const ca = args.cacert ? readPem(args.cacert, 'CA certificate') : undefined;
-  // node ignores a CA bundle without a certificate in it: the registry's certificate would then fail to verify.
-  if (ca !== undefined && !/-----BEGIN (TRUSTED )?CERTIFICATE-----/.test(ca)) throw new UsageError(`-c/--cacert ${args.cacert}: no PEM certificate in it`, 'pass the CA certificate in PEM form (-----BEGIN CERTIFICATE-----)');
+  if (ca !== undefined) checkCaBundle(ca, args.cacert!);
   const cert = args.cert ? readPem(args.cert, 'client certificate') : undefined;
   const key = args.key ? readPem(args.key, 'client key') : undefined;
   // Before any credential helper or --password-stdin is asked.
-  if (cert) secureContext(undefined, cert, key);
+  const tls = secureContext(ca, cert, key);
   if (args.insecure) logger.warn('--insecure: TLS certificates are not verified; anyone in between can read the credentials');
   const credentials = await resolveCredentials({
     user: args.basicauthUser,
@@ -76,9 +93,7 @@ export async function openSession(args: ConnectionArgs, io: Io, logger: Logger):
     {
       registry: url.toString(),
       credentials,
-      ca,
-      cert,
-      key,
+      secureContext: tls,
       insecure: args.insecure,
       useProxy: args.proxy,
       env: io.env,

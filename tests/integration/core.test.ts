@@ -15,6 +15,9 @@ const day = (n: number) => new Date(Date.UTC(2024, 0, 1 + n)).toISOString();
 const tmp = mkdtempSync(join(tmpdir(), 'cleanreg-core-'));
 const notPem = join(tmp, 'not.pem');
 writeFileSync(notPem, 'not a certificate\n');
+/** Looks like a certificate, but OpenSSL cannot read it. */
+const brokenPem = join(tmp, 'broken.pem');
+writeFileSync(brokenPem, '-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydGlmaWNhdGU=\n-----END CERTIFICATE-----\n');
 
 describe('keep-N on a plain registry', () => {
   let reg: TestRegistry;
@@ -200,6 +203,7 @@ describe('refusals and failures delete nothing', () => {
     [['-n', 'app', '-k', '1', '-w', '0'], /metadata-workers/],
     [['-n', 'app', '-k', '1', '--bogus'], /unknown argument: bogus/],
     [['-n', 'app', '-k', '1', '-c', notPem], /-c\/--cacert .*no PEM certificate/],
+    [['-n', 'app', '-k', '1', '-c', brokenPem], /-c\/--cacert .*broken\.pem: a certificate in it cannot be read/],
     [['-n', 'app', '-k', '1', '--cert', notPem, '--key', notPem], /--cert\/--key cannot be used/],
   ])('usage error %j → exit 2', async (args, message) => {
     const r = await runCli(['-r', reg.url, ...args, '-y']);
