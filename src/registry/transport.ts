@@ -159,6 +159,9 @@ export function createTransport(opts: TransportOptions): Transport {
   };
 }
 
+/** What to do about a CA bundle that cannot be used. */
+export const CA_HINT = 'pass the CA certificate in PEM form (-----BEGIN CERTIFICATE-----)';
+
 /**
  * The TLS set-up of a run, made once. A --cacert bundle is trusted besides node's bundled public roots (as docker's
  * certs.d is): a registry with its own CA may still redirect blob downloads to a storage service with a public
@@ -170,7 +173,7 @@ export function secureContext(caPem: string | undefined, cert: string | undefine
   try {
     return tls.createSecureContext({ ca, cert, key });
   } catch (error) {
-    const [what, hint] = cert ? ['--cert/--key', 'pass the client certificate and its private key, each in PEM form'] : ['-c/--cacert', 'pass the CA certificate in PEM form'];
+    const [what, hint] = cert ? ['--cert/--key', 'pass the client certificate and its private key, each in PEM form'] : ['-c/--cacert', CA_HINT];
     throw new UsageError(`${what} cannot be used: ${(error as Error).message}`, hint);
   }
 }

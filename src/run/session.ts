@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { resolveCredentials } from '../cli/credentials.js';
 import { UsageError } from '../errors.js';
 import { parseRegistryUrl, RegistryClient } from '../registry/client.js';
-import { secureContext } from '../registry/transport.js';
+import { CA_HINT, secureContext } from '../registry/transport.js';
 import { Logger, type Io } from '../util/log.js';
 import { requestLimit, type RequestLimit } from '../util/request-limit.js';
 
@@ -40,8 +40,6 @@ function readPem(path: string, what: string): string {
     throw new UsageError(`cannot read ${what} ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
   }
 }
-
-const CA_HINT = 'pass the CA certificate in PEM form (-----BEGIN CERTIFICATE-----)';
 
 /**
  * node ignores a CA bundle without a certificate in it, and any certificate in it that it cannot read: the
