@@ -3,7 +3,7 @@ import { RegistryError, UsageError } from '../errors.js';
 import type { Logger } from '../util/log.js';
 import { Authenticator, type Credentials } from './auth.js';
 import { mapRequestError, type RequestContext } from './error-map.js';
-import { MANIFEST_ACCEPT } from './media-types.js';
+import { MANIFEST_ACCEPT, OCI_INDEX } from './media-types.js';
 import { nextPageUrl } from './paging.js';
 import { proxyFor } from './proxy.js';
 import { createTransport, HttpStatusError, type HttpResponse, type Transport, type TransportOptions } from './transport.js';
@@ -164,9 +164,9 @@ export class RegistryClient {
     return tags;
   }
 
-  private async *pages<T>(first: URL, what: string, scope: string, repo?: string): AsyncGenerator<T> {
+  private async *pages<T>(first: URL, what: string, scope: string, repo?: string, headers?: Record<string, string>): AsyncGenerator<T> {
     for (let url: URL | undefined = first; url; ) {
-      const res = await this.send({ method: 'GET', url, what, scope, repo });
+      const res = await this.send({ method: 'GET', url, what, scope, repo, headers });
       yield parseJson<T>(res.body, what);
       url = nextPageUrl(res.headers.link, url);
     }
@@ -275,15 +275,20 @@ export class RegistryClient {
   }
 
   private async fetchReferrers(repo: string, digest: string): Promise<Descriptor[] | undefined> {
+    const what = `list referrers of ${repo}@${digest}`;
+    const found: Descriptor[] = [];
     try {
-      const res = await this.send({ method: 'GET', url: this.url(`/v2/${repo}/referrers/${digest}`), what: `list referrers of ${repo}@${digest}`, repo, scope: pullScope(repo), headers: { accept: 'application/vnd.oci.image.index.v1+json' } });
-      const index = parseJson<ManifestJson>(res.body, 'referrers');
-      if (!Array.isArray(index.manifests)) {
-        this.referrersSupported = false;
-        return undefined;
+      // A long list comes in pages, each an image index, linked with `Link: <...>; rel="next"` (as tag lists are).
+      for await (const index of this.pages<ManifestJson>(this.url(`/v2/${repo}/referrers/${digest}`), what, pullScope(repo), repo, { accept: OCI_INDEX })) {
+        if (!Array.isArray(index.manifests)) {
+          if (this.referrersSupported) throw new RegistryError('protocol', `${what}: the answer is not an image index`);
+          this.referrersSupported = false;
+          return undefined;
+        }
+        this.referrersSupported = true;
+        found.push(...index.manifests);
       }
-      this.referrersSupported = true;
-      return index.manifests;
+      return found;
     } catch (error) {
       if (!(error instanceof RegistryError && (error.status === 404 || error.status === 400 || error.status === 405))) throw error;
       // Once the API has answered, a 404 only means this digest has no referrers.

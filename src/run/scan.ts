@@ -5,10 +5,9 @@ import type { MetadataCache } from '../inventory/cache.js';
 import { ManifestDescriber } from '../inventory/describe.js';
 import { gatherRepository } from '../inventory/gather.js';
 import { planRepository } from '../planner/plan.js';
-import { shortDigest } from '../util/digest.js';
-import { needsCreated, type PlannedImage, type RepoPlan } from '../planner/types.js';
+import { needsCreated, type RepoPlan } from '../planner/types.js';
 import type { RequestLimit } from '../util/request-limit.js';
-import { allSettledOrThrow } from '../util/settle.js';
+import { addReferrers } from './referrers.js';
 import type { Session } from './session.js';
 
 export interface ScanHooks {
@@ -77,44 +76,4 @@ export async function scanAndPlan(session: Session, targets: Target[], cache: Me
 export function eachRepository<T, R>(session: Session, items: readonly T[], read: (item: T, limit: RequestLimit) => Promise<R>): Promise<R[]> {
   const repoLimit = pLimit(Math.max(2, session.concurrency));
   return Promise.all(items.map((item, order) => repoLimit(() => read(item, (task) => session.limit(task, order)))));
-}
-
-/**
- * OCI 1.1 referrers (signatures, SBOMs pushed by digest, without a tag) go with the image they refer to. On a
- * registry without the referrers API the first call finds out and no further one is made.
- */
-async function addReferrers(session: Session, plan: RepoPlan, limit: RequestLimit): Promise<void> {
-  const subjects = plan.delete.filter((p) => p.kind !== 'artifact' && !p.follows);
-  if (!subjects.length) return;
-  const lookup = async (image: PlannedImage) => {
-    try {
-      return await limit(() => session.client.referrers(plan.name, image.digest));
-    } catch (error) {
-      if (!(error instanceof RegistryError)) throw error;
-      session.logger.verbose(`${plan.name}: referrers of ${shortDigest(image.digest)} not listed: ${error.message}`);
-      return undefined;
-    }
-  };
-  // The first answer tells whether the registry has the API at all; then the rest in parallel.
-  const first = await lookup(subjects[0]);
-  if (first === undefined) return;
-  const found = [first, ...(await allSettledOrThrow(subjects.slice(1).map(lookup)))];
-  const known = new Set([...plan.keep, ...plan.delete].map((p) => p.digest));
-  found.forEach((referrers, i) => {
-    for (const r of referrers ?? []) {
-      if (known.has(r.digest)) continue;
-      known.add(r.digest);
-      plan.delete.push({
-        digest: r.digest,
-        tags: [],
-        created: null,
-        kind: 'artifact',
-        mediaType: r.mediaType ?? '',
-        action: 'delete',
-        reason: `referrer${r.artifactType ? ` (${r.artifactType})` : ''} of deleted image ${shortDigest(subjects[i].digest)}`,
-        subject: subjects[i].digest,
-        follows: subjects[i].digest,
-      });
-    }
-  });
 }

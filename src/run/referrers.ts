@@ -1,0 +1,65 @@
+import { RegistryError } from '../errors.js';
+import type { PlannedImage, RepoPlan } from '../planner/types.js';
+import type { Descriptor } from '../registry/client.js';
+import { shortDigest } from '../util/digest.js';
+import type { RequestLimit } from '../util/request-limit.js';
+import { allSettledOrThrow } from '../util/settle.js';
+import type { Session } from './session.js';
+
+/**
+ * OCI 1.1 referrers (signatures, SBOMs, attestations pushed by digest, without a tag) go with what they refer to.
+ * The registry is asked about every manifest the plan deletes: images and indexes, the untagged platform manifests
+ * of a deleted index (`cosign sign --recursive` signs each of them), tagged artifacts, and then the referrers found,
+ * level by level (a signature of an SBOM). Each one found follows the image at the top of its chain, so it is
+ * deleted only once that image is gone. On a registry without the referrers API the first call finds out and no
+ * further one is made.
+ */
+export async function addReferrers(session: Session, plan: RepoPlan, limit: RequestLimit): Promise<void> {
+  const lookup = async (subject: PlannedImage): Promise<Descriptor[] | undefined> => {
+    try {
+      return await limit(() => session.client.referrers(plan.name, subject.digest));
+    } catch (error) {
+      if (!(error instanceof RegistryError)) throw error;
+      session.logger.verbose(`${plan.name}: referrers of ${shortDigest(subject.digest)} not listed: ${error.message}`);
+      return undefined;
+    }
+  };
+  let subjects = plan.delete;
+  if (!subjects.length) return;
+  // The first answer tells whether the registry has the API at all; then the rest in parallel.
+  const first = await lookup(subjects[0]);
+  if (first === undefined) return;
+  let found = [first, ...(await allSettledOrThrow(subjects.slice(1).map(lookup)))];
+
+  const known = new Set([...plan.keep, ...plan.delete].map((p) => p.digest));
+  while (subjects.length) {
+    const next: PlannedImage[] = [];
+    found.forEach((referrers, i) => {
+      const subject = subjects[i];
+      for (const r of referrers ?? []) {
+        // Already planned: kept by a rule of its own (a tagged artifact), or found through another subject.
+        if (known.has(r.digest)) continue;
+        known.add(r.digest);
+        next.push(referrerOf(subject, r));
+      }
+    });
+    plan.delete.push(...next);
+    subjects = next;
+    found = await allSettledOrThrow(next.map(lookup));
+  }
+}
+
+function referrerOf(subject: PlannedImage, r: Descriptor): PlannedImage {
+  const what = subject.kind === 'artifact' ? 'artifact' : subject.follows ? 'platform manifest' : subject.kind;
+  return {
+    digest: r.digest,
+    tags: [],
+    created: null,
+    kind: 'artifact',
+    mediaType: r.mediaType ?? '',
+    action: 'delete',
+    reason: `referrer${r.artifactType ? ` (${r.artifactType})` : ''} of deleted ${what} ${shortDigest(subject.digest)}`,
+    subject: subject.digest,
+    follows: subject.follows ?? subject.digest,
+  };
+}

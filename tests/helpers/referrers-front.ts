@@ -1,0 +1,85 @@
+/**
+ * The OCI 1.1 referrers API in front of a real distribution 2.8, which stores manifests with a `subject` but cannot
+ * list them by it (Harbor, zot, Quay and distribution 3 can). Every other request goes through to the registry
+ * unchanged, Host header included, so upload locations point back at the front. The front learns referrers from
+ * the manifest PUTs that pass through it, forgets one when its DELETE succeeds, and answers
+ * `GET /v2/<name>/referrers/<digest>` with an image index of `pageSize` descriptors a page, linked by
+ * `Link: <...>; rel="next"`.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { sha256 } from './images.js';
+
+export interface ReferrersFront {
+  url: string;
+  /** Each request the front saw, as "METHOD path?query", in order of arrival. */
+  seen: string[];
+  stop(): Promise<void>;
+}
+
+interface Referrer {
+  mediaType: string;
+  digest: string;
+  size: number;
+  artifactType?: string;
+}
+
+const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
+
+export async function startReferrersFront(registryUrl: string, pageSize = 100): Promise<ReferrersFront> {
+  const target = new URL(registryUrl);
+  const bySubject = new Map<string, Referrer[]>(); // "repo@subject" → referrers
+  const seen: string[] = [];
+
+  const learn = (repo: string, body: Buffer, digest: string) => {
+    const m = JSON.parse(body.toString('utf8')) as { mediaType?: string; artifactType?: string; config?: { mediaType?: string }; subject?: { digest: string } };
+    if (!m.subject) return;
+    const key = `${repo}@${m.subject.digest}`;
+    const list = bySubject.get(key) ?? [];
+    if (list.some((r) => r.digest === digest)) return;
+    list.push({ mediaType: m.mediaType ?? '', digest, size: body.length, artifactType: m.artifactType ?? m.config?.mediaType });
+    bySubject.set(key, list);
+  };
+  const forget = (repo: string, digest: string) => {
+    for (const [key, list] of bySubject) if (key.startsWith(`${repo}@`)) bySubject.set(key, list.filter((r) => r.digest !== digest));
+  };
+
+  const serveReferrers = (repo: string, subject: string, url: URL, res: http.ServerResponse) => {
+    const all = bySubject.get(`${repo}@${subject}`) ?? [];
+    const page = Number(url.searchParams.get('page') ?? 0);
+    const body = JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: all.slice(page * pageSize, (page + 1) * pageSize) });
+    const headers: Record<string, string> = { 'content-type': OCI_INDEX, 'content-length': String(Buffer.byteLength(body)) };
+    if ((page + 1) * pageSize < all.length) headers.link = `</v2/${repo}/referrers/${subject}?page=${page + 1}>; rel="next"`;
+    res.writeHead(200, headers).end(body);
+  };
+
+  const server = http.createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://front');
+    seen.push(`${req.method} ${url.pathname}${url.search}`);
+    const referrers = /^\/v2\/(.+)\/referrers\/(sha256:[a-f0-9]{64})$/.exec(url.pathname);
+    if (referrers && req.method === 'GET') return serveReferrers(referrers[1], referrers[2], url, res);
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      const upstream = http.request({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers }, (answer) => {
+        const manifest = /^\/v2\/(.+)\/manifests\/([^/]+)$/.exec(url.pathname);
+        if (manifest && req.method === 'PUT' && answer.statusCode === 201) learn(manifest[1], body, String(answer.headers['docker-content-digest'] ?? sha256(body)));
+        if (manifest && req.method === 'DELETE' && answer.statusCode === 202) forget(manifest[1], decodeURIComponent(manifest[2]));
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      });
+      upstream.on('error', () => res.destroy());
+      upstream.end(body);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    seen,
+    stop: () => new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    }),
+  };
+}

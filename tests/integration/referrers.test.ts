@@ -1,0 +1,80 @@
+/**
+ * OCI 1.1 referrers pushed by digest, without a tag (cosign's and notation's OCI 1.1 mode, `oras attach`), can only
+ * be found through the referrers API. distribution 2.8 stores them but has no such API: here a front adds it (see
+ * referrers-front.ts) and everything else is the real registry.
+ */
+import { afterAll, describe, expect, test } from '@jest/globals';
+import { runCli } from '../helpers/cli.js';
+import { registryPerTest } from '../helpers/fixture.js';
+import { ImagePusher } from '../helpers/images.js';
+import { startReferrersFront } from '../helpers/referrers-front.js';
+import { stopAllRegistries, type TestRegistry } from '../helpers/registry.js';
+
+afterAll(stopAllRegistries);
+
+const day = (n: number) => new Date(Date.UTC(2024, 0, 1 + n)).toISOString();
+
+interface PlannedJson { digest: string; tags: string[]; kind: string; reason: string; subject?: string }
+
+let reg: TestRegistry;
+let direct: ImagePusher;
+
+describe('a registry with the referrers API', () => {
+  registryPerTest((r, q) => ((reg = r), (direct = q)));
+
+  test('referrers of deleted images, of their platform manifests and of other referrers are deleted after them; a kept image keeps its own', async () => {
+    // One descriptor a page, so that every list of two or more is read through its Link header.
+    const front = await startReferrersFront(reg.url, 1);
+    const p = new ImagePusher({ url: front.url });
+    try {
+      const old = await p.pushImage('app', ['old'], { created: day(1), seed: 'r1' });
+      const multi = await p.pushIndex('app', ['multi'], [{ arch: 'amd64', created: day(2) }, { arch: 'arm64', created: day(2) }], { seed: 'r2' });
+      const cur = await p.pushImage('app', ['cur'], { created: day(3), seed: 'r3' });
+      const sig = await p.pushArtifact('app', old.digest, [], { seed: 'sig-old' });
+      const sbom = await p.pushArtifact('app', old.digest, [], { seed: 'sbom-old', artifactType: 'application/spdx+json' });
+      const sbomSig = await p.pushArtifact('app', sbom.digest, [], { seed: 'sig-sbom' });
+      const armSig = await p.pushArtifact('app', multi.children[1].digest, [], { seed: 'sig-arm' });
+      const curSig = await p.pushArtifact('app', cur.digest, [], { seed: 'sig-cur' });
+
+      const dry = await runCli(['-r', front.url, '-n', 'app', '-k', '1', '--dry-run', '--output', 'json']);
+      expect(dry.code).toBe(0);
+      const plan = JSON.parse(dry.stdout).repositories[0] as { keep: PlannedJson[]; delete: PlannedJson[] };
+      const planned = new Map(plan.delete.map((i) => [i.digest, i]));
+      expect(new Set(planned.keys())).toEqual(new Set([old.digest, multi.digest, ...multi.children.map((c) => c.digest), sig.digest, sbom.digest, sbomSig.digest, armSig.digest]));
+      expect(planned.get(sbom.digest)).toMatchObject({ kind: 'artifact', subject: old.digest, reason: `referrer (application/spdx+json) of deleted image ${old.digest.slice(7, 19)}` });
+      expect(planned.get(sbomSig.digest)).toMatchObject({ subject: sbom.digest, reason: expect.stringMatching(/of deleted artifact/) });
+      expect(planned.get(armSig.digest)).toMatchObject({ subject: multi.children[1].digest, reason: expect.stringMatching(/of deleted platform manifest/) });
+      // A kept image's referrers are not looked up at all; each list of two came in two pages.
+      const lookups = front.seen.filter((s) => s.includes('/referrers/'));
+      expect(lookups.some((s) => s.includes(cur.digest))).toBe(false);
+      expect(lookups.filter((s) => s.includes(`/referrers/${old.digest}`))).toEqual([`GET /v2/app/referrers/${old.digest}`, `GET /v2/app/referrers/${old.digest}?page=1`]);
+
+      const before = front.seen.length;
+      const r = await runCli(['-r', front.url, '-n', 'app', '-k', '1', '-y', '--output', 'json']);
+      expect(r.code).toBe(0);
+      for (const gone of [old, multi, ...multi.children, sig, sbom, sbomSig, armSig]) expect(await direct.resolve('app', gone.digest)).toBeNull();
+      expect(await direct.isPullable('app', 'cur')).toBe(true);
+      expect(await direct.resolve('app', curSig.digest)).toBe(curSig.digest);
+      // Each referrer went only after the image at the top of its chain.
+      const deletes = front.seen.slice(before).filter((s) => s.startsWith('DELETE '));
+      const at = (digest: string) => deletes.indexOf(`DELETE /v2/app/manifests/${digest}`);
+      for (const follower of [sig, sbom, sbomSig]) expect(at(follower.digest)).toBeGreaterThan(at(old.digest));
+      expect(at(armSig.digest)).toBeGreaterThan(at(multi.digest));
+      expect(JSON.parse(r.stdout).summary).toMatchObject({ deleted: 8, alreadyGone: 0, failed: 0, notAttempted: 0 });
+    } finally {
+      p.close();
+      await front.stop();
+    }
+  });
+
+  test('without the API (distribution 2.8 itself), one probe finds out and no further lookup is made', async () => {
+    for (let i = 1; i <= 4; i++) await direct.pushImage(`repo${i % 2}`, [`v${i}`], { created: day(i), seed: `n${i}` });
+    await reg.syncLog();
+    const before = reg.accessEntries().length;
+    const r = await runCli(['-r', reg.url, '-n', 'repo*', '-k', '1', '--dry-run', '--output', 'json']);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout).summary.imagesToDelete).toBe(2);
+    const probes = reg.accessEntries().slice(before).filter((e) => e.uri.includes('/referrers/'));
+    expect(probes.map((e) => e.status)).toEqual([404]);
+  });
+});
