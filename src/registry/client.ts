@@ -256,8 +256,9 @@ export class RegistryClient {
   }
 
   /**
-   * OCI 1.1 referrers of a digest, or undefined when the registry does not serve the referrers API
-   * (distribution 2.x answers 404; the first such answer turns the probing off).
+   * OCI 1.1 referrers of a digest, or undefined when the registry does not serve the referrers API (distribution
+   * 2.x answers 404) or refuses it (401/403); the first such answer turns the probing off. Any other failure is
+   * thrown: what refers to a deleted image could not be found again.
    */
   async referrers(repo: string, digest: string): Promise<Descriptor[] | undefined> {
     // While support is unknown, one probe at a time: the others wait for its answer instead of probing too.
@@ -280,21 +281,28 @@ export class RegistryClient {
     try {
       // A long list comes in pages, each an image index, linked with `Link: <...>; rel="next"` (as tag lists are).
       for await (const index of this.pages<ManifestJson>(this.url(`/v2/${repo}/referrers/${digest}`), what, pullScope(repo), repo, { accept: OCI_INDEX })) {
-        if (!Array.isArray(index.manifests)) {
-          if (this.referrersSupported) throw new RegistryError('protocol', `${what}: the answer is not an image index`);
-          this.referrersSupported = false;
-          return undefined;
-        }
+        if (!Array.isArray(index.manifests)) throw new RegistryError('protocol', `${what}: the answer is not an image index`);
         this.referrersSupported = true;
         found.push(...index.manifests);
       }
       return found;
     } catch (error) {
-      if (!(error instanceof RegistryError && (error.status === 404 || error.status === 400 || error.status === 405))) throw error;
-      // Once the API has answered, a 404 only means this digest has no referrers.
-      if (this.referrersSupported) return [];
+      if (!(error instanceof RegistryError)) throw error;
+      const absent = error.status === 404 || error.status === 400 || error.status === 405;
+      if (this.referrersSupported) {
+        // Once the API has answered, a 404 only means this digest has no referrers.
+        if (absent) return [];
+        throw error;
+      }
+      if (absent || error.kind === 'protocol') {
+        this.logger.debug(`the registry does not serve the OCI referrers API (${error.reason})`);
+      } else if (error.status === 401 || error.status === 403) {
+        this.logger.warn(`the registry refused the OCI referrers API (${error.reason}): untagged signatures and SBOMs of deleted images are not looked for`);
+      } else {
+        // A 500 or a dropped connection says nothing about the API: the plan fails rather than miss referrers.
+        throw error;
+      }
       this.referrersSupported = false;
-      this.logger.debug('the registry does not serve the OCI referrers API');
       return undefined;
     }
   }

@@ -1,4 +1,3 @@
-import { RegistryError } from '../errors.js';
 import type { PlannedImage, RepoPlan } from '../planner/types.js';
 import type { Descriptor } from '../registry/client.js';
 import { shortDigest } from '../util/digest.js';
@@ -12,19 +11,12 @@ import type { Session } from './session.js';
  * of a deleted index (`cosign sign --recursive` signs each of them), tagged artifacts, and then the referrers found,
  * level by level (a signature of an SBOM). Each one found follows the image at the top of its chain, so it is
  * deleted only once that image is gone. On a registry without the referrers API the first call finds out and no
- * further one is made.
+ * further one is made. On one with it, a failed lookup fails the repository's plan, as any failed read does: a
+ * referrer missed now could not be found again once its subject is gone.
  */
 export async function addReferrers(session: Session, plan: RepoPlan, limit: RequestLimit): Promise<void> {
-  const lookup = async (subject: PlannedImage): Promise<Descriptor[] | undefined> => {
-    try {
-      return await limit(() => session.client.referrers(plan.name, subject.digest));
-    } catch (error) {
-      if (!(error instanceof RegistryError)) throw error;
-      session.logger.verbose(`${plan.name}: referrers of ${shortDigest(subject.digest)} not listed: ${error.message}`);
-      return undefined;
-    }
-  };
-  let subjects = plan.delete;
+  const lookup = (subject: PlannedImage) => limit(() => session.client.referrers(plan.name, subject.digest));
+  let subjects = [...plan.delete];
   if (!subjects.length) return;
   // The first answer tells whether the registry has the API at all; then the rest in parallel.
   const first = await lookup(subjects[0]);

@@ -14,6 +14,8 @@ export interface ReferrersFront {
   url: string;
   /** Each request the front saw, as "METHOD path?query", in order of arrival. */
   seen: string[];
+  /** Set by a test: referrers lookups (of `subject` only, when given) are answered with this status. */
+  fault?: { status: number; subject?: string };
   stop(): Promise<void>;
 }
 
@@ -45,6 +47,8 @@ export async function startReferrersFront(registryUrl: string, pageSize = 100): 
   };
 
   const serveReferrers = (repo: string, subject: string, url: URL, res: http.ServerResponse) => {
+    const fault = front.fault;
+    if (fault && (!fault.subject || fault.subject === subject)) return res.writeHead(fault.status, { 'content-type': 'application/json' }).end('{"errors":[{"code":"UNKNOWN","message":"refused by the test"}]}');
     const all = bySubject.get(`${repo}@${subject}`) ?? [];
     const page = Number(url.searchParams.get('page') ?? 0);
     const body = JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: all.slice(page * pageSize, (page + 1) * pageSize) });
@@ -74,7 +78,7 @@ export async function startReferrersFront(registryUrl: string, pageSize = 100): 
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
+  const front: ReferrersFront = {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     seen,
     stop: () => new Promise<void>((resolve) => {
@@ -82,4 +86,5 @@ export async function startReferrersFront(registryUrl: string, pageSize = 100): 
       server.close(() => resolve());
     }),
   };
+  return front;
 }

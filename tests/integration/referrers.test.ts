@@ -67,6 +67,49 @@ describe('a registry with the referrers API', () => {
     }
   });
 
+  test('a lookup answered 500 fails the plan of that repository: nothing is deleted', async () => {
+    const front = await startReferrersFront(reg.url);
+    const p = new ImagePusher({ url: front.url });
+    try {
+      const v1 = await p.pushImage('app', ['v1'], { created: day(1), seed: 'f1' });
+      const v2 = await p.pushImage('app', ['v2'], { created: day(2), seed: 'f2' });
+      await p.pushImage('app', ['v3'], { created: day(3), seed: 'f3' });
+      const sig = await p.pushArtifact('app', v1.digest, [], { seed: 'fsig' });
+      // The first lookup (which finds out whether the API is there) or a later one.
+      for (const fault of [{ status: 500 }, { status: 500, subject: v2.digest }]) {
+        front.fault = fault;
+        const r = await runCli(['-r', front.url, '-n', 'app', '-k', '1', '-y', '--retries', '0']);
+        expect(r.code).toBe(1);
+        expect(r.stderr).toMatch(/list referrers of app@sha256:[0-9a-f]{64}: the registry answered HTTP 500/);
+        for (const kept of [v1, v2, sig]) expect(await direct.resolve('app', kept.digest)).toBe(kept.digest);
+      }
+      expect(front.seen.filter((s) => s.startsWith('DELETE '))).toEqual([]);
+    } finally {
+      p.close();
+      await front.stop();
+    }
+  });
+
+  test('a registry that refuses the API (403) is warned about, and the plan goes on without referrers', async () => {
+    const front = await startReferrersFront(reg.url);
+    const p = new ImagePusher({ url: front.url });
+    try {
+      const v1 = await p.pushImage('app', ['v1'], { created: day(1), seed: 'g1' });
+      await p.pushImage('app', ['v2'], { created: day(2), seed: 'g2' });
+      const sig = await p.pushArtifact('app', v1.digest, [], { seed: 'gsig' });
+      front.fault = { status: 403 };
+      const r = await runCli(['-r', front.url, '-n', 'app', '-k', '1', '-y']);
+      expect(r.code).toBe(0);
+      expect(r.stderr).toMatch(/refused the OCI referrers API \(access denied \(403.*untagged signatures and SBOMs of deleted images are not looked for/);
+      expect(await direct.resolve('app', v1.digest)).toBeNull();
+      expect(await direct.resolve('app', sig.digest)).toBe(sig.digest);
+      expect(front.seen.filter((s) => s.includes('/referrers/'))).toHaveLength(1);
+    } finally {
+      p.close();
+      await front.stop();
+    }
+  });
+
   test('without the API (distribution 2.8 itself), one probe finds out and no further lookup is made', async () => {
     for (let i = 1; i <= 4; i++) await direct.pushImage(`repo${i % 2}`, [`v${i}`], { created: day(i), seed: `n${i}` });
     await reg.syncLog();
