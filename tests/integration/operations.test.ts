@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../helpers/cli.js';
 import { registryPerTest } from '../helpers/fixture.js';
+import { startFront } from '../helpers/front.js';
 import type { ImagePusher } from '../helpers/images.js';
 import { stopAllRegistries, type TestRegistry } from '../helpers/registry.js';
 
@@ -60,6 +61,24 @@ describe('delete by reference', () => {
       .map((e) => `${e.method} ${e.uri.replace(/sha256:[0-9a-f]{64}/, 'DIGEST')}`);
     const untagging = (tag: string) => [`DELETE /v2/app/manifests/${tag}`, `PUT /v2/app/manifests/${tag}`, 'DELETE /v2/app/manifests/DIGEST'];
     expect([[...untagging('old-name'), ...untagging('stable')], [...untagging('stable'), ...untagging('old-name')]]).toContainEqual(writes);
+  });
+
+  test('an untag whose throwaway manifest cannot be deleted puts the tag back where it was', async () => {
+    const shared = await p.pushImage('app', ['1.0', 'stable'], { created: day(1), seed: 'd7' });
+    // distribution 2.8 deletes no tag itself: the tag is pointed at a throwaway manifest, which is then deleted.
+    const front = await startFront(reg.url);
+    front.fault = (method, path) => (method === 'DELETE' && path.includes('/manifests/sha256:') ? 500 : undefined);
+    try {
+      const r = await runCli(['delete', '-r', front.url, 'app:stable', '-y', '--retries', '0']);
+      expect(r.code).toBe(1);
+      expect(r.stdout).toMatch(/app:stable.*untag.*failed/);
+      expect(front.seen.filter((s) => s.startsWith('PUT /v2/app/manifests/stable'))).toHaveLength(2);
+      expect(await sorted('app')).toEqual(['1.0', 'stable']);
+      expect(await p.resolve('app', 'stable')).toBe(shared.digest);
+      expect(await p.isPullable('app', 'stable')).toBe(true);
+    } finally {
+      await front.stop();
+    }
   });
 
   test('all tags of a digest named: the manifest is deleted; host prefix accepted', async () => {

@@ -1,13 +1,13 @@
 /**
  * OCI 1.1 referrers pushed by digest, without a tag (cosign's and notation's OCI 1.1 mode, `oras attach`), can only
  * be found through the referrers API. distribution 2.8 stores them but has no such API: here a front adds it (see
- * referrers-front.ts) and everything else is the real registry.
+ * front.ts) and everything else is the real registry.
  */
 import { afterAll, describe, expect, test } from '@jest/globals';
 import { runCli } from '../helpers/cli.js';
 import { registryPerTest } from '../helpers/fixture.js';
 import { ImagePusher } from '../helpers/images.js';
-import { startReferrersFront } from '../helpers/referrers-front.js';
+import { startFront } from '../helpers/front.js';
 import { stopAllRegistries, type TestRegistry } from '../helpers/registry.js';
 
 afterAll(stopAllRegistries);
@@ -24,7 +24,7 @@ describe('a registry with the referrers API', () => {
 
   test('referrers of deleted images, of their platform manifests and of other referrers are deleted after them; a kept image keeps its own', async () => {
     // One descriptor a page, so that every list of two or more is read through its Link header.
-    const front = await startReferrersFront(reg.url, 1);
+    const front = await startFront(reg.url, 1);
     const p = new ImagePusher({ url: front.url });
     try {
       const old = await p.pushImage('app', ['old'], { created: day(1), seed: 'r1' });
@@ -68,7 +68,7 @@ describe('a registry with the referrers API', () => {
   });
 
   test('a lookup answered 500 fails the plan of that repository: nothing is deleted', async () => {
-    const front = await startReferrersFront(reg.url);
+    const front = await startFront(reg.url);
     const p = new ImagePusher({ url: front.url });
     try {
       const v1 = await p.pushImage('app', ['v1'], { created: day(1), seed: 'f1' });
@@ -76,8 +76,8 @@ describe('a registry with the referrers API', () => {
       await p.pushImage('app', ['v3'], { created: day(3), seed: 'f3' });
       const sig = await p.pushArtifact('app', v1.digest, [], { seed: 'fsig' });
       // The first lookup (which finds out whether the API is there) or a later one.
-      for (const fault of [{ status: 500 }, { status: 500, subject: v2.digest }]) {
-        front.fault = fault;
+      for (const subject of ['sha256:', v2.digest]) {
+        front.fault = (_, path) => (path.includes(`/referrers/${subject}`) ? 500 : undefined);
         const r = await runCli(['-r', front.url, '-n', 'app', '-k', '1', '-y', '--retries', '0']);
         expect(r.code).toBe(1);
         expect(r.stderr).toMatch(/list referrers of app@sha256:[0-9a-f]{64}: the registry answered HTTP 500/);
@@ -91,13 +91,13 @@ describe('a registry with the referrers API', () => {
   });
 
   test('a registry that refuses the API (403) is warned about, and the plan goes on without referrers', async () => {
-    const front = await startReferrersFront(reg.url);
+    const front = await startFront(reg.url);
     const p = new ImagePusher({ url: front.url });
     try {
       const v1 = await p.pushImage('app', ['v1'], { created: day(1), seed: 'g1' });
       await p.pushImage('app', ['v2'], { created: day(2), seed: 'g2' });
       const sig = await p.pushArtifact('app', v1.digest, [], { seed: 'gsig' });
-      front.fault = { status: 403 };
+      front.fault = (_, path) => (path.includes('/referrers/') ? 403 : undefined);
       const r = await runCli(['-r', front.url, '-n', 'app', '-k', '1', '-y']);
       expect(r.code).toBe(0);
       expect(r.stderr).toMatch(/refused the OCI referrers API \(access denied \(403.*untagged signatures and SBOMs of deleted images are not looked for/);

@@ -1,21 +1,22 @@
 /**
- * The OCI 1.1 referrers API in front of a real distribution 2.8, which stores manifests with a `subject` but cannot
- * list them by it (Harbor, zot, Quay and distribution 3 can). Every other request goes through to the registry
- * unchanged, Host header included, so upload locations point back at the front. The front learns referrers from
- * the manifest PUTs that pass through it, forgets one when its DELETE succeeds, and answers
- * `GET /v2/<name>/referrers/<digest>` with an image index of `pageSize` descriptors a page, linked by
- * `Link: <...>; rel="next"`.
+ * A front for a real distribution 2.8 that adds what it cannot do, and nothing else:
+ * - the OCI 1.1 referrers API: distribution 2.8 stores manifests with a `subject` but cannot list them by it
+ *   (Harbor, zot, Quay and distribution 3 can). The front learns referrers from the manifest PUTs that pass through
+ *   it, forgets one when its DELETE succeeds, and answers `GET /v2/<name>/referrers/<digest>` with an image index of
+ *   `pageSize` descriptors a page, linked by `Link: <...>; rel="next"`;
+ * - a failure at a chosen moment: `fault` may answer a request with an error status instead of the registry.
+ * Every other request goes through unchanged, Host header included, so upload locations point back at the front.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { sha256 } from './images.js';
 
-export interface ReferrersFront {
+export interface Front {
   url: string;
   /** Each request the front saw, as "METHOD path?query", in order of arrival. */
   seen: string[];
-  /** Set by a test: referrers lookups (of `subject` only, when given) are answered with this status. */
-  fault?: { status: number; subject?: string };
+  /** Set by a test: a status to answer this request with instead of serving it, or undefined to serve it. */
+  fault?: (method: string, path: string) => number | undefined;
   stop(): Promise<void>;
 }
 
@@ -28,7 +29,7 @@ interface Referrer {
 
 const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
 
-export async function startReferrersFront(registryUrl: string, pageSize = 100): Promise<ReferrersFront> {
+export async function startFront(registryUrl: string, pageSize = 100): Promise<Front> {
   const target = new URL(registryUrl);
   const bySubject = new Map<string, Referrer[]>(); // "repo@subject" → referrers
   const seen: string[] = [];
@@ -47,8 +48,6 @@ export async function startReferrersFront(registryUrl: string, pageSize = 100): 
   };
 
   const serveReferrers = (repo: string, subject: string, url: URL, res: http.ServerResponse) => {
-    const fault = front.fault;
-    if (fault && (!fault.subject || fault.subject === subject)) return res.writeHead(fault.status, { 'content-type': 'application/json' }).end('{"errors":[{"code":"UNKNOWN","message":"refused by the test"}]}');
     const all = bySubject.get(`${repo}@${subject}`) ?? [];
     const page = Number(url.searchParams.get('page') ?? 0);
     const body = JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: all.slice(page * pageSize, (page + 1) * pageSize) });
@@ -60,6 +59,8 @@ export async function startReferrersFront(registryUrl: string, pageSize = 100): 
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://front');
     seen.push(`${req.method} ${url.pathname}${url.search}`);
+    const status = front.fault?.(req.method ?? 'GET', url.pathname);
+    if (status) return res.writeHead(status, { 'content-type': 'application/json' }).end('{"errors":[{"code":"UNKNOWN","message":"failed by the test"}]}');
     const referrers = /^\/v2\/(.+)\/referrers\/(sha256:[a-f0-9]{64})$/.exec(url.pathname);
     if (referrers && req.method === 'GET') return serveReferrers(referrers[1], referrers[2], url, res);
     const chunks: Buffer[] = [];
@@ -78,7 +79,7 @@ export async function startReferrersFront(registryUrl: string, pageSize = 100): 
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const front: ReferrersFront = {
+  const front: Front = {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     seen,
     stop: () => new Promise<void>((resolve) => {
