@@ -5,6 +5,8 @@ import { requireConfirmationChannel } from '../run/confirm.js';
 import { showAndApply } from '../run/execute.js';
 import { parseRegistryUrl } from '../registry/client.js';
 import { readPlanFile } from '../run/plan-file.js';
+import { addReferrers } from '../run/referrers.js';
+import { eachRepository } from '../run/scan.js';
 import { createLogger, openSession, type ConnectionArgs } from '../run/session.js';
 import type { Io } from '../util/log.js';
 
@@ -16,7 +18,7 @@ type ApplyArgs = ConnectionArgs & { file: string; dryRun?: boolean; yes?: boolea
 
 /**
  * Applies a saved plan. The executor re-verifies each repository first, so a plan applied an hour later is as safe
- * as a fresh one: moved tags and newly added tags keep their images.
+ * as a fresh one: moved tags and newly added tags keep their images, and referrers pushed since go with theirs.
  */
 export async function runApply(args: ApplyArgs, io: Io): Promise<number> {
   const logger = createLogger(io, args.verbose);
@@ -29,5 +31,7 @@ export async function runApply(args: ApplyArgs, io: Io): Promise<number> {
   logger.info(`Applying the plan made at ${plan.createdAt} for ${plan.registry}`);
   const session = await openSession({ ...args, registry }, io, logger);
   await session.client.ping();
+  // Referrers pushed since the plan was made (a new signature of a doomed image) go with their subject too.
+  await eachRepository(session, plan.plans, (repoPlan, limit) => addReferrers(session, repoPlan, limit));
   return showAndApply(session, plan.plans, { dryRun: !!args.dryRun, yes: !!(args.yes || args.quiet), output: args.output as 'table' | 'json', gcCommand: args.gcCommand, now: new Date() }, io);
 }

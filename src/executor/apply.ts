@@ -86,15 +86,25 @@ export async function applyRepoPlan(plan: RepoPlan, ctx: ApplyContext, halt: Hal
   if (leaders.length) record(await deleteOne(leaders[0]));
   (await Promise.all(leaders.slice(1).map(deleteOne))).forEach(record);
 
-  const ready = followers.filter((f) => gone.has(f.follows!));
+  // Followers go in waves: each once what it follows is gone, and also what it refers to when that is deleted too
+  // (a signature of a platform manifest waits for that manifest, not only for its index).
+  const doomedDigests = new Set(doomed.map((p) => p.digest));
+  const blocker = (f: PlannedImage) => (!gone.has(f.follows!) ? f.follows! : f.subject && doomedDigests.has(f.subject) && !gone.has(f.subject) ? f.subject : undefined);
+  let waiting = followers;
+  for (;;) {
+    const ready = waiting.filter((f) => !blocker(f));
+    if (!ready.length) break;
+    waiting = waiting.filter((f) => blocker(f));
+    (await Promise.all(ready.map(deleteOne))).forEach(record);
+  }
   const planned = new Set(plan.delete.map((p) => p.digest));
-  for (const f of followers.filter((f) => !gone.has(f.follows!))) {
+  for (const f of waiting) {
     // What follows an image that is kept (on re-verification, or in the plan itself) is kept with it; what follows
     // an image whose DELETE failed or was not sent waits for it.
-    const leaderKept = kept.has(f.follows!) || !planned.has(f.follows!);
-    result.outcomes.push({ digest: f.digest, tags: f.tags, status: leaderKept ? 'kept' : 'not-attempted', detail: `it follows ${f.follows}, which ${leaderKept ? 'is kept' : 'was not deleted'}` });
+    const on = blocker(f)!;
+    const leaderKept = kept.has(on) || !planned.has(on);
+    result.outcomes.push({ digest: f.digest, tags: f.tags, status: leaderKept ? 'kept' : 'not-attempted', detail: `it follows ${on}, which ${leaderKept ? 'is kept' : 'was not deleted'}` });
   }
-  (await Promise.all(ready.map(deleteOne))).forEach(record);
   result.emptied = now.tags.length > 0 && now.tags.every((tag) => gone.has(now.digestOf.get(tag) ?? ''));
   return result;
 }

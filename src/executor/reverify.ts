@@ -46,7 +46,7 @@ export async function readRepositoryNow(plan: RepoPlan, client: RegistryClient, 
 
 /**
  * Which images planned for deletion must now be kept, and why: one of their tags points elsewhere, a tag that was
- * not selected points at them, or an index that stays references them.
+ * not selected points at them, an index that stays references them, or they refer to a manifest that stays.
  */
 export function reverify(plan: RepoPlan, now: RepositoryNow): Map<string, string> {
   const tagsOn = new Map<string, string[]>();
@@ -66,6 +66,7 @@ export function reverify(plan: RepoPlan, now: RepositoryNow): Map<string, string
   }
 
   // An index that stays (tagged now and not being deleted) needs its children; a kept index may protect more.
+  // What refers to a manifest that stays (a signature of a platform manifest kept that way) stays with it.
   const planned = new Set(plan.delete.map((p) => p.digest));
   for (let changed = true; changed; ) {
     changed = false;
@@ -77,6 +78,12 @@ export function reverify(plan: RepoPlan, now: RepositoryNow): Map<string, string
           kept.set(child, `platform of index ${shortDigest(index)} (${tagsOn.get(index)!.join(', ')}), which stays`);
           changed = true;
         }
+      }
+    }
+    for (const p of plan.delete) {
+      if (p.subject && !kept.has(p.digest) && (kept.has(p.subject) || !planned.has(p.subject))) {
+        kept.set(p.digest, `it refers to ${shortDigest(p.subject)}, which stays`);
+        changed = true;
       }
     }
   }

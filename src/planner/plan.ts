@@ -68,14 +68,17 @@ export function planRepository(inventory: RepoInventory, policy: Policy, now: Da
   for (const artifact of artifacts) {
     const what = artifactName(artifact);
     const subjects = artifactSubjects(artifact);
-    const owners = subjects.map((s) => owningImage(s, decisions, tagged, parentOf)).filter((o): o is PlannedImage => !!o);
+    const owners = subjects.map((subject) => ({ subject, owner: owningImage(subject, decisions, tagged, parentOf) })).filter((o): o is { subject: string; owner: PlannedImage } => !!o.owner);
     // An artifact shared by several images (one SBOM for two builds) stays while any of them stays.
-    const owner = owners.find((o) => o.action === 'keep') ?? owners[0];
-    if (!owner) {
+    const chosen = owners.find((o) => o.owner.action === 'keep') ?? owners[0];
+    if (!chosen) {
       decide(artifact, 'keep', `orphaned ${what}: its subject ${shortDigest(subjects[0])} is not in the repository`);
       notes.push(`orphaned ${what} ${artifact.tags.join(', ') || shortDigest(artifact.digest)}: subject ${shortDigest(subjects[0])} is gone (delete it by reference if it is not needed)`);
     } else {
+      const { owner } = chosen;
       decide(artifact, owner.action, `${what} of ${owner.action === 'delete' ? 'deleted' : 'kept'} image ${shortDigest(owner.digest)}`, owner.digest);
+      // A referrer tag names its subject too: re-verification keeps the artifact if that manifest stays.
+      decisions.get(artifact.digest)!.subject ??= chosen.subject;
     }
     decisions.get(artifact.digest)!.kind = 'artifact';
   }

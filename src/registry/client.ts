@@ -165,7 +165,10 @@ export class RegistryClient {
   }
 
   private async *pages<T>(first: URL, what: string, scope: string, repo?: string, headers?: Record<string, string>): AsyncGenerator<T> {
+    const read = new Set<string>();
     for (let url: URL | undefined = first; url; ) {
+      if (read.has(url.href)) throw new RegistryError('protocol', `${what}: the registry's next-page link leads back to a page already read`);
+      read.add(url.href);
       const res = await this.send({ method: 'GET', url, what, scope, repo, headers });
       yield parseJson<T>(res.body, what);
       url = nextPageUrl(res.headers.link, url);
@@ -261,15 +264,16 @@ export class RegistryClient {
    * thrown: what refers to a deleted image could not be found again.
    */
   async referrers(repo: string, digest: string): Promise<Descriptor[] | undefined> {
-    // While support is unknown, one probe at a time: the others wait for its answer instead of probing too.
-    if (this.referrersSupported === undefined && this.referrersProbe) await this.referrersProbe.catch(() => undefined);
+    // While support is unknown, one probe at a time: the others wait for its answer instead of probing too (and
+    // after a probe that failed, one of them probes next).
+    while (this.referrersSupported === undefined && this.referrersProbe) await this.referrersProbe.catch(() => undefined);
     if (this.referrersSupported === false) return undefined;
     if (this.referrersSupported === undefined) {
-      this.referrersProbe = this.fetchReferrers(repo, digest);
+      const probe = (this.referrersProbe = this.fetchReferrers(repo, digest));
       try {
-        return await this.referrersProbe;
+        return await probe;
       } finally {
-        this.referrersProbe = undefined;
+        if (this.referrersProbe === probe) this.referrersProbe = undefined;
       }
     }
     return this.fetchReferrers(repo, digest);
@@ -278,11 +282,13 @@ export class RegistryClient {
   private async fetchReferrers(repo: string, digest: string): Promise<Descriptor[] | undefined> {
     const what = `list referrers of ${repo}@${digest}`;
     const found: Descriptor[] = [];
+    let pages = 0;
     try {
       // A long list comes in pages, each an image index, linked with `Link: <...>; rel="next"` (as tag lists are).
       for await (const index of this.pages<ManifestJson>(this.url(`/v2/${repo}/referrers/${digest}`), what, pullScope(repo), repo, { accept: OCI_INDEX })) {
         if (!Array.isArray(index.manifests)) throw new RegistryError('protocol', `${what}: the answer is not an image index`);
         this.referrersSupported = true;
+        pages++;
         found.push(...index.manifests);
       }
       return found;
@@ -290,8 +296,9 @@ export class RegistryClient {
       if (!(error instanceof RegistryError)) throw error;
       const absent = error.status === 404 || error.status === 400 || error.status === 405;
       if (this.referrersSupported) {
-        // Once the API has answered, a 404 only means this digest has no referrers.
-        if (absent) return [];
+        // A registry with the API answers 404 only for a repository it does not have (deleted meanwhile): nothing
+        // refers to anything there. A 404 after the first page is a broken list, not an empty one.
+        if (absent && pages === 0) return [];
         throw error;
       }
       if (absent || error.kind === 'protocol') {

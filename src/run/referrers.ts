@@ -1,9 +1,9 @@
 import type { PlannedImage, RepoPlan } from '../planner/types.js';
-import type { Descriptor } from '../registry/client.js';
+import { DIGEST, type Descriptor, type RegistryClient } from '../registry/client.js';
 import { shortDigest } from '../util/digest.js';
 import type { RequestLimit } from '../util/request-limit.js';
 import { allSettledOrThrow } from '../util/settle.js';
-import type { Session } from './session.js';
+import type { Logger } from '../util/log.js';
 
 /**
  * OCI 1.1 referrers (signatures, SBOMs, attestations pushed by digest, without a tag) go with what they refer to.
@@ -14,11 +14,12 @@ import type { Session } from './session.js';
  * further one is made. On one with it, a failed lookup fails the repository's plan, as any failed read does: a
  * referrer missed now could not be found again once its subject is gone.
  */
-export async function addReferrers(session: Session, plan: RepoPlan, limit: RequestLimit): Promise<void> {
+export async function addReferrers(session: { client: RegistryClient; logger: Logger }, plan: RepoPlan, limit: RequestLimit): Promise<void> {
   const lookup = (subject: PlannedImage) => limit(() => session.client.referrers(plan.name, subject.digest));
   let subjects = [...plan.delete];
   if (!subjects.length) return;
-  // The first answer tells whether the registry has the API at all; then the rest in parallel.
+  // The first answer tells whether the registry has the API at all; then the rest in parallel. (A first lookup
+  // that fails also fails fast: no other is started.)
   const first = await lookup(subjects[0]);
   if (first === undefined) return;
   let found = [first, ...(await allSettledOrThrow(subjects.slice(1).map(lookup)))];
@@ -29,6 +30,10 @@ export async function addReferrers(session: Session, plan: RepoPlan, limit: Requ
     found.forEach((referrers, i) => {
       const subject = subjects[i];
       for (const r of referrers ?? []) {
+        if (typeof r.digest !== 'string' || !DIGEST.test(r.digest)) {
+          session.logger.warn(`${plan.name}: the registry lists a referrer of ${shortDigest(subject.digest)} without a valid digest; left alone`);
+          continue;
+        }
         // Already planned: kept by a rule of its own (a tagged artifact), or found through another subject.
         if (known.has(r.digest)) continue;
         known.add(r.digest);

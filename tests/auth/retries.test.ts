@@ -1,6 +1,7 @@
 /**
  * Retries and digests on a fake registry (node:http), for what distribution 2.8 cannot be made to do:
- * 429 + Retry-After, 503 bursts, dropped connections, a DELETE whose answer got lost, no Docker-Content-Digest.
+ * 429 + Retry-After, 503 bursts, dropped connections, a DELETE whose answer got lost, no Docker-Content-Digest, a
+ * page link that loops.
  */
 import type { ServerResponse } from 'node:http';
 import { afterEach, describe, expect, test } from '@jest/globals';
@@ -112,6 +113,19 @@ describe('--retries 0', () => {
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/list tags of app: the connection to http:\/\/127\.0\.0\.1:\d+ was dropped \(ECONNRESET\)/);
     expect(run.stderr).not.toMatch(/internal error/);
+    expect(deletes(r)).toEqual([]);
+  });
+});
+
+describe('a broken page link', () => {
+  test('a next-page link back to a page already read: exit 1, named, nothing deleted (not an endless loop)', async () => {
+    const r = await fake();
+    const page = { status: 200, headers: { link: '</v2/app/tags/list?n=1>; rel="next"' }, body: JSON.stringify({ name: 'app', tags: ['old'] }) };
+    r.fault = (q) => (is('GET', '/tags/list')(q) ? page : undefined);
+    const run = await runCli(args(r));
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/list tags of app: the registry's next-page link leads back to a page already read/);
+    expect(r.seen.filter(is('GET', '/tags/list'))).toHaveLength(2);
     expect(deletes(r)).toEqual([]);
   });
 });

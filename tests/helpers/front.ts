@@ -15,7 +15,7 @@ export interface Front {
   url: string;
   /** Each request the front saw, as "METHOD path?query", in order of arrival. */
   seen: string[];
-  /** Set by a test: a status to answer this request with instead of serving it, or undefined to serve it. */
+  /** Set by a test: a status to answer this request (path and query) with instead of serving it, or undefined. */
   fault?: (method: string, path: string) => number | undefined;
   stop(): Promise<void>;
 }
@@ -35,7 +35,12 @@ export async function startFront(registryUrl: string, pageSize = 100): Promise<F
   const seen: string[] = [];
 
   const learn = (repo: string, body: Buffer, digest: string) => {
-    const m = JSON.parse(body.toString('utf8')) as { mediaType?: string; artifactType?: string; config?: { mediaType?: string }; subject?: { digest: string } };
+    let m: { mediaType?: string; artifactType?: string; config?: { mediaType?: string }; subject?: { digest: string } };
+    try {
+      m = JSON.parse(body.toString('utf8'));
+    } catch {
+      return; // not JSON: the registry refuses it anyway
+    }
     if (!m.subject) return;
     const key = `${repo}@${m.subject.digest}`;
     const list = bySubject.get(key) ?? [];
@@ -59,7 +64,7 @@ export async function startFront(registryUrl: string, pageSize = 100): Promise<F
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://front');
     seen.push(`${req.method} ${url.pathname}${url.search}`);
-    const status = front.fault?.(req.method ?? 'GET', url.pathname);
+    const status = front.fault?.(req.method ?? 'GET', `${url.pathname}${url.search}`);
     if (status) return res.writeHead(status, { 'content-type': 'application/json' }).end('{"errors":[{"code":"UNKNOWN","message":"failed by the test"}]}');
     const referrers = /^\/v2\/(.+)\/referrers\/(sha256:[a-f0-9]{64})$/.exec(url.pathname);
     if (referrers && req.method === 'GET') return serveReferrers(referrers[1], referrers[2], url, res);

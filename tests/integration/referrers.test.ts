@@ -4,15 +4,19 @@
  * front.ts) and everything else is the real registry.
  */
 import { afterAll, describe, expect, test } from '@jest/globals';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { runCli } from '../helpers/cli.js';
 import { registryPerTest } from '../helpers/fixture.js';
-import { ImagePusher } from '../helpers/images.js';
+import { ImagePusher, MT } from '../helpers/images.js';
 import { startFront } from '../helpers/front.js';
 import { stopAllRegistries, type TestRegistry } from '../helpers/registry.js';
 
 afterAll(stopAllRegistries);
 
 const day = (n: number) => new Date(Date.UTC(2024, 0, 1 + n)).toISOString();
+const tmp = mkdtempSync(join(tmpdir(), 'cleanreg-referrers-'));
 
 interface PlannedJson { digest: string; tags: string[]; kind: string; reason: string; subject?: string }
 
@@ -61,6 +65,79 @@ describe('a registry with the referrers API', () => {
       for (const follower of [sig, sbom, sbomSig]) expect(at(follower.digest)).toBeGreaterThan(at(old.digest));
       expect(at(armSig.digest)).toBeGreaterThan(at(multi.digest));
       expect(JSON.parse(r.stdout).summary).toMatchObject({ deleted: 8, alreadyGone: 0, failed: 0, notAttempted: 0 });
+    } finally {
+      p.close();
+      await front.stop();
+    }
+  });
+
+  test('a saved plan: referrers pushed since go too; a platform manifest a new index still uses keeps its own', async () => {
+    const front = await startFront(reg.url);
+    const p = new ImagePusher({ url: front.url });
+    try {
+      const old = await p.pushImage('app', ['old'], { created: day(1), seed: 's1' });
+      const multi = await p.pushIndex('app', ['multi'], [{ arch: 'amd64', created: day(2) }, { arch: 'arm64', created: day(2) }], { seed: 's2' });
+      await p.pushImage('app', ['cur'], { created: day(3), seed: 's3' });
+      const arm = multi.children[1];
+      const armSig = await p.pushArtifact('app', arm.digest, [], { seed: 's-arm' });
+      const planFile = join(tmp, 'saved.json');
+      expect((await runCli(['-r', front.url, '-n', 'app', '-k', '1', '--dry-run', '--plan-out', planFile])).code).toBe(0);
+
+      // Since the plan: a signature of old, and an index of its own (tagged arm) for the arm64 image.
+      const lateSig = await p.pushArtifact('app', old.digest, [], { seed: 's-late' });
+      const armIndex = { schemaVersion: 2, mediaType: MT.ociIndex, manifests: [{ mediaType: arm.mediaType, digest: arm.digest, size: arm.size, platform: { architecture: 'arm64', os: 'linux' } }] };
+      await p.pushManifest('app', MT.ociIndex, Buffer.from(JSON.stringify(armIndex)), ['arm']);
+
+      const r = await runCli(['apply', planFile, '-y', '--output', 'json']);
+      expect(r.code).toBe(0);
+      for (const gone of [old, lateSig, multi, multi.children[0]]) expect(await direct.resolve('app', gone.digest)).toBeNull();
+      expect(await direct.isPullable('app', 'arm')).toBe(true);
+      expect(await direct.resolve('app', armSig.digest)).toBe(armSig.digest);
+      const repo = JSON.parse(r.stdout).repositories[0];
+      expect(repo.keptOnReverify).toEqual([
+        { digest: arm.digest, tags: [], reason: expect.stringMatching(/^platform of index .* \(arm\), which stays$/) },
+        { digest: armSig.digest, tags: [], reason: `it refers to ${arm.digest.slice(7, 19)}, which stays` },
+      ]);
+    } finally {
+      p.close();
+      await front.stop();
+    }
+  });
+
+  test('a referrer of a platform manifest waits for that manifest: when its DELETE fails, the referrer is not attempted', async () => {
+    const front = await startFront(reg.url);
+    const p = new ImagePusher({ url: front.url });
+    try {
+      const multi = await p.pushIndex('app', ['multi'], [{ arch: 'amd64', created: day(1) }, { arch: 'arm64', created: day(1) }], { seed: 'w1' });
+      await p.pushImage('app', ['cur'], { created: day(3), seed: 'w3' });
+      const arm = multi.children[1];
+      const armSig = await p.pushArtifact('app', arm.digest, [], { seed: 'w-arm' });
+      front.fault = (method, path) => (method === 'DELETE' && path.endsWith(arm.digest) ? 500 : undefined);
+      const r = await runCli(['-r', front.url, '-n', 'app', '-k', '1', '-y', '--retries', '0', '--output', 'json']);
+      expect(r.code).toBe(1);
+      expect(await direct.resolve('app', multi.digest)).toBeNull();
+      expect(await direct.resolve('app', armSig.digest)).toBe(armSig.digest);
+      const repo = JSON.parse(r.stdout).repositories[0];
+      expect(repo.failed.map((f: { digest: string }) => f.digest)).toEqual([arm.digest]);
+      expect(repo.notAttempted).toEqual([{ digest: armSig.digest, tags: [], reason: `it follows ${arm.digest}, which was not deleted` }]);
+    } finally {
+      p.close();
+      await front.stop();
+    }
+  });
+
+  test('a referrers list that breaks after its first page (404) fails the plan; it is not taken as empty', async () => {
+    const front = await startFront(reg.url, 1);
+    const p = new ImagePusher({ url: front.url });
+    try {
+      const old = await p.pushImage('app', ['old'], { created: day(1), seed: 'b1' });
+      await p.pushImage('app', ['cur'], { created: day(2), seed: 'b2' });
+      const sigs = [await p.pushArtifact('app', old.digest, [], { seed: 'b-sig1' }), await p.pushArtifact('app', old.digest, [], { seed: 'b-sig2' })];
+      front.fault = (_, path) => (path.endsWith('?page=1') ? 404 : undefined);
+      const r = await runCli(['-r', front.url, '-n', 'app', '-k', '1', '-y', '--retries', '0']);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(`list referrers of app@${old.digest}`);
+      for (const kept of [old, ...sigs]) expect(await direct.resolve('app', kept.digest)).toBe(kept.digest);
     } finally {
       p.close();
       await front.stop();

@@ -705,6 +705,8 @@ describe('planner bugs (fail until fixed)', () => {
     const deleted = planRepository(repo(images('v1')), buildPolicy(0, {}), NOW);
     expect(find(deleted, 'idx').action).toBe('delete');
     expect(find(deleted, 'sig-amd64')).toMatchObject({ action: 'delete', reason: expect.stringContaining('of deleted image') });
+    // It names the platform manifest it signs: re-verification keeps it if that manifest stays.
+    expect(find(deleted, 'sig-amd64')).toMatchObject({ follows: find(deleted, 'idx').digest, subject: digestOf('amd64') });
   });
 
   test('reasons do not depend on the machine time zone (before/after are shown with formatISO, in local time)', () => {
