@@ -17,7 +17,8 @@ import { hasDateWindow, needsCreated, type Image, type PlannedImage, type Policy
  * 3. The newest `keep` candidates are kept.
  * 4. Of the rest, those inside the date window are deleted; the others are kept.
  * 5. Nothing a kept index references is deleted; the untagged platform manifests of a deleted index go with it
- *    (garbage collection keeps every manifest that still has a revision, so they would never be freed).
+ *    (garbage collection keeps every manifest that still has a revision, so they would never be freed), and so do
+ *    the untagged referrers a deleted referrers-tag index lists.
  */
 export function planRepository(inventory: RepoInventory, policy: Policy, now: Date): RepoPlan {
   const images = inventory.images.filter((image) => !isArtifact(image));
@@ -83,7 +84,8 @@ export function planRepository(inventory: RepoInventory, policy: Policy, now: Da
     decisions.get(artifact.digest)!.kind = 'artifact';
   }
 
-  const planned = [...inventory.images.map((image) => decisions.get(image.digest)!), ...untaggedChildren];
+  const listed = planListedReferrers(artifacts, decisions, tagged);
+  const planned = [...inventory.images.map((image) => decisions.get(image.digest)!), ...untaggedChildren, ...listed];
   const plan: RepoPlan = {
     name: inventory.name,
     keep: planned.filter((p) => p.action === 'keep'),
@@ -113,6 +115,36 @@ function planUntaggedChildren(images: Image[], decisions: Map<string, PlannedIma
         action: 'delete',
         reason: `platform manifest of deleted index ${shortDigest(index.digest)}`,
         follows: index.digest,
+      });
+    }
+  }
+  return [...planned.values()];
+}
+
+/**
+ * The OCI referrers tag schema (notation and oras on a registry without the referrers API): an index tagged
+ * `sha256-<hex>` lists the untagged referrers of that digest. They go with the index when it is deleted, after
+ * the image it belongs to; nothing else would ever find them again.
+ */
+function planListedReferrers(artifacts: Image[], decisions: Map<string, PlannedImage>, tagged: Map<string, Image>): PlannedImage[] {
+  const keptLists = artifacts.filter((a) => decisions.get(a.digest)!.action === 'keep');
+  const listedByKept = new Set(keptLists.flatMap((a) => a.children ?? []));
+  const planned = new Map<string, PlannedImage>();
+  for (const list of artifacts) {
+    const decision = decisions.get(list.digest)!;
+    if (decision.action !== 'delete') continue;
+    for (const child of list.children ?? []) {
+      if (tagged.has(child) || listedByKept.has(child) || planned.has(child)) continue;
+      planned.set(child, {
+        digest: child,
+        tags: [],
+        created: null,
+        kind: 'artifact',
+        mediaType: '',
+        action: 'delete',
+        reason: `referrer listed by deleted ${list.tags.join(', ')}`,
+        ...(decision.subject ? { subject: decision.subject } : {}),
+        follows: decision.follows ?? decision.digest,
       });
     }
   }

@@ -23,7 +23,7 @@ interface PlannedJson { digest: string; tags: string[]; kind: string; reason: st
 let reg: TestRegistry;
 let direct: ImagePusher;
 
-describe('a registry with the referrers API', () => {
+describe('OCI referrers, with and without the API', () => {
   registryPerTest((r, q) => ((reg = r), (direct = q)));
 
   test('referrers of deleted images, of their platform manifests and of other referrers are deleted after them; a kept image keeps its own', async () => {
@@ -185,6 +185,23 @@ describe('a registry with the referrers API', () => {
       p.close();
       await front.stop();
     }
+  });
+
+  test('without the API, the referrers tag schema (notation, oras): the index tagged sha256-<hex> and the referrers it lists go with the image', async () => {
+    const old = await direct.pushImage('app', ['v1'], { created: day(1), seed: 't1' });
+    const cur = await direct.pushImage('app', ['v2'], { created: day(2), seed: 't2' });
+    const tagIndex = async (subject: string, seed: string) => {
+      const sig = await direct.pushArtifact('app', subject, [], { seed, artifactType: 'application/vnd.cncf.notary.signature' });
+      const list = { schemaVersion: 2, mediaType: MT.ociIndex, manifests: [{ mediaType: MT.ociManifest, digest: sig.digest, size: sig.size, artifactType: 'application/vnd.cncf.notary.signature' }] };
+      return { sig, list: await direct.pushManifest('app', MT.ociIndex, Buffer.from(JSON.stringify(list)), [subject.replace(':', '-')]) };
+    };
+    const oldSigned = await tagIndex(old.digest, 't-old');
+    const curSigned = await tagIndex(cur.digest, 't-cur');
+    const r = await runCli(['-r', reg.url, '-n', 'app', '-k', '1', '-y']);
+    expect(r.code).toBe(0);
+    for (const gone of [old.digest, oldSigned.list, oldSigned.sig.digest]) expect(await direct.resolve('app', gone)).toBeNull();
+    for (const kept of [cur.digest, curSigned.list, curSigned.sig.digest]) expect(await direct.resolve('app', kept)).toBe(kept);
+    expect(r.stdout).toMatch(/referrer listed by deleted sha256-/);
   });
 
   test('without the API (distribution 2.8 itself), one probe finds out and no further lookup is made', async () => {

@@ -709,6 +709,21 @@ describe('planner bugs (fail until fixed)', () => {
     expect(find(deleted, 'sig-amd64')).toMatchObject({ follows: find(deleted, 'idx').digest, subject: digestOf('amd64') });
   });
 
+  test('a referrers-tag index (sha256-<hex>, notation/oras without the API) takes the untagged referrers it lists along', () => {
+    const images = (subjectTag: string) => [
+      img('a', [subjectTag], ago(1)),
+      build('list', [`sha256-${hex('a')}`], null, 'index', { children: [digestOf('nsig'), digestOf('sbom')] }),
+    ];
+    const deleted = planRepository(repo(images('v1')), buildPolicy(0, {}), NOW);
+    expect(find(deleted, 'list')).toMatchObject({ action: 'delete', kind: 'artifact', follows: digestOf('a') });
+    for (const label of ['nsig', 'sbom']) {
+      expect(find(deleted, label)).toMatchObject({ action: 'delete', kind: 'artifact', follows: digestOf('a'), subject: digestOf('a'), reason: `referrer listed by deleted sha256-${hex('a')}` });
+    }
+    const kept = planRepository(repo(images('stable')), buildPolicy(0, { exclude: 'stable' }), NOW);
+    expect(find(kept, 'list').action).toBe('keep');
+    expect(kept.delete).toEqual([]);
+  });
+
   test('reasons do not depend on the machine time zone (before/after are shown with formatISO, in local time)', () => {
     const inv = repo([img('a', ['a'], '2024-06-30T00:00:00Z')]);
     const pol = buildPolicy(0, { before: '2024-06-01', after: '2024-01-01' });
