@@ -40,7 +40,7 @@ export interface ApplyContext {
 /**
  * Applies one repository's plan, trusting nothing from the past (see reverify.ts). Images and indexes go first,
  * the first DELETE alone; what follows an image (its artifacts, the untagged platform manifests of an index) goes
- * only once that image is gone. One failed DELETE does not stop the rest, but a 405 (deletion disabled) sets the
+ * only once that image is gone, and once what it refers to is gone when that is deleted too. One failed DELETE does not stop the rest, but a 405 (deletion disabled) sets the
  * halt: it holds for the whole registry, so no further DELETE is sent here or in any other repository. Every
  * image of the plan gets an outcome. Throws only when re-verification fails (nothing was deleted then).
  */
@@ -94,7 +94,8 @@ export async function applyRepoPlan(plan: RepoPlan, ctx: ApplyContext, halt: Hal
   for (;;) {
     const ready = waiting.filter((f) => !blocker(f));
     if (!ready.length) break;
-    waiting = waiting.filter((f) => blocker(f));
+    const readySet = new Set(ready);
+    waiting = waiting.filter((f) => !readySet.has(f));
     (await Promise.all(ready.map(deleteOne))).forEach(record);
   }
   const planned = new Set(plan.delete.map((p) => p.digest));
@@ -103,7 +104,8 @@ export async function applyRepoPlan(plan: RepoPlan, ctx: ApplyContext, halt: Hal
     // an image whose DELETE failed or was not sent waits for it.
     const on = blocker(f)!;
     const leaderKept = kept.has(on) || !planned.has(on);
-    result.outcomes.push({ digest: f.digest, tags: f.tags, status: leaderKept ? 'kept' : 'not-attempted', detail: `it follows ${on}, which ${leaderKept ? 'is kept' : 'was not deleted'}` });
+    const relation = on === f.follows ? 'it follows' : 'it refers to';
+    result.outcomes.push({ digest: f.digest, tags: f.tags, status: leaderKept ? 'kept' : 'not-attempted', detail: `${relation} ${on}, which ${leaderKept ? 'is kept' : 'was not deleted'}` });
   }
   result.emptied = now.tags.length > 0 && now.tags.every((tag) => gone.has(now.digestOf.get(tag) ?? ''));
   return result;

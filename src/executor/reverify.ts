@@ -68,6 +68,7 @@ export function reverify(plan: RepoPlan, now: RepositoryNow): Map<string, string
   // An index that stays (tagged now and not being deleted) needs its children; a kept index may protect more.
   // What refers to a manifest that stays (a signature of a platform manifest kept that way) stays with it.
   const planned = new Set(plan.delete.map((p) => p.digest));
+  const referrerLists = new Set([...plan.keep, ...plan.delete].filter((p) => p.kind === 'artifact').map((p) => p.digest));
   for (let changed = true; changed; ) {
     changed = false;
     for (const [index, children] of now.indexChildren) {
@@ -75,7 +76,7 @@ export function reverify(plan: RepoPlan, now: RepositoryNow): Map<string, string
       if (!stays) continue;
       for (const child of children) {
         if (planned.has(child) && !kept.has(child)) {
-          kept.set(child, `platform of index ${shortDigest(index)} (${tagsOn.get(index)!.join(', ')}), which stays`);
+          kept.set(child, `${referrerLists.has(index) ? 'listed by' : 'platform of'} index ${shortDigest(index)} (${tagsOn.get(index)!.join(', ')}), which stays`);
           changed = true;
         }
       }

@@ -61,15 +61,14 @@ export function planRepository(inventory: RepoInventory, policy: Policy, now: Da
   protectChildrenOfKeptIndexes(images, decisions);
 
   const tagged = new Map(inventory.images.map((i) => [i.digest, i]));
-  const parentOf = new Map<string, Image>();
-  for (const index of images) for (const child of index.children ?? []) if (!parentOf.has(child)) parentOf.set(child, index);
-  const untaggedChildren = planUntaggedChildren(images, decisions, tagged);
+  const parentsOf = new Map<string, Image[]>();
+  for (const index of images) for (const child of index.children ?? []) parentsOf.set(child, [...(parentsOf.get(child) ?? []), index]);
 
   const notes: string[] = [];
   for (const artifact of artifacts) {
     const what = artifactName(artifact);
     const subjects = artifactSubjects(artifact);
-    const owners = subjects.map((subject) => ({ subject, owner: owningImage(subject, decisions, tagged, parentOf) })).filter((o): o is { subject: string; owner: PlannedImage } => !!o.owner);
+    const owners = subjects.map((subject) => ({ subject, owner: owningImage(subject, decisions, tagged, parentsOf) })).filter((o): o is { subject: string; owner: PlannedImage } => !!o.owner);
     // An artifact shared by several images (one SBOM for two builds) stays while any of them stays.
     const chosen = owners.find((o) => o.owner.action === 'keep') ?? owners[0];
     if (!chosen) {
@@ -78,14 +77,14 @@ export function planRepository(inventory: RepoInventory, policy: Policy, now: Da
     } else {
       const { owner } = chosen;
       decide(artifact, owner.action, `${what} of ${owner.action === 'delete' ? 'deleted' : 'kept'} image ${shortDigest(owner.digest)}`, owner.digest);
-      // A referrer tag names its subject too: re-verification keeps the artifact if that manifest stays.
-      decisions.get(artifact.digest)!.subject ??= chosen.subject;
+      // The manifest it belongs to (a referrer tag names one too): re-verification keeps it if that one stays.
+      decisions.get(artifact.digest)!.subject = chosen.subject;
     }
     decisions.get(artifact.digest)!.kind = 'artifact';
   }
 
-  const listed = planListedReferrers(artifacts, decisions, tagged);
-  const planned = [...inventory.images.map((image) => decisions.get(image.digest)!), ...untaggedChildren, ...listed];
+  const listed = planListedManifests(inventory.images, decisions, tagged);
+  const planned = [...inventory.images.map((image) => decisions.get(image.digest)!), ...listed];
   const plan: RepoPlan = {
     name: inventory.name,
     keep: planned.filter((p) => p.action === 'keep'),
@@ -98,53 +97,31 @@ export function planRepository(inventory: RepoInventory, policy: Policy, now: Da
   return plan;
 }
 
-/** Untagged platform manifests of deleted indexes that no kept index references: they follow their index. */
-function planUntaggedChildren(images: Image[], decisions: Map<string, PlannedImage>, tagged: Map<string, Image>): PlannedImage[] {
-  const keptChildren = new Set(images.filter((i) => decisions.get(i.digest)?.action === 'keep').flatMap((i) => i.children ?? []));
-  const planned = new Map<string, PlannedImage>();
-  for (const index of images) {
-    if (index.kind !== 'index' || decisions.get(index.digest)?.action !== 'delete') continue;
-    for (const child of index.children ?? []) {
-      if (tagged.has(child) || keptChildren.has(child) || planned.has(child)) continue;
-      planned.set(child, {
-        digest: child,
-        tags: [],
-        created: index.created,
-        kind: 'image',
-        mediaType: '',
-        action: 'delete',
-        reason: `platform manifest of deleted index ${shortDigest(index.digest)}`,
-        follows: index.digest,
-      });
-    }
-  }
-  return [...planned.values()];
-}
-
 /**
- * The OCI referrers tag schema (notation and oras on a registry without the referrers API): an index tagged
- * `sha256-<hex>` lists the untagged referrers of that digest. They go with the index when it is deleted, after
- * the image it belongs to; nothing else would ever find them again.
+ * The untagged manifests a deleted index lists, unless a kept index lists them too: the platform manifests of a
+ * multi-arch image, or the referrers an index tagged `sha256-<hex>` lists (the OCI referrers tag schema, used by
+ * notation and oras on a registry without the referrers API). Nothing else would ever find them again. Each
+ * follows its index, so it goes only once the index is gone.
  */
-function planListedReferrers(artifacts: Image[], decisions: Map<string, PlannedImage>, tagged: Map<string, Image>): PlannedImage[] {
-  const keptLists = artifacts.filter((a) => decisions.get(a.digest)!.action === 'keep');
-  const listedByKept = new Set(keptLists.flatMap((a) => a.children ?? []));
+function planListedManifests(manifests: Image[], decisions: Map<string, PlannedImage>, tagged: Map<string, Image>): PlannedImage[] {
+  const listedByKept = new Set(manifests.filter((m) => decisions.get(m.digest)!.action === 'keep').flatMap((m) => m.children ?? []));
   const planned = new Map<string, PlannedImage>();
-  for (const list of artifacts) {
+  for (const list of manifests) {
     const decision = decisions.get(list.digest)!;
     if (decision.action !== 'delete') continue;
+    const referrers = decision.kind === 'artifact';
     for (const child of list.children ?? []) {
       if (tagged.has(child) || listedByKept.has(child) || planned.has(child)) continue;
       planned.set(child, {
         digest: child,
         tags: [],
-        created: null,
-        kind: 'artifact',
+        created: referrers ? null : list.created,
+        kind: referrers ? 'artifact' : 'image',
         mediaType: '',
         action: 'delete',
-        reason: `referrer listed by deleted ${list.tags.join(', ')}`,
-        ...(decision.subject ? { subject: decision.subject } : {}),
-        follows: decision.follows ?? decision.digest,
+        reason: referrers ? `referrer listed by deleted ${list.tags.join(', ')}` : `platform manifest of deleted index ${shortDigest(list.digest)}`,
+        ...(referrers && decision.subject ? { subject: decision.subject } : {}),
+        follows: list.digest,
       });
     }
   }
@@ -238,17 +215,18 @@ function artifactSubjects(image: Image): string[] {
  * The planned image an artifact's subject leads to: the subject itself, the index whose untagged child it is
  * (`cosign sign --recursive`), or, for an artifact of an artifact, that one's image.
  */
-function owningImage(subject: string, decisions: Map<string, PlannedImage>, tagged: Map<string, Image>, parentOf: Map<string, Image>, seen = new Set<string>()): PlannedImage | undefined {
+function owningImage(subject: string, decisions: Map<string, PlannedImage>, tagged: Map<string, Image>, parentsOf: Map<string, Image[]>, seen = new Set<string>()): PlannedImage | undefined {
   if (seen.has(subject)) return undefined;
   seen.add(subject);
   const image = tagged.get(subject);
   if (!image) {
-    const parent = parentOf.get(subject);
-    return parent ? decisions.get(parent.digest) : undefined;
+    // A platform manifest two indexes share stays while either stays.
+    const parents = (parentsOf.get(subject) ?? []).map((p) => decisions.get(p.digest)!);
+    return parents.find((p) => p.action === 'keep') ?? parents[0];
   }
   if (!isArtifact(image)) return decisions.get(subject);
   for (const next of artifactSubjects(image)) {
-    const owner = owningImage(next, decisions, tagged, parentOf, seen);
+    const owner = owningImage(next, decisions, tagged, parentsOf, seen);
     if (owner) return owner;
   }
   return undefined;

@@ -294,10 +294,13 @@ export class RegistryClient {
       return found;
     } catch (error) {
       if (!(error instanceof RegistryError)) throw error;
+      // The repository is gone (deleted since a saved plan): nothing refers to anything there, and it says
+      // nothing about the API.
+      if (error.kind === 'repository-missing' && pages === 0) return [];
       const absent = error.status === 404 || error.status === 400 || error.status === 405;
       if (this.referrersSupported) {
-        // A registry with the API answers 404 only for a repository it does not have (deleted meanwhile): nothing
-        // refers to anything there. A 404 after the first page is a broken list, not an empty one.
+        // A registry with the API answers 404 only for a repository it does not have (see above). A 404 after the
+        // first page is a broken list, not an empty one.
         if (absent && pages === 0) return [];
         throw error;
       }

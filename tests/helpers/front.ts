@@ -15,8 +15,11 @@ export interface Front {
   url: string;
   /** Each request the front saw, as "METHOD path?query", in order of arrival. */
   seen: string[];
-  /** Set by a test: a status to answer this request (path and query) with instead of serving it, or undefined. */
-  fault?: (method: string, path: string) => number | undefined;
+  /**
+   * Set by a test: how to answer this request (path and query) instead of serving it, a status (error code
+   * UNKNOWN) or a status and the registry's error code; undefined to serve it.
+   */
+  fault?: (method: string, path: string) => number | { status: number; code: string } | undefined;
   stop(): Promise<void>;
 }
 
@@ -64,8 +67,11 @@ export async function startFront(registryUrl: string, pageSize = 100): Promise<F
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://front');
     seen.push(`${req.method} ${url.pathname}${url.search}`);
-    const status = front.fault?.(req.method ?? 'GET', `${url.pathname}${url.search}`);
-    if (status) return res.writeHead(status, { 'content-type': 'application/json' }).end('{"errors":[{"code":"UNKNOWN","message":"failed by the test"}]}');
+    const fault = front.fault?.(req.method ?? 'GET', `${url.pathname}${url.search}`);
+    if (fault) {
+      const { status, code } = typeof fault === 'number' ? { status: fault, code: 'UNKNOWN' } : fault;
+      return res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify({ errors: [{ code, message: 'failed by the test' }] }));
+    }
     const referrers = /^\/v2\/(.+)\/referrers\/(sha256:[a-f0-9]{64})$/.exec(url.pathname);
     if (referrers && req.method === 'GET') return serveReferrers(referrers[1], referrers[2], url, res);
     const chunks: Buffer[] = [];

@@ -104,6 +104,32 @@ describe('OCI referrers, with and without the API', () => {
     }
   });
 
+  test('a saved plan whose first repository is gone since: the others still look for new referrers', async () => {
+    const front = await startFront(reg.url);
+    const p = new ImagePusher({ url: front.url });
+    try {
+      for (const repo of ['a-gone', 'app']) {
+        await p.pushImage(repo, ['old'], { created: day(1), seed: `${repo}1` });
+        await p.pushImage(repo, ['cur'], { created: day(2), seed: `${repo}2` });
+      }
+      const planFile = join(tmp, 'two.json');
+      expect((await runCli(['-r', front.url, '-n', '*', '-k', '1', '--dry-run', '--plan-out', planFile])).code).toBe(0);
+      const old = await direct.resolve('app', 'old');
+      const lateSig = await p.pushArtifact('app', old!, [], { seed: 'gone-late' });
+      // A registry with the API answers NAME_UNKNOWN for a repository it no longer has.
+      front.fault = (_, path) => (path.startsWith('/v2/a-gone/') ? { status: 404, code: 'NAME_UNKNOWN' } : undefined);
+      const before = front.seen.length;
+      const r = await runCli(['apply', planFile, '-y']);
+      expect(front.seen.slice(before).find((s) => s.includes('/referrers/'))).toMatch(/^GET \/v2\/a-gone\/referrers\//);
+      expect(r.code).toBe(0);
+      expect(await direct.resolve('app', old!)).toBeNull();
+      expect(await direct.resolve('app', lateSig.digest)).toBeNull();
+    } finally {
+      p.close();
+      await front.stop();
+    }
+  });
+
   test('a referrer of a platform manifest waits for that manifest: when its DELETE fails, the referrer is not attempted', async () => {
     const front = await startFront(reg.url);
     const p = new ImagePusher({ url: front.url });
@@ -119,7 +145,7 @@ describe('OCI referrers, with and without the API', () => {
       expect(await direct.resolve('app', armSig.digest)).toBe(armSig.digest);
       const repo = JSON.parse(r.stdout).repositories[0];
       expect(repo.failed.map((f: { digest: string }) => f.digest)).toEqual([arm.digest]);
-      expect(repo.notAttempted).toEqual([{ digest: armSig.digest, tags: [], reason: `it follows ${arm.digest}, which was not deleted` }]);
+      expect(repo.notAttempted).toEqual([{ digest: armSig.digest, tags: [], reason: `it refers to ${arm.digest}, which was not deleted` }]);
     } finally {
       p.close();
       await front.stop();

@@ -717,11 +717,24 @@ describe('planner bugs (fail until fixed)', () => {
     const deleted = planRepository(repo(images('v1')), buildPolicy(0, {}), NOW);
     expect(find(deleted, 'list')).toMatchObject({ action: 'delete', kind: 'artifact', follows: digestOf('a') });
     for (const label of ['nsig', 'sbom']) {
-      expect(find(deleted, label)).toMatchObject({ action: 'delete', kind: 'artifact', follows: digestOf('a'), subject: digestOf('a'), reason: `referrer listed by deleted sha256-${hex('a')}` });
+      expect(find(deleted, label)).toMatchObject({ action: 'delete', kind: 'artifact', follows: digestOf('list'), subject: digestOf('a'), reason: `referrer listed by deleted sha256-${hex('a')}` });
     }
     const kept = planRepository(repo(images('stable')), buildPolicy(0, { exclude: 'stable' }), NOW);
     expect(find(kept, 'list').action).toBe('keep');
     expect(kept.delete).toEqual([]);
+  });
+
+  test('a platform manifest two indexes share: its signature stays while either index stays, and no list plans it twice', () => {
+    const inv = repo([
+      index('old', ['v1'], ago(3), ['amd64', 'arm64']),
+      index('new', ['v2'], ago(1), ['arm64', 'riscv']),
+      cosign('sig-arm64', 'sig', 'arm64'),
+      build('list', [`sha256-${hex('old')}`], null, 'index', { children: [digestOf('arm64'), digestOf('nsig')] }),
+    ]);
+    const plan = planRepository(inv, buildPolicy(1, {}), NOW);
+    expect(find(plan, 'old').action).toBe('delete');
+    expect(find(plan, 'sig-arm64')).toMatchObject({ action: 'keep', subject: digestOf('arm64') });
+    expect(plan.delete.map((p) => p.digest).sort()).toEqual([digestOf('old'), digestOf('amd64'), digestOf('list'), digestOf('nsig')].sort());
   });
 
   test('reasons do not depend on the machine time zone (before/after are shown with formatISO, in local time)', () => {
