@@ -39,10 +39,11 @@ export interface ApplyContext {
 
 /**
  * Applies one repository's plan, trusting nothing from the past (see reverify.ts). Images and indexes go first,
- * the first DELETE alone; what follows an image (its artifacts, the untagged platform manifests of an index) goes
- * only once that image is gone, and once what it refers to is gone when that is deleted too. One failed DELETE does not stop the rest, but a 405 (deletion disabled) sets the
- * halt: it holds for the whole registry, so no further DELETE is sent here or in any other repository. Every
- * image of the plan gets an outcome. Throws only when re-verification fails (nothing was deleted then).
+ * the first DELETE alone; what follows a manifest (its artifacts and referrers, the untagged platform manifests of
+ * an index) goes only once that manifest is gone, and once what it refers to is gone when that is deleted too.
+ * One failed DELETE does not stop the rest, but a 405 (deletion disabled) sets the halt: it holds for the whole
+ * registry, so no further DELETE is sent here or in any other repository. Every image of the plan gets an
+ * outcome. Throws only when re-verification fails (nothing was deleted then).
  */
 export async function applyRepoPlan(plan: RepoPlan, ctx: ApplyContext, halt: Halt = {}): Promise<RepoOutcome> {
   const result: RepoOutcome = { name: plan.name, outcomes: [] };

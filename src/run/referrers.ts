@@ -9,8 +9,8 @@ import type { Logger } from '../util/log.js';
  * OCI 1.1 referrers (signatures, SBOMs, attestations pushed by digest, without a tag) go with what they refer to.
  * The registry is asked about every manifest the plan deletes: images and indexes, the untagged platform manifests
  * of a deleted index (`cosign sign --recursive` signs each of them), tagged artifacts, and then the referrers found,
- * level by level (a signature of an SBOM). Each one found follows the image at the top of its chain, so it is
- * deleted only once that image is gone. On a registry without the referrers API the first call finds out and no
+ * level by level (a signature of an SBOM). Each one found follows what it refers to, so it is deleted only once
+ * that is gone, and stays if that stays. On a registry without the referrers API the first call finds out and no
  * further one is made. On one with it, a failed lookup fails the repository's plan, as any failed read does: a
  * referrer missed now could not be found again once its subject is gone.
  */
@@ -57,6 +57,6 @@ function referrerOf(subject: PlannedImage, r: Descriptor): PlannedImage {
     action: 'delete',
     reason: `referrer${r.artifactType ? ` (${r.artifactType})` : ''} of deleted ${what} ${shortDigest(subject.digest)}`,
     subject: subject.digest,
-    follows: subject.follows ?? subject.digest,
+    follows: subject.digest,
   };
 }

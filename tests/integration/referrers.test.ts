@@ -145,7 +145,7 @@ describe('OCI referrers, with and without the API', () => {
       expect(await direct.resolve('app', armSig.digest)).toBe(armSig.digest);
       const repo = JSON.parse(r.stdout).repositories[0];
       expect(repo.failed.map((f: { digest: string }) => f.digest)).toEqual([arm.digest]);
-      expect(repo.notAttempted).toEqual([{ digest: armSig.digest, tags: [], reason: `it refers to ${arm.digest}, which was not deleted` }]);
+      expect(repo.notAttempted).toEqual([{ digest: armSig.digest, tags: [], reason: `it follows ${arm.digest}, which was not deleted` }]);
     } finally {
       p.close();
       await front.stop();

@@ -3,7 +3,8 @@
  * - the halt: after a 405 in one repository, a DELETE of another repository that was already waiting for a place
  *   in the request limit is not sent (distribution answers 405 for every repository or none, and the first DELETE
  *   of a run goes alone). The limit here starts waiting tasks one at a time, each once the one before has settled.
- * - a plan file edited to keep an image but still delete what follows it.
+ * - a plan file edited to keep an image but still delete what follows it;
+ * - a platform manifest whose DELETE fails while its index's goes through.
  */
 import { PassThrough } from 'node:stream';
 import { describe, expect, test } from '@jest/globals';
@@ -82,5 +83,32 @@ describe('applyRepoPlan', () => {
     const result = await applyRepoPlan(edited, { client, limit, logger: new Logger(new PassThrough(), 0) });
     expect(sent).toEqual([]);
     expect(result.outcomes).toEqual([{ digest: signature, tags: [`${leader.replace(':', '-')}.sig`], status: 'kept', detail: `it follows ${leader}, which is kept` }]);
+  });
+
+  test('a signature of a platform manifest (cosign sign --recursive) waits for that manifest too: its DELETE failed, so the signature is not attempted', async () => {
+    const sent: string[] = [];
+    const [index, amd, arm, signature] = [digest('1'), digest('2'), digest('3'), digest('4')];
+    const sigTag = `${arm.replace(':', '-')}.sig`;
+    const client = {
+      tags: async () => ['v1', sigTag],
+      resolve: async (_repo: string, tag: string) => (tag === 'v1' ? index : signature),
+      deleteManifest: async (repo: string, d: string) => {
+        sent.push(d);
+        if (d === arm) throw new RegistryError('server', `delete ${repo}@${d}: the registry answered HTTP 500`, undefined, 500);
+        return 'deleted' as const;
+      },
+    } as unknown as RegistryClient;
+    const child = (d: string): PlannedImage => ({ ...image(d, ''), tags: [], follows: index });
+    const planned: RepoPlan = {
+      name: 'app',
+      keep: [],
+      delete: [{ ...image(index, 'v1'), kind: 'index', children: [amd, arm] }, child(amd), child(arm), { ...image(signature, sigTag), kind: 'artifact', follows: index, subject: arm }],
+      empty: false,
+      notes: [],
+    };
+    const limit: RequestLimit = (task) => task();
+    const result = await applyRepoPlan(planned, { client, limit, logger: new Logger(new PassThrough(), 0) });
+    expect(sent.sort()).toEqual([index, amd, arm].sort());
+    expect(result.outcomes.find((o) => o.digest === signature)).toEqual({ digest: signature, tags: [sigTag], status: 'not-attempted', detail: `it refers to ${arm}, which was not deleted` });
   });
 });
