@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { runCli } from '../helpers/cli.js';
 import { registryPerTest } from '../helpers/fixture.js';
 import { ImagePusher, MT } from '../helpers/images.js';
-import { startFront } from '../helpers/front.js';
+import { startFront, type Front } from '../helpers/front.js';
 import { stopAllRegistries, type TestRegistry } from '../helpers/registry.js';
 
 afterAll(stopAllRegistries);
@@ -23,14 +23,24 @@ interface PlannedJson { digest: string; tags: string[]; kind: string; reason: st
 let reg: TestRegistry;
 let direct: ImagePusher;
 
+/** The test's registry behind a front with the referrers API, and a pusher through it; both closed afterwards. */
+async function withFront(pageSize: number | undefined, body: (front: Front, p: ImagePusher) => Promise<void>): Promise<void> {
+  const front = await startFront(reg.url, pageSize);
+  const p = new ImagePusher({ url: front.url });
+  try {
+    await body(front, p);
+  } finally {
+    p.close();
+    await front.stop();
+  }
+}
+
 describe('OCI referrers, with and without the API', () => {
   registryPerTest((r, q) => ((reg = r), (direct = q)));
 
   test('referrers of deleted images, of their platform manifests and of other referrers are deleted after them; a kept image keeps its own', async () => {
     // One descriptor a page, so that every list of two or more is read through its Link header.
-    const front = await startFront(reg.url, 1);
-    const p = new ImagePusher({ url: front.url });
-    try {
+    await withFront(1, async (front, p) => {
       const old = await p.pushImage('app', ['old'], { created: day(1), seed: 'r1' });
       const multi = await p.pushIndex('app', ['multi'], [{ arch: 'amd64', created: day(2) }, { arch: 'arm64', created: day(2) }], { seed: 'r2' });
       const cur = await p.pushImage('app', ['cur'], { created: day(3), seed: 'r3' });
@@ -65,16 +75,11 @@ describe('OCI referrers, with and without the API', () => {
       for (const follower of [sig, sbom, sbomSig]) expect(at(follower.digest)).toBeGreaterThan(at(old.digest));
       expect(at(armSig.digest)).toBeGreaterThan(at(multi.digest));
       expect(JSON.parse(r.stdout).summary).toMatchObject({ deleted: 8, alreadyGone: 0, failed: 0, notAttempted: 0 });
-    } finally {
-      p.close();
-      await front.stop();
-    }
+    });
   });
 
   test('a saved plan: referrers pushed since go too; a platform manifest a new index still uses keeps its own', async () => {
-    const front = await startFront(reg.url);
-    const p = new ImagePusher({ url: front.url });
-    try {
+    await withFront(undefined, async (front, p) => {
       const old = await p.pushImage('app', ['old'], { created: day(1), seed: 's1' });
       const multi = await p.pushIndex('app', ['multi'], [{ arch: 'amd64', created: day(2) }, { arch: 'arm64', created: day(2) }], { seed: 's2' });
       await p.pushImage('app', ['cur'], { created: day(3), seed: 's3' });
@@ -98,16 +103,11 @@ describe('OCI referrers, with and without the API', () => {
         { digest: arm.digest, tags: [], reason: expect.stringMatching(/^platform of index .* \(arm\), which stays$/) },
         { digest: armSig.digest, tags: [], reason: `it refers to ${arm.digest.slice(7, 19)}, which stays` },
       ]);
-    } finally {
-      p.close();
-      await front.stop();
-    }
+    });
   });
 
   test('a saved plan whose first repository is gone since: the others still look for new referrers', async () => {
-    const front = await startFront(reg.url);
-    const p = new ImagePusher({ url: front.url });
-    try {
+    await withFront(undefined, async (front, p) => {
       for (const repo of ['a-gone', 'app']) {
         await p.pushImage(repo, ['old'], { created: day(1), seed: `${repo}1` });
         await p.pushImage(repo, ['cur'], { created: day(2), seed: `${repo}2` });
@@ -124,16 +124,11 @@ describe('OCI referrers, with and without the API', () => {
       expect(r.code).toBe(0);
       expect(await direct.resolve('app', old!)).toBeNull();
       expect(await direct.resolve('app', lateSig.digest)).toBeNull();
-    } finally {
-      p.close();
-      await front.stop();
-    }
+    });
   });
 
   test('a referrer of a platform manifest waits for that manifest: when its DELETE fails, the referrer is not attempted', async () => {
-    const front = await startFront(reg.url);
-    const p = new ImagePusher({ url: front.url });
-    try {
+    await withFront(undefined, async (front, p) => {
       const multi = await p.pushIndex('app', ['multi'], [{ arch: 'amd64', created: day(1) }, { arch: 'arm64', created: day(1) }], { seed: 'w1' });
       await p.pushImage('app', ['cur'], { created: day(3), seed: 'w3' });
       const arm = multi.children[1];
@@ -146,16 +141,11 @@ describe('OCI referrers, with and without the API', () => {
       const repo = JSON.parse(r.stdout).repositories[0];
       expect(repo.failed.map((f: { digest: string }) => f.digest)).toEqual([arm.digest]);
       expect(repo.notAttempted).toEqual([{ digest: armSig.digest, tags: [], reason: `it follows ${arm.digest}, which was not deleted` }]);
-    } finally {
-      p.close();
-      await front.stop();
-    }
+    });
   });
 
   test('a referrers list that breaks after its first page (404) fails the plan; it is not taken as empty', async () => {
-    const front = await startFront(reg.url, 1);
-    const p = new ImagePusher({ url: front.url });
-    try {
+    await withFront(1, async (front, p) => {
       const old = await p.pushImage('app', ['old'], { created: day(1), seed: 'b1' });
       await p.pushImage('app', ['cur'], { created: day(2), seed: 'b2' });
       const sigs = [await p.pushArtifact('app', old.digest, [], { seed: 'b-sig1' }), await p.pushArtifact('app', old.digest, [], { seed: 'b-sig2' })];
@@ -164,16 +154,11 @@ describe('OCI referrers, with and without the API', () => {
       expect(r.code).toBe(1);
       expect(r.stderr).toContain(`list referrers of app@${old.digest}`);
       for (const kept of [old, ...sigs]) expect(await direct.resolve('app', kept.digest)).toBe(kept.digest);
-    } finally {
-      p.close();
-      await front.stop();
-    }
+    });
   });
 
   test('a lookup answered 500 fails the plan of that repository: nothing is deleted', async () => {
-    const front = await startFront(reg.url);
-    const p = new ImagePusher({ url: front.url });
-    try {
+    await withFront(undefined, async (front, p) => {
       const v1 = await p.pushImage('app', ['v1'], { created: day(1), seed: 'f1' });
       const v2 = await p.pushImage('app', ['v2'], { created: day(2), seed: 'f2' });
       await p.pushImage('app', ['v3'], { created: day(3), seed: 'f3' });
@@ -187,16 +172,11 @@ describe('OCI referrers, with and without the API', () => {
         for (const kept of [v1, v2, sig]) expect(await direct.resolve('app', kept.digest)).toBe(kept.digest);
       }
       expect(front.seen.filter((s) => s.startsWith('DELETE '))).toEqual([]);
-    } finally {
-      p.close();
-      await front.stop();
-    }
+    });
   });
 
   test('a registry that refuses the API (403) is warned about, and the plan goes on without referrers', async () => {
-    const front = await startFront(reg.url);
-    const p = new ImagePusher({ url: front.url });
-    try {
+    await withFront(undefined, async (front, p) => {
       const v1 = await p.pushImage('app', ['v1'], { created: day(1), seed: 'g1' });
       await p.pushImage('app', ['v2'], { created: day(2), seed: 'g2' });
       const sig = await p.pushArtifact('app', v1.digest, [], { seed: 'gsig' });
@@ -207,10 +187,7 @@ describe('OCI referrers, with and without the API', () => {
       expect(await direct.resolve('app', v1.digest)).toBeNull();
       expect(await direct.resolve('app', sig.digest)).toBe(sig.digest);
       expect(front.seen.filter((s) => s.includes('/referrers/'))).toHaveLength(1);
-    } finally {
-      p.close();
-      await front.stop();
-    }
+    });
   });
 
   test('without the API, the referrers tag schema (notation, oras): the index tagged sha256-<hex> and the referrers it lists go with the image', async () => {
