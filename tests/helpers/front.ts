@@ -9,7 +9,7 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { sha256 } from './images.js';
+import { MT, sha256 } from './images.js';
 
 export interface Front {
   url: string;
@@ -29,8 +29,6 @@ interface Referrer {
   size: number;
   artifactType?: string;
 }
-
-const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
 
 export async function startFront(registryUrl: string, pageSize = 100): Promise<Front> {
   const target = new URL(registryUrl);
@@ -58,8 +56,8 @@ export async function startFront(registryUrl: string, pageSize = 100): Promise<F
   const serveReferrers = (repo: string, subject: string, url: URL, res: http.ServerResponse) => {
     const all = bySubject.get(`${repo}@${subject}`) ?? [];
     const page = Number(url.searchParams.get('page') ?? 0);
-    const body = JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: all.slice(page * pageSize, (page + 1) * pageSize) });
-    const headers: Record<string, string> = { 'content-type': OCI_INDEX, 'content-length': String(Buffer.byteLength(body)) };
+    const body = JSON.stringify({ schemaVersion: 2, mediaType: MT.ociIndex, manifests: all.slice(page * pageSize, (page + 1) * pageSize) });
+    const headers: Record<string, string> = { 'content-type': MT.ociIndex, 'content-length': String(Buffer.byteLength(body)) };
     if ((page + 1) * pageSize < all.length) headers.link = `</v2/${repo}/referrers/${subject}?page=${page + 1}>; rel="next"`;
     res.writeHead(200, headers).end(body);
   };
