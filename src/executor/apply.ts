@@ -101,12 +101,12 @@ export async function applyRepoPlan(plan: RepoPlan, ctx: ApplyContext, halt: Hal
   }
   const planned = new Set(plan.delete.map((p) => p.digest));
   for (const f of waiting) {
-    // What follows an image that is kept (on re-verification, or in the plan itself) is kept with it; what follows
-    // an image whose DELETE failed or was not sent waits for it.
+    // What follows a manifest that is kept is kept with it (re-verification has already said so for the plan's
+    // own keeps); what follows one whose DELETE failed or was not sent waits for it.
     const on = blocker(f)!;
-    const leaderKept = kept.has(on) || !planned.has(on);
+    const stays = kept.has(on) || !planned.has(on);
     const relation = on === f.follows ? 'it follows' : 'it refers to';
-    result.outcomes.push({ digest: f.digest, tags: f.tags, status: leaderKept ? 'kept' : 'not-attempted', detail: `${relation} ${on}, which ${leaderKept ? 'is kept' : 'was not deleted'}` });
+    result.outcomes.push({ digest: f.digest, tags: f.tags, status: stays ? 'kept' : 'not-attempted', detail: `${relation} ${on}, which ${stays ? 'is kept' : 'was not deleted'}` });
   }
   result.emptied = now.tags.length > 0 && now.tags.every((tag) => gone.has(now.digestOf.get(tag) ?? ''));
   return result;

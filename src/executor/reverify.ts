@@ -46,7 +46,8 @@ export async function readRepositoryNow(plan: RepoPlan, client: RegistryClient, 
 
 /**
  * Which images planned for deletion must now be kept, and why: one of their tags points elsewhere, a tag that was
- * not selected points at them, an index that stays references them, or they refer to a manifest that stays.
+ * not selected points at them, an index that stays references them, or they refer to or follow a manifest that
+ * stays.
  */
 export function reverify(plan: RepoPlan, now: RepositoryNow): Map<string, string> {
   const tagsOn = new Map<string, string[]>();
@@ -66,7 +67,8 @@ export function reverify(plan: RepoPlan, now: RepositoryNow): Map<string, string
   }
 
   // An index that stays (tagged now and not being deleted) needs its children; a kept index may protect more.
-  // What refers to a manifest that stays (a signature of a platform manifest kept that way) stays with it.
+  // What refers to or follows a manifest that stays (a signature of a platform manifest kept that way) stays with
+  // it, down the whole chain.
   const planned = new Set(plan.delete.map((p) => p.digest));
   const referrerLists = new Set([...plan.keep, ...plan.delete].filter((p) => p.kind === 'artifact').map((p) => p.digest));
   for (let changed = true; changed; ) {
@@ -82,8 +84,11 @@ export function reverify(plan: RepoPlan, now: RepositoryNow): Map<string, string
       }
     }
     for (const p of plan.delete) {
-      if (p.subject && !kept.has(p.digest) && (kept.has(p.subject) || !planned.has(p.subject))) {
-        kept.set(p.digest, `it refers to ${shortDigest(p.subject)}, which stays`);
+      if (kept.has(p.digest)) continue;
+      const stays = (digest?: string) => !!digest && (kept.has(digest) || !planned.has(digest));
+      const why = stays(p.subject) ? `it refers to ${shortDigest(p.subject!)}, which stays` : stays(p.follows) ? `it follows ${p.follows}, which is kept` : undefined;
+      if (why) {
+        kept.set(p.digest, why);
         changed = true;
       }
     }

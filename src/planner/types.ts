@@ -66,7 +66,10 @@ export interface PlannedImage {
   subject?: string;
   /** Index: its child manifests (a kept index protects them, also at apply time). */
   children?: string[];
-  /** Artifacts and untagged platform manifests: the planned image whose fate they share; deleted only after it. */
+  /**
+   * Artifacts, referrers and untagged platform manifests: the planned manifest whose fate they share (an image, an
+   * index, or another follower); deleted only after it.
+   */
   follows?: string;
   size?: number;
 }

@@ -69,6 +69,10 @@ export function readPlanFile(path: string): { registry: string; createdAt: strin
       if (image.action !== 'keep' && image.action !== 'delete') throw bad(`${repo.name}@${image.digest}: action must be keep or delete`);
       if (!Array.isArray(image.tags) || !KINDS.includes(image.kind)) throw bad(`${repo.name}@${image.digest}: tags or kind missing`);
       if (!image.tags.every((t) => typeof t === 'string' && TAG.test(t))) throw bad(`${repo.name}@${image.digest}: an invalid tag`);
+      for (const key of ['follows', 'subject'] as const) {
+        const value = image[key];
+        if (value !== undefined && (typeof value !== 'string' || !DIGEST.test(value))) throw bad(`${repo.name}@${image.digest}: "${key}" is not a digest`);
+      }
     }
     return {
       name: repo.name,

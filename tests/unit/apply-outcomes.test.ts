@@ -85,6 +85,36 @@ describe('applyRepoPlan', () => {
     expect(result.outcomes).toEqual([{ digest: signature, tags: [`${leader.replace(':', '-')}.sig`], status: 'kept', detail: `it follows ${leader}, which is kept` }]);
   });
 
+  test('a chain under an index kept because its tag moved away: its platform manifest and the referrer of that one are kept too', async () => {
+    const sent: string[] = [];
+    const [index, arm, signature, newer] = [digest('1'), digest('3'), digest('4'), digest('9')];
+    const client = {
+      tags: async () => ['multi'],
+      resolve: async () => newer,
+      getManifest: async () => ({ json: { manifests: [] } }),
+      deleteManifest: async (_repo: string, d: string) => (sent.push(d), 'deleted' as const),
+    } as unknown as RegistryClient;
+    const planned: RepoPlan = {
+      name: 'app',
+      keep: [],
+      delete: [
+        { ...image(index, 'multi'), kind: 'index', children: [arm] },
+        { ...image(arm, ''), tags: [], follows: index },
+        { ...image(signature, ''), tags: [], kind: 'artifact', follows: arm, subject: arm },
+      ],
+      empty: false,
+      notes: [],
+    };
+    const limit: RequestLimit = (task) => task();
+    const result = await applyRepoPlan(planned, { client, limit, logger: new Logger(new PassThrough(), 0) });
+    expect(sent).toEqual([]);
+    expect(result.outcomes.map((o) => [o.digest, o.status, o.detail])).toEqual([
+      [index, 'kept', `tag "multi" now points at ${newer} (moved since the plan)`],
+      [arm, 'kept', `it follows ${index}, which is kept`],
+      [signature, 'kept', `it refers to ${arm.slice(7, 19)}, which stays`],
+    ]);
+  });
+
   test('a signature of a platform manifest (cosign sign --recursive) waits for that manifest too: its DELETE failed, so the signature is not attempted', async () => {
     const sent: string[] = [];
     const [index, amd, arm, signature] = [digest('1'), digest('2'), digest('3'), digest('4')];

@@ -328,6 +328,8 @@ describe('plan files', () => {
     { name: 'no tags', content: JSON.stringify({ ...valid, repositories: [{ name: 'a', images: [{ ...img, tags: undefined }] }] }), message: 'tags or kind missing' },
     { name: 'a bad kind', content: JSON.stringify({ ...valid, repositories: [{ name: 'a', images: [{ ...img, kind: 'blob' }] }] }), message: 'tags or kind missing' },
     { name: 'a null image', content: JSON.stringify({ ...valid, repositories: [{ name: 'a', images: [null] }] }), message: 'an image has no valid digest' },
+    { name: 'follows is not a digest', content: JSON.stringify({ ...valid, repositories: [{ name: 'a', images: [{ ...img, follows: {} }] }] }), message: 'a@sha256:abc: "follows" is not a digest' },
+    { name: 'a subject that is not a digest', content: JSON.stringify({ ...valid, repositories: [{ name: 'a', images: [{ ...img, subject: '../x' }] }] }), message: 'a@sha256:abc: "subject" is not a digest' },
   ])('$name: a usage error naming the file', ({ content, message }) => {
     const path = file(content);
     const error = errorOf(() => readPlanFile(path));
