@@ -71,6 +71,7 @@ export function reverify(plan: RepoPlan, now: RepositoryNow): Map<string, string
   // it, down the whole chain.
   const planned = new Set(plan.delete.map((p) => p.digest));
   const referrerLists = new Set([...plan.keep, ...plan.delete].filter((p) => p.kind === 'artifact').map((p) => p.digest));
+  const stays = (digest?: string) => !!digest && (kept.has(digest) || !planned.has(digest));
   for (let changed = true; changed; ) {
     changed = false;
     for (const [index, children] of now.indexChildren) {
@@ -85,7 +86,6 @@ export function reverify(plan: RepoPlan, now: RepositoryNow): Map<string, string
     }
     for (const p of plan.delete) {
       if (kept.has(p.digest)) continue;
-      const stays = (digest?: string) => !!digest && (kept.has(digest) || !planned.has(digest));
       const why = stays(p.subject) ? `it refers to ${shortDigest(p.subject!)}, which stays` : stays(p.follows) ? `it follows ${p.follows}, which is kept` : undefined;
       if (why) {
         kept.set(p.digest, why);
