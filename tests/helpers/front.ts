@@ -20,6 +20,8 @@ export interface Front {
    * UNKNOWN) or a status and the registry's error code; undefined to serve it.
    */
   fault?: (method: string, path: string) => number | { status: number; code: string } | undefined;
+  /** Set by a test: descriptors listed as referrers of `subject` besides those learned (a registry's own mistakes). */
+  extraReferrers?: (subject: string) => unknown[];
   stop(): Promise<void>;
 }
 
@@ -54,7 +56,7 @@ export async function startFront(registryUrl: string, pageSize = 100): Promise<F
   };
 
   const serveReferrers = (repo: string, subject: string, url: URL, res: http.ServerResponse) => {
-    const all = bySubject.get(`${repo}@${subject}`) ?? [];
+    const all = [...(bySubject.get(`${repo}@${subject}`) ?? []), ...(front.extraReferrers?.(subject) ?? [])];
     const page = Number(url.searchParams.get('page') ?? 0);
     const body = JSON.stringify({ schemaVersion: 2, mediaType: MT.ociIndex, manifests: all.slice(page * pageSize, (page + 1) * pageSize) });
     const headers: Record<string, string> = { 'content-type': MT.ociIndex, 'content-length': String(Buffer.byteLength(body)) };

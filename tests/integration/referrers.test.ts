@@ -162,6 +162,20 @@ describe('OCI referrers, with and without the API', () => {
     });
   });
 
+  test('a listed referrer without a valid digest is left alone with a warning, never put in a request path', async () => {
+    await withFront(undefined, async (front, p) => {
+      const old = await p.pushImage('app', ['old'], { created: day(1), seed: 'x1' });
+      await p.pushImage('app', ['cur'], { created: day(2), seed: 'x2' });
+      const sig = await p.pushArtifact('app', old.digest, [], { seed: 'x-sig' });
+      front.extraReferrers = (subject) => (subject === old.digest ? [{ mediaType: MT.ociManifest, digest: '../../_catalog', size: 1 }, { mediaType: MT.ociManifest, size: 1 }] : []);
+      const r = await runCli(['-r', front.url, '-n', 'app', '-k', '1', '-y']);
+      expect(r.code).toBe(0);
+      expect(r.stderr.match(/the registry lists a referrer of [0-9a-f]{12} without a valid digest; left alone/g)).toHaveLength(2);
+      for (const gone of [old, sig]) expect(await direct.resolve('app', gone.digest)).toBeNull();
+      expect(front.seen.filter((s) => s.includes('_catalog') || s.includes('undefined'))).toEqual([]);
+    });
+  });
+
   test('a lookup answered 500 fails the plan of that repository: nothing is deleted', async () => {
     await withFront(undefined, async (front, p) => {
       const v1 = await p.pushImage('app', ['v1'], { created: day(1), seed: 'f1' });
