@@ -38,12 +38,13 @@ export interface ApplyContext {
 }
 
 /**
- * Applies one repository's plan, trusting nothing from the past (see reverify.ts). Images and indexes go first,
- * the first DELETE alone; what follows a manifest (its artifacts and referrers, the untagged platform manifests of
- * an index) goes only once that manifest is gone, and once what it refers to is gone when that is deleted too.
- * One failed DELETE does not stop the rest, but a 405 (deletion disabled) sets the halt: it holds for the whole
- * registry, so no further DELETE is sent here or in any other repository. Every image of the plan gets an
- * outcome. Throws only when re-verification fails (nothing was deleted then).
+ * Applies one repository's plan, trusting nothing from the past (see reverify.ts). Images and indexes go first, the
+ * first DELETE alone; what follows a manifest (its artifacts and referrers, the untagged platform manifests of an
+ * index) goes only once that manifest is gone, once what it refers to is gone when that is deleted too, and a
+ * platform image only once every index being deleted that lists it is gone. One failed DELETE does not stop the
+ * rest, but a 405 (deletion disabled) sets the halt: it holds for the whole registry, so no further DELETE is sent
+ * here or in any other repository. Every image of the plan gets an outcome. Throws only when re-verification fails
+ * (nothing was deleted then).
  */
 export async function applyRepoPlan(plan: RepoPlan, ctx: ApplyContext, halt: Halt = {}): Promise<RepoOutcome> {
   const result: RepoOutcome = { name: plan.name, outcomes: [] };
@@ -56,9 +57,9 @@ export async function applyRepoPlan(plan: RepoPlan, ctx: ApplyContext, halt: Hal
     if (kept.has(image.digest)) result.outcomes.push({ digest: image.digest, tags: image.tags, status: 'kept', detail: kept.get(image.digest) });
   }
   const doomed = plan.delete.filter((p) => !kept.has(p.digest));
-  // Indexes before images, so that no index ever points at a deleted child.
-  const leaders = doomed.filter((p) => !p.follows).sort((a, b) => Number(b.kind === 'index') - Number(a.kind === 'index'));
-  const followers = doomed.filter((p) => p.follows);
+  const doomedDigests = new Set(doomed.map((p) => p.digest));
+  const doomedParents = new Map<string, string[]>();
+  for (const index of doomed) for (const child of index.children ?? []) if (doomedDigests.has(child)) doomedParents.set(child, [...(doomedParents.get(child) ?? []), index.digest]);
 
   const deleteOne = async (image: PlannedImage): Promise<Outcome> => {
     const outcome = (status: Outcome['status'], detail?: string): Outcome => ({ digest: image.digest, tags: image.tags, status, detail });
@@ -83,30 +84,31 @@ export async function applyRepoPlan(plan: RepoPlan, ctx: ApplyContext, halt: Hal
     result.outcomes.push(outcome);
     if (outcome.status === 'deleted' || outcome.status === 'gone') gone.add(outcome.digest);
   };
-  // The very first DELETE goes alone: a 405 stops the run before any other is sent.
-  if (leaders.length) record(await deleteOne(leaders[0]));
-  (await Promise.all(leaders.slice(1).map(deleteOne))).forEach(record);
-
-  // Followers go in waves: each once what it follows is gone, and also what it refers to when that is deleted too
-  // (a signature of a platform manifest waits for that manifest, not only for its index).
-  const doomedDigests = new Set(doomed.map((p) => p.digest));
-  const blocker = (f: PlannedImage) => (!gone.has(f.follows!) ? f.follows! : f.subject && doomedDigests.has(f.subject) && !gone.has(f.subject) ? f.subject : undefined);
-  let waiting = followers;
-  for (;;) {
-    const ready = waiting.filter((f) => !blocker(f));
-    if (!ready.length) break;
-    const readySet = new Set(ready);
-    waiting = waiting.filter((f) => !readySet.has(f));
-    (await Promise.all(ready.map(deleteOne))).forEach(record);
+  // What a manifest waits for: what it follows (the image of an artifact, the index of an untagged platform
+  // manifest), what it refers to when that is deleted too, and every index being deleted that lists it (tagged
+  // platform images included), so that no index ever points at a deleted child.
+  const blocker = (p: PlannedImage): string | undefined => {
+    if (p.follows && !gone.has(p.follows)) return p.follows;
+    if (p.subject && doomedDigests.has(p.subject) && !gone.has(p.subject)) return p.subject;
+    return doomedParents.get(p.digest)?.find((index) => !gone.has(index));
+  };
+  // In waves, each of what is free to go. The very first DELETE goes alone (an index first, if any): a 405 stops
+  // the run before any other is sent.
+  let waiting = [...doomed].sort((a, b) => Number(b.kind === 'index') - Number(a.kind === 'index'));
+  for (let first = true; ; first = false) {
+    const free = waiting.filter((p) => !blocker(p));
+    if (!free.length) break;
+    const wave = new Set(first ? free.slice(0, 1) : free);
+    waiting = waiting.filter((p) => !wave.has(p));
+    (await Promise.all([...wave].map(deleteOne))).forEach(record);
   }
-  const planned = new Set(plan.delete.map((p) => p.digest));
-  for (const f of waiting) {
-    // What follows a manifest that is kept is kept with it (re-verification has already said so for the plan's
-    // own keeps); what follows one whose DELETE failed or was not sent waits for it.
-    const on = blocker(f)!;
-    const stays = kept.has(on) || !planned.has(on);
-    const relation = on === f.follows ? 'it follows' : 'it refers to';
-    result.outcomes.push({ digest: f.digest, tags: f.tags, status: stays ? 'kept' : 'not-attempted', detail: `${relation} ${on}, which ${stays ? 'is kept' : 'was not deleted'}` });
+  for (const p of waiting) {
+    // What waits for a manifest that is kept (re-verification has said so already for most) is kept with it;
+    // what waits for one whose DELETE failed or was not sent is not attempted.
+    const on = blocker(p)!;
+    const stays = kept.has(on) || !doomedDigests.has(on);
+    const relation = on === p.follows ? 'it follows' : on === p.subject ? 'it refers to' : 'it is listed by';
+    result.outcomes.push({ digest: p.digest, tags: p.tags, status: stays ? 'kept' : 'not-attempted', detail: `${relation} ${on}, which ${stays ? 'is kept' : 'was not deleted'}` });
   }
   result.emptied = now.tags.length > 0 && now.tags.every((tag) => gone.has(now.digestOf.get(tag) ?? ''));
   return result;

@@ -115,6 +115,32 @@ describe('applyRepoPlan', () => {
     ]);
   });
 
+  test('a platform image tagged on its own waits for the index being deleted that lists it: its DELETE first, and only if it went', async () => {
+    const [index, amd] = [digest('5'), digest('6')];
+    const run = async (indexFails: boolean) => {
+      const sent: string[] = [];
+      const client = {
+        tags: async () => ['v1', 'v1-amd64'],
+        resolve: async (_repo: string, tag: string) => (tag === 'v1' ? index : amd),
+        deleteManifest: async (repo: string, d: string) => {
+          sent.push(d);
+          if (d === index && indexFails) throw new RegistryError('server', `delete ${repo}@${d}: the registry answered HTTP 500`, undefined, 500);
+          return 'deleted' as const;
+        },
+      } as unknown as RegistryClient;
+      // The platform image first in the plan: the order of the plan does not decide the order of the DELETEs.
+      const planned: RepoPlan = { name: 'app', keep: [], delete: [image(amd, 'v1-amd64'), { ...image(index, 'v1'), kind: 'index', children: [amd] }], empty: false, notes: [] };
+      const limit: RequestLimit = (task) => task();
+      const result = await applyRepoPlan(planned, { client, limit, logger: new Logger(new PassThrough(), 0) });
+      return { sent, result };
+    };
+    const fine = await run(false);
+    expect(fine.sent).toEqual([index, amd]);
+    const failed = await run(true);
+    expect(failed.sent).toEqual([index]);
+    expect(failed.result.outcomes.find((o) => o.digest === amd)).toEqual({ digest: amd, tags: ['v1-amd64'], status: 'not-attempted', detail: `it is listed by ${index}, which was not deleted` });
+  });
+
   test('a signature of a platform manifest (cosign sign --recursive) waits for that manifest too: its DELETE failed, so the signature is not attempted', async () => {
     const sent: string[] = [];
     const [index, amd, arm, signature] = [digest('1'), digest('2'), digest('3'), digest('4')];
