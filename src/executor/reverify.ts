@@ -75,8 +75,7 @@ export function reverify(plan: RepoPlan, now: RepositoryNow): Map<string, string
   for (let changed = true; changed; ) {
     changed = false;
     for (const [index, children] of now.indexChildren) {
-      const stays = tagsOn.has(index) && (!planned.has(index) || kept.has(index));
-      if (!stays) continue;
+      if (!tagsOn.has(index) || !stays(index)) continue;
       for (const child of children) {
         if (planned.has(child) && !kept.has(child)) {
           kept.set(child, `${referrerLists.has(index) ? 'listed by' : 'platform of'} index ${shortDigest(index)} (${tagsOn.get(index)!.join(', ')}), which stays`);

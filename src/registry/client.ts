@@ -260,8 +260,9 @@ export class RegistryClient {
 
   /**
    * OCI 1.1 referrers of a digest, or undefined when the registry does not serve the referrers API (distribution
-   * 2.x answers 404) or refuses it (401/403); the first such answer turns the probing off. Any other failure is
-   * thrown: what refers to a deleted image could not be found again.
+   * 2.x answers 404) or refuses it (401/403); the first such answer turns the probing off. None (an empty list)
+   * when the repository itself is gone. Any other failure is thrown: what refers to a deleted image could not be
+   * found again.
    */
   async referrers(repo: string, digest: string): Promise<Descriptor[] | undefined> {
     // While support is unknown, one probe at a time: the others wait for its answer instead of probing too (and
@@ -299,9 +300,9 @@ export class RegistryClient {
       if (error.kind === 'repository-missing' && pages === 0) return [];
       const absent = error.status === 404 || error.status === 400 || error.status === 405;
       if (this.referrersSupported) {
-        // A registry with the API answers 404 only for a repository it does not have (see above). A 404 after the
-        // first page is a broken list, not an empty one.
-        if (absent && pages === 0) return [];
+        // A registry with the API must not answer 404 for a digest without referrers, but some do; a 404 after the
+        // first page is a broken list, not an empty one, and any other failure is a failure.
+        if (error.status === 404 && pages === 0) return [];
         throw error;
       }
       if (absent || error.kind === 'protocol') {

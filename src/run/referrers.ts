@@ -24,7 +24,9 @@ export async function addReferrers(session: { client: RegistryClient; logger: Lo
   if (first === undefined) return;
   let found = [first, ...(await allSettledOrThrow(subjects.slice(1).map(lookup)))];
 
+  // What the plan already has, and what a kept index lists: never planned a second time, never deleted.
   const known = new Set([...plan.keep, ...plan.delete].map((p) => p.digest));
+  for (const kept of plan.keep) for (const child of kept.children ?? []) known.add(child);
   while (subjects.length) {
     const next: PlannedImage[] = [];
     found.forEach((referrers, i) => {
@@ -34,7 +36,6 @@ export async function addReferrers(session: { client: RegistryClient; logger: Lo
           session.logger.warn(`${plan.name}: the registry lists a referrer of ${shortDigest(subject.digest)} without a valid digest; left alone`);
           continue;
         }
-        // Already planned: kept by a rule of its own (a tagged artifact), or found through another subject.
         if (known.has(r.digest)) continue;
         known.add(r.digest);
         next.push(referrerOf(subject, r));

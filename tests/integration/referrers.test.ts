@@ -121,7 +121,8 @@ describe('OCI referrers, with and without the API', () => {
       expect((await runCli(['-r', front.url, '-n', '*', '-k', '1', '--dry-run', '--plan-out', planFile])).code).toBe(0);
       const old = await direct.resolve('app', 'old');
       const lateSig = await p.pushArtifact('app', old!, [], { seed: 'gone-late' });
-      // A registry with the API answers NAME_UNKNOWN for a repository it no longer has.
+      // A registry with the API answers NAME_UNKNOWN for a repository it no longer has. Repositories take the
+      // request limit in plan order, so a-gone's lookup is the first (checked below): the one that finds out.
       front.fault = (_, path) => (path.startsWith('/v2/a-gone/') ? { status: 404, code: 'NAME_UNKNOWN' } : undefined);
       const before = front.seen.length;
       const r = await runCli(['apply', planFile, '-y']);
@@ -129,6 +130,21 @@ describe('OCI referrers, with and without the API', () => {
       expect(r.code).toBe(0);
       expect(await direct.resolve('app', old!)).toBeNull();
       expect(await direct.resolve('app', lateSig.digest)).toBeNull();
+    });
+  });
+
+  test('a saved plan whose referrers lookup fails (500): the apply stops before any DELETE', async () => {
+    await withFront(undefined, async (front, p) => {
+      const old = await p.pushImage('app', ['old'], { created: day(1), seed: 'q1' });
+      await p.pushImage('app', ['cur'], { created: day(2), seed: 'q2' });
+      const planFile = join(tmp, 'failing.json');
+      expect((await runCli(['-r', front.url, '-n', 'app', '-k', '1', '--dry-run', '--plan-out', planFile])).code).toBe(0);
+      front.fault = (_, path) => (path.includes('/referrers/') ? 500 : undefined);
+      const r = await runCli(['apply', planFile, '-y', '--retries', '0']);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(`list referrers of app@${old.digest}: the registry answered HTTP 500`);
+      expect(front.seen.filter((s) => s.startsWith('DELETE '))).toEqual([]);
+      expect(await direct.resolve('app', old.digest)).toBe(old.digest);
     });
   });
 
