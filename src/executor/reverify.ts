@@ -85,7 +85,7 @@ export function reverify(plan: RepoPlan, now: RepositoryNow): Map<string, string
     }
     for (const p of plan.delete) {
       if (kept.has(p.digest)) continue;
-      const why = stays(p.subject) ? `it refers to ${shortDigest(p.subject!)}, which stays` : stays(p.follows) ? `it follows ${p.follows}, which is kept` : undefined;
+      const why = stays(p.subject) ? `it refers to ${p.subject}, which is kept` : stays(p.follows) ? `it follows ${p.follows}, which is kept` : undefined;
       if (why) {
         kept.set(p.digest, why);
         changed = true;
