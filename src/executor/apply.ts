@@ -103,10 +103,10 @@ export async function applyRepoPlan(plan: RepoPlan, ctx: ApplyContext, halt: Hal
     (await Promise.all([...wave].map(deleteOne))).forEach(record);
   }
   for (const p of waiting) {
-    // What waits for a manifest that is kept (re-verification has said so already for most) is kept with it;
-    // what waits for one whose DELETE failed or was not sent is not attempted.
+    // What waits for a manifest that is not being deleted (kept by the plan or on re-verification, which has said
+    // so already for most) is kept with it; what waits for one whose DELETE failed or was not sent is not attempted.
     const on = blocker(p)!;
-    const stays = kept.has(on) || !doomedDigests.has(on);
+    const stays = !doomedDigests.has(on);
     const relation = on === p.follows ? 'it follows' : on === p.subject ? 'it refers to' : 'it is listed by';
     result.outcomes.push({ digest: p.digest, tags: p.tags, status: stays ? 'kept' : 'not-attempted', detail: `${relation} ${on}, which ${stays ? 'is kept' : 'was not deleted'}` });
   }
