@@ -85,7 +85,8 @@ export function reverify(plan: RepoPlan, now: RepositoryNow): Map<string, string
     }
     for (const p of plan.delete) {
       if (kept.has(p.digest)) continue;
-      const why = stays(p.subject) ? `it refers to ${p.subject}, which is kept` : stays(p.follows) ? `it follows ${p.follows}, which is kept` : undefined;
+      // An artifact named for deletion (cleanreg delete) goes even where its subject stays.
+      const why = stays(p.subject) && !p.named ? `it refers to ${p.subject}, which is kept` : stays(p.follows) ? `it follows ${p.follows}, which is kept` : undefined;
       if (why) {
         kept.set(p.digest, why);
         changed = true;

@@ -22,27 +22,11 @@ import { hasDateWindow, needsCreated, type Image, type PlannedImage, type Policy
  */
 export function planRepository(inventory: RepoInventory, policy: Policy, now: Date): RepoPlan {
   const images = inventory.images.filter((image) => !isArtifact(image));
-  const artifacts = inventory.images.filter(isArtifact);
   const decisions = new Map<string, PlannedImage>();
-  const decide = (image: Image, action: PlannedImage['action'], reason: string, follows?: string) =>
-    decisions.set(image.digest, {
-      digest: image.digest,
-      tags: [...image.tags].sort(),
-      created: image.created,
-      kind: image.kind,
-      mediaType: image.mediaType,
-      action,
-      reason,
-      ...(image.subject ? { subject: image.subject } : {}),
-      ...(image.children ? { children: image.children } : {}),
-      ...(follows ? { follows } : {}),
-      ...(image.size !== undefined ? { size: image.size } : {}),
-    });
-
   const candidates: Image[] = [];
   for (const image of images) {
     const protectedBecause = protection(image, policy);
-    if (protectedBecause) decide(image, 'keep', protectedBecause);
+    if (protectedBecause) decide(decisions, image, 'keep', protectedBecause);
     else candidates.push(image);
   }
 
@@ -53,11 +37,64 @@ export function planRepository(inventory: RepoInventory, policy: Policy, now: Da
   const outside = window ? `outside the date window (${window.describe})` : '';
   const beyond = `beyond the newest ${policy.keep} (by ${policy.order})${window ? `, inside the date window (${window.describe})` : ''}`;
   candidates.forEach((image, i) => {
-    if (i < policy.keep) decide(image, 'keep', newest);
-    else if (window && !window.contains(image.created!)) decide(image, 'keep', outside);
-    else decide(image, 'delete', beyond);
+    if (i < policy.keep) decide(decisions, image, 'keep', newest);
+    else if (window && !window.contains(image.created!)) decide(decisions, image, 'keep', outside);
+    else decide(decisions, image, 'delete', beyond);
   });
+  return completePlan(inventory, decisions);
+}
 
+/**
+ * `cleanreg delete`: the named manifests go (each with its reason; artifacts and untagged manifests too, when
+ * named), every other image stays, and what follows the named ones goes with them by the rules above: their
+ * signatures and other artifacts, the untagged platform manifests of a named index, the referrers a named
+ * referrers-tag index lists.
+ */
+export function planNamed(inventory: RepoInventory, named: Map<string, string>): RepoPlan {
+  const decisions = new Map<string, PlannedImage>();
+  for (const image of inventory.images) {
+    const reason = named.get(image.digest);
+    if (reason !== undefined) {
+      decide(decisions, image, 'delete', reason);
+      const planned = decisions.get(image.digest)!;
+      planned.named = true;
+      if (isArtifact(image)) {
+        // What it belongs to, if that is named too, goes first.
+        Object.assign(planned, { kind: 'artifact', subject: artifactSubjects(image)[0] });
+      }
+    } else if (!isArtifact(image)) {
+      decide(decisions, image, 'keep', 'not named');
+    } else if (image.tags.some((tag) => !referrerTagSubject(tag))) {
+      // An artifact someone tagged by name (an SBOM tagged sbom-1.0): only a named tag goes.
+      decide(decisions, image, 'keep', `tagged ${image.tags.filter((tag) => !referrerTagSubject(tag)).join(', ')}, not named`);
+      decisions.get(image.digest)!.kind = 'artifact';
+    }
+  }
+  return completePlan(inventory, decisions);
+}
+
+function decide(decisions: Map<string, PlannedImage>, image: Image, action: PlannedImage['action'], reason: string, follows?: string): void {
+  decisions.set(image.digest, {
+    digest: image.digest,
+    tags: [...image.tags].sort(),
+    created: image.created,
+    kind: image.kind,
+    mediaType: image.mediaType,
+    action,
+    reason,
+    ...(image.subject ? { subject: image.subject } : {}),
+    ...(image.children ? { children: image.children } : {}),
+    ...(follows ? { follows } : {}),
+    ...(image.size !== undefined ? { size: image.size } : {}),
+  });
+}
+
+/**
+ * Rules 1 and 5, once the images are decided: artifacts not decided yet follow their image, a kept index keeps its
+ * children, and a deleted index takes its untagged manifests along.
+ */
+function completePlan(inventory: RepoInventory, decisions: Map<string, PlannedImage>): RepoPlan {
+  const images = inventory.images.filter((image) => !isArtifact(image));
   protectChildrenOfKeptIndexes(images, decisions);
 
   const tagged = new Map(inventory.images.map((i) => [i.digest, i]));
@@ -65,18 +102,21 @@ export function planRepository(inventory: RepoInventory, policy: Policy, now: Da
   for (const index of images) for (const child of index.children ?? []) parentsOf.set(child, [...(parentsOf.get(child) ?? []), index]);
 
   const notes: string[] = [];
-  for (const artifact of artifacts) {
+  // Artifacts decided already (named ones, tagged ones kept) are owners in their own right: their own artifacts
+  // (a signature of a named SBOM) follow them, not the image they belong to.
+  const owners = new Map([...decisions].filter(([digest]) => tagged.has(digest) && isArtifact(tagged.get(digest)!)));
+  for (const artifact of inventory.images.filter((image) => isArtifact(image) && !decisions.has(image.digest))) {
     const what = artifactName(artifact);
     const subjects = artifactSubjects(artifact);
-    const owners = subjects.map((subject) => ({ subject, owner: owningImage(subject, decisions, tagged, parentsOf) })).filter((o): o is { subject: string; owner: PlannedImage } => !!o.owner);
+    const candidates = subjects.map((subject) => ({ subject, owner: owners.get(subject) ?? owningImage(subject, decisions, tagged, parentsOf) })).filter((o): o is { subject: string; owner: PlannedImage } => !!o.owner);
     // An artifact shared by several images (one SBOM for two builds) stays while any of them stays.
-    const chosen = owners.find((o) => o.owner.action === 'keep') ?? owners[0];
+    const chosen = candidates.find((o) => o.owner.action === 'keep') ?? candidates[0];
     if (!chosen) {
-      decide(artifact, 'keep', `orphaned ${what}: its subject ${shortDigest(subjects[0])} is not in the repository`);
+      decide(decisions, artifact, 'keep', `orphaned ${what}: its subject ${shortDigest(subjects[0])} is not in the repository`);
       notes.push(`orphaned ${what} ${artifact.tags.join(', ') || shortDigest(artifact.digest)}: subject ${shortDigest(subjects[0])} is gone (delete it by reference if it is not needed)`);
     } else {
       const { owner } = chosen;
-      decide(artifact, owner.action, `${what} of ${owner.action === 'delete' ? 'deleted' : 'kept'} image ${shortDigest(owner.digest)}`, owner.digest);
+      decide(decisions, artifact, owner.action, `${what} of ${owner.action === 'delete' ? 'deleted' : 'kept'} ${owner.kind === 'artifact' ? 'artifact' : 'image'} ${shortDigest(owner.digest)}`, owner.digest);
       // The manifest it belongs to (a referrer tag names one too): re-verification keeps it if that one stays.
       decisions.get(artifact.digest)!.subject = chosen.subject;
     }
@@ -207,7 +247,7 @@ export function isArtifact(image: Image): boolean {
 }
 
 /** Every image an artifact says it belongs to: its `subject`, and the digests its referrer tags name. */
-function artifactSubjects(image: Image): string[] {
+export function artifactSubjects(image: Image): string[] {
   return [...new Set([image.subject, ...image.tags.map(referrerTagSubject)].filter((s): s is string => !!s))];
 }
 

@@ -71,6 +71,8 @@ export interface PlannedImage {
    * index, or another follower); deleted only after it.
    */
   follows?: string;
+  /** `cleanreg delete`: asked for by name, so it goes even where what it refers to stays. */
+  named?: boolean;
   size?: number;
 }
 

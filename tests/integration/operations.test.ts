@@ -5,9 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../helpers/cli.js';
 import { registryPerTest } from '../helpers/fixture.js';
+import { ImagePusher as Pusher } from '../helpers/images.js';
 import { startFront } from '../helpers/front.js';
 import type { ImagePusher } from '../helpers/images.js';
-import { stopAllRegistries, type TestRegistry } from '../helpers/registry.js';
+import { startRegistry, stopAllRegistries, type TestRegistry } from '../helpers/registry.js';
 
 afterAll(stopAllRegistries);
 
@@ -120,6 +121,79 @@ describe('delete by reference', () => {
     expect(await p.isPullable('fan', '1.0')).toBe(true);
   });
 
+  test('a deleted image takes its signature along, after it; a deleted index its untagged platform manifests; what stays keeps its own', async () => {
+    const sigTag = (digest: string) => `${digest.replace(':', '-')}.sig`;
+    const old = await p.pushImage('app', ['old'], { created: day(1), seed: 'w1' });
+    const oldSig = await p.pushArtifact('app', old.digest, [sigTag(old.digest)], { seed: 'w1-sig' });
+    const multi = await p.pushIndex('app', ['multi'], [{ arch: 'amd64', created: day(2), seed: 'w2' }, { arch: 'arm64', created: day(2), seed: 'w3' }]);
+    const cur = await p.pushImage('app', ['cur'], { created: day(3), seed: 'w4' });
+    const curSig = await p.pushArtifact('app', cur.digest, [sigTag(cur.digest)], { seed: 'w4-sig' });
+    await reg.syncLog();
+    reg.clearAccessLog();
+
+    const r = await runCli(['delete', '-r', reg.url, 'app:old', 'app:multi', '-y', '--output', 'json']);
+    expect(r.code).toBe(0);
+    const doc = JSON.parse(r.stdout);
+    const rows = new Map(doc.references.map((x: { digest: string }) => [x.digest, x]));
+    expect(rows.get(oldSig.digest)).toMatchObject({ reference: `app:${sigTag(old.digest)}`, action: 'delete-manifest', follows: old.digest, status: 'deleted', detail: expect.stringMatching(/^signature of deleted image/) });
+    for (const child of multi.children) expect(rows.get(child.digest)).toMatchObject({ reference: `app@${child.digest}`, follows: multi.digest, status: 'deleted', detail: expect.stringMatching(/^platform manifest of deleted index/) });
+    expect(rows.get(old.digest)).toMatchObject({ reference: 'app:old', follows: null, status: 'deleted' });
+    expect(doc.summary).toMatchObject({ references: 2, alongside: 3, deleted: 5, failed: 0 });
+
+    expect(await sorted('app')).toEqual(['cur', sigTag(cur.digest)].sort());
+    for (const digest of [old.digest, oldSig.digest, multi.digest, ...multi.children.map((c) => c.digest)]) expect(await p.resolve('app', digest)).toBeNull();
+    expect(await p.isPullable('app', 'cur')).toBe(true);
+    expect(await p.resolve('app', curSig.digest)).toBe(curSig.digest);
+    // Each goes only once what it follows is gone: no signature without its image, no index without its platforms.
+    const deletes = reg.accessEntries().filter((e) => e.method === 'DELETE').map((e) => e.uri.replace('/v2/app/manifests/', ''));
+    expect(deletes).toHaveLength(5);
+    expect(deletes.indexOf(oldSig.digest)).toBeGreaterThan(deletes.indexOf(old.digest));
+    for (const child of multi.children) expect(deletes.indexOf(child.digest)).toBeGreaterThan(deletes.indexOf(multi.digest));
+  });
+
+  test('--only-named leaves what follows; a dry run lists what goes along and changes nothing; a signature can be named alone', async () => {
+    const sigTag = (digest: string) => `${digest.replace(':', '-')}.sig`;
+    const img = await p.pushImage('app', ['v1'], { created: day(1), seed: 'n1' });
+    const sig = await p.pushArtifact('app', img.digest, [sigTag(img.digest)], { seed: 'n1-sig' });
+    const multi = await p.pushIndex('app', ['multi'], [{ arch: 'amd64', created: day(2), seed: 'n2' }, { arch: 'arm64', created: day(2), seed: 'n3' }]);
+
+    const dry = await runCli(['delete', '-r', reg.url, 'app:v1', '--dry-run']);
+    expect(dry.code).toBe(0);
+    expect(dry.stdout).toMatch(new RegExp(`app:${sigTag(img.digest)}.*delete-manifest.*dry run.*signature of deleted image`));
+    expect(dry.stdout).toMatch(/0 deleted, 0 untagged, 0 not found, 0 failed; 1 manifest would go with the named ones .*\(dry run: nothing changed\)\./);
+    expect(await p.resolve('app', sig.digest)).toBe(sig.digest);
+
+    const alone = await runCli(['delete', '-r', reg.url, `app:${sigTag(img.digest)}`, '-y', '--output', 'json']);
+    expect(alone.code).toBe(0);
+    expect(JSON.parse(alone.stdout).summary).toMatchObject({ references: 1, alongside: 0, deleted: 1 });
+    expect(await p.resolve('app', sig.digest)).toBeNull();
+    expect(await p.isPullable('app', 'v1')).toBe(true);
+
+    const only = await runCli(['delete', '-r', reg.url, 'app:multi', '--only-named', '-y', '--output', 'json']);
+    expect(only.code).toBe(0);
+    expect(JSON.parse(only.stdout).summary).toMatchObject({ references: 1, alongside: 0, deleted: 1 });
+    expect(await p.resolve('app', multi.digest)).toBeNull();
+    for (const child of multi.children) expect(await p.resolve('app', child.digest)).toBe(child.digest);
+  });
+
+  test('an image named with its signature: the image goes first; an SBOM tagged by name, not named, stays', async () => {
+    const sigTag = (digest: string) => `${digest.replace(':', '-')}.sig`;
+    const img = await p.pushImage('app', ['v1'], { created: day(1), seed: 's1' });
+    // As cosign pushes it without the referrers API: a manifest with no subject, found by its tag alone.
+    const sig = await p.pushImage('app', [sigTag(img.digest)], { created: null, seed: 's1-sig' });
+    const sbom = await p.pushArtifact('app', img.digest, ['sbom-v1'], { seed: 's1-sbom', artifactType: 'application/spdx+json' });
+    await reg.syncLog();
+    reg.clearAccessLog();
+    const r = await runCli(['delete', '-r', reg.url, `app:${sigTag(img.digest)}`, 'app:v1', '-y', '--output', 'json']);
+    expect(r.code).toBe(0);
+    const doc = JSON.parse(r.stdout);
+    expect(doc.references.map((x: { digest: string; follows: string | null; status: string }) => [x.digest, x.follows, x.status])).toEqual([[sig.digest, null, 'deleted'], [img.digest, null, 'deleted']]);
+    const deletes = reg.accessEntries().filter((e) => e.method === 'DELETE').map((e) => e.uri.replace('/v2/app/manifests/', ''));
+    expect(deletes).toEqual([img.digest, sig.digest]);
+    expect(await sorted('app')).toEqual(['sbom-v1']);
+    expect(await p.resolve('app', sbom.digest)).toBe(sbom.digest);
+  });
+
   test('--dry-run changes nothing; another host is a usage error', async () => {
     await p.pushImage('app', ['x', 'y'], { created: day(1), seed: 'd6' });
     const dry = await runCli(['delete', '-r', reg.url, 'app:x', '--dry-run']);
@@ -129,6 +203,31 @@ describe('delete by reference', () => {
     expect(other.code).toBe(2);
     expect(other.stderr).toMatch(/not on the registry/);
     expect(await sorted('app')).toEqual(['x', 'y']);
+  });
+});
+
+describe('delete by reference, deletion disabled', () => {
+  test('after the first 405 nothing more is tried, an untag in another repository included: the tags stay', async () => {
+    const off = await startRegistry({ deleteEnabled: false });
+    const q = new Pusher({ url: off.url });
+    try {
+      await q.pushImage('app', ['old'], { created: day(1), seed: 'o1' });
+      await q.pushImage('lib', ['x', 'y'], { created: day(1), seed: 'o2' });
+      await off.syncLog();
+      off.clearAccessLog();
+      const r = await runCli(['delete', '-r', off.url, 'app:old', 'lib:x', '-y', '--output', 'json']);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/REGISTRY_STORAGE_DELETE_ENABLED=true/);
+      const rows = JSON.parse(r.stdout).references as { reference: string; status: string; detail: string }[];
+      expect(rows.map((x) => [x.reference, x.status])).toEqual([['app:old', 'failed'], ['lib:x', 'not-attempted']]);
+      expect(rows[1].detail).toMatch(/deletion is disabled/);
+      expect(off.accessEntries().filter((e) => e.method !== 'GET' && e.method !== 'HEAD').map((e) => e.method)).toEqual(['DELETE']);
+      expect(await q.tags('app')).toEqual(['old']);
+      expect((await q.tags('lib'))?.sort()).toEqual(['x', 'y']);
+    } finally {
+      q.close();
+      await off.stop();
+    }
   });
 });
 

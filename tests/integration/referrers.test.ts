@@ -165,6 +165,37 @@ describe('OCI referrers, with and without the API', () => {
     });
   });
 
+  test('cleanreg delete: the referrers of a named image go after it, level by level; when its DELETE fails they are not attempted', async () => {
+    await withFront(1, async (front, p) => {
+      const old = await p.pushImage('app', ['old'], { created: day(1), seed: 'x1' });
+      const cur = await p.pushImage('app', ['cur'], { created: day(2), seed: 'x2' });
+      const sig = await p.pushArtifact('app', old.digest, [], { seed: 'x-sig' });
+      const sbom = await p.pushArtifact('app', old.digest, [], { seed: 'x-sbom', artifactType: 'application/spdx+json' });
+      const sbomSig = await p.pushArtifact('app', sbom.digest, [], { seed: 'x-sbom-sig' });
+      const curSig = await p.pushArtifact('app', cur.digest, [], { seed: 'x-cur-sig' });
+      const chain = [old.digest, sig.digest, sbom.digest, sbomSig.digest];
+
+      front.fault = (method, path) => (method === 'DELETE' && path.endsWith(old.digest) ? 500 : undefined);
+      const failed = await runCli(['delete', '-r', front.url, 'app:old', '-y', '--retries', '0', '--output', 'json']);
+      expect(failed.code).toBe(1);
+      const rows = JSON.parse(failed.stdout).references as { digest: string; follows: string | null; status: string; detail: string }[];
+      expect(new Map(rows.map((x) => [x.digest, x.status]))).toEqual(new Map([[old.digest, 'failed'], [sig.digest, 'not-attempted'], [sbom.digest, 'not-attempted'], [sbomSig.digest, 'not-attempted']]));
+      expect(rows.find((x) => x.digest === sbomSig.digest)).toMatchObject({ follows: sbom.digest, detail: `it follows ${sbom.digest}, which was not deleted` });
+      for (const digest of chain) expect(await direct.resolve('app', digest)).toBe(digest);
+
+      front.fault = undefined;
+      const done = await runCli(['delete', '-r', front.url, 'app:old', '-y', '--output', 'json']);
+      expect(done.code).toBe(0);
+      expect(JSON.parse(done.stdout).summary).toMatchObject({ references: 1, alongside: 3, deleted: 4 });
+      for (const digest of chain) expect(await direct.resolve('app', digest)).toBeNull();
+      expect(await direct.resolve('app', curSig.digest)).toBe(curSig.digest);
+      const deletes = front.seen.filter((x) => x.startsWith('DELETE ')).map((x) => x.slice(x.lastIndexOf('/') + 1));
+      const at = (digest: string) => deletes.lastIndexOf(digest);
+      expect(at(sig.digest)).toBeGreaterThan(at(old.digest));
+      expect(at(sbomSig.digest)).toBeGreaterThan(at(sbom.digest));
+    });
+  });
+
   test('a referrers list that breaks after its first page (404) fails the plan; it is not taken as empty', async () => {
     await withFront(1, async (front, p) => {
       const old = await p.pushImage('app', ['old'], { created: day(1), seed: 'b1' });

@@ -85,6 +85,24 @@ describe('applyRepoPlan', () => {
     expect(result.outcomes).toEqual([{ digest: signature, tags: [`${leader.replace(':', '-')}.sig`], status: 'kept', detail: `it follows ${leader}, which is kept` }]);
   });
 
+  test('an artifact named for deletion goes though its image stays; one that refers to a kept image without being named is kept', async () => {
+    const sent: string[] = [];
+    const [leader, named, other] = [digest('1'), digest('2'), digest('3')];
+    const client = {
+      tags: async () => ['v1'],
+      resolve: async () => leader,
+      deleteManifest: async (repo: string, d: string) => (sent.push(d), 'deleted' as const),
+    } as unknown as RegistryClient;
+    const artifact = (d: string, more: Partial<PlannedImage>): PlannedImage => ({ ...image(d, ''), tags: [], kind: 'artifact', subject: leader, ...more });
+    const planned: RepoPlan = { name: 'app', keep: [{ ...image(leader, 'v1'), action: 'keep' }], delete: [artifact(named, { named: true }), artifact(other, {})], empty: false, notes: [] };
+    const result = await applyRepoPlan(planned, { client, limit: (task) => task(), logger: new Logger(new PassThrough(), 0) });
+    expect(sent).toEqual([named]);
+    expect(result.outcomes).toEqual([
+      { digest: other, tags: [], status: 'kept', detail: `it refers to ${leader}, which is kept` },
+      { digest: named, tags: [], status: 'deleted', detail: undefined },
+    ]);
+  });
+
   test('a chain under an index kept because its tag moved away: its platform manifest and the referrer of that one are kept too', async () => {
     const sent: string[] = [];
     const [index, arm, signature, newer] = [digest('1'), digest('3'), digest('4'), digest('9')];

@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, jest, test } from '@jest/globals';
 import { buildPolicy, type RuleInput } from '../../src/config/rules.js';
-import { planRepository } from '../../src/planner/plan.js';
+import { planNamed, planRepository } from '../../src/planner/plan.js';
 import type { Action, Image, ImageKind, PlannedImage, RepoInventory, RepoPlan } from '../../src/planner/types.js';
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -749,5 +749,47 @@ describe('planner bugs (fail until fixed)', () => {
     } finally {
       spy.mockRestore();
     }
+  });
+});
+
+describe('planNamed (cleanreg delete)', () => {
+  const inv = () =>
+    repo([
+      img('a', ['a'], ago(3)),
+      cosign('sig-a', 'sig', 'a'),
+      referrer('sbom-a', 'a', []),
+      img('b', ['b'], ago(2)),
+      cosign('sig-b', 'sig', 'b'),
+      index('multi', ['multi'], ago(1), ['amd64', 'arm64']),
+    ]);
+
+  test('the named manifests go with what follows them; every other image stays with its own artifacts', () => {
+    const plan = planNamed(inv(), new Map([[digestOf('a'), 'named: app:a'], [digestOf('multi'), 'named: app:multi']]));
+    expect(find(plan, 'a')).toMatchObject({ action: 'delete', reason: 'named: app:a' });
+    expect(find(plan, 'sig-a')).toMatchObject({ action: 'delete', kind: 'artifact', follows: digestOf('a') });
+    expect(find(plan, 'sbom-a')).toMatchObject({ action: 'delete', follows: digestOf('a'), subject: digestOf('a') });
+    for (const child of ['amd64', 'arm64']) expect(find(plan, child)).toMatchObject({ action: 'delete', follows: digestOf('multi') });
+    expect(find(plan, 'b')).toMatchObject({ action: 'keep', reason: 'not named' });
+    expect(find(plan, 'sig-b')).toMatchObject({ action: 'keep', follows: digestOf('b') });
+    expect(plan.delete).toHaveLength(6);
+  });
+
+  test('an artifact named alone goes by itself, as an artifact; its image stays', () => {
+    const plan = planNamed(inv(), new Map([[digestOf('sig-b'), 'named: app:sig']]));
+    expect(plan.delete).toEqual([expect.objectContaining({ digest: digestOf('sig-b'), kind: 'artifact', reason: 'named: app:sig' })]);
+    expect(plan.delete[0].follows).toBeUndefined();
+    expect(find(plan, 'b').action).toBe('keep');
+  });
+
+  test('an artifact tagged by name stays unless named; the signature of a named SBOM follows the SBOM', () => {
+    const inv = repo([img('a', ['a'], ago(3)), referrer('sbom', 'a', ['sbom-1.0']), cosign('sig-sbom', 'sig', 'sbom'), referrer('att', 'a', [])]);
+    const withImage = planNamed(inv, new Map([[digestOf('a'), 'named: app:a']]));
+    expect(find(withImage, 'sbom')).toMatchObject({ action: 'keep', kind: 'artifact', reason: 'tagged sbom-1.0, not named' });
+    expect(find(withImage, 'sig-sbom')).toMatchObject({ action: 'keep', follows: digestOf('sbom') });
+    expect(find(withImage, 'att')).toMatchObject({ action: 'delete', follows: digestOf('a') });
+    const sbomAlone = planNamed(inv, new Map([[digestOf('sbom'), 'named: app:sbom-1.0']]));
+    expect(find(sbomAlone, 'sbom')).toMatchObject({ action: 'delete', named: true, subject: digestOf('a') });
+    expect(find(sbomAlone, 'sig-sbom')).toMatchObject({ action: 'delete', follows: digestOf('sbom'), reason: `signature of deleted artifact ${shortOf('sbom')}` });
+    expect(find(sbomAlone, 'a').action).toBe('keep');
   });
 });
