@@ -27,7 +27,10 @@ export function deleteBuilder<T>(y: Argv<T>) {
 
 type DeleteArgs = ConnectionArgs & { refs?: string[]; fromFile?: string; onlyNamed?: boolean; dryRun?: boolean; yes?: boolean; output: string };
 
-/** `cleanreg delete`: exactly the named tags (or digests), never a sibling tag that was not named. */
+/**
+ * `cleanreg delete`: the named tags (or digests), never a sibling tag that was not named, and what cannot live
+ * without the manifests deleted (see planNamedDeletion).
+ */
 export async function runDelete(args: DeleteArgs, io: Io): Promise<number> {
   const logger = createLogger(io, args.verbose);
   const host = checkConnectionArgs(args, io.env).host;
@@ -103,9 +106,10 @@ export async function runDelete(args: DeleteArgs, io: Io): Promise<number> {
     for (const s of steps) table.push([s.ref.text, s.digest ? shortDigest(s.digest) : '-', s.action, s.status ?? (args.dryRun ? 'dry run' : '-'), s.error ?? s.detail]);
     io.stdout.write(table.toString() + '\n');
     const more = [summary.refused && `${summary.refused} refused`, summary.kept && `${summary.kept} kept`, summary.notAttempted && `${summary.notAttempted} not attempted`].filter(Boolean).map((x) => `${x}, `).join('');
-    const went = args.dryRun ? along : count('deleted', steps.filter((s) => s.follows));
-    const with_ = went ? `; ${plural(went, 'manifest')} ${args.dryRun ? 'would go' : 'went'} with the named ones (signatures, referrers, platform manifests)` : '';
-    io.stdout.write(`${summary.deleted} deleted, ${summary.untagged} untagged, ${summary.missing} not found, ${more}${summary.failed} failed${with_}${args.dryRun ? ' (dry run: nothing changed)' : ''}.\n`);
+    const wentAlong = count('deleted', steps.filter((s) => s.follows));
+    const deleted = `${summary.deleted} deleted${wentAlong ? ` (${wentAlong} of them along with what was named)` : ''}`;
+    const dry = args.dryRun ? `${along ? `; ${plural(along, 'manifest')} would go along with what is named (signatures, referrers, platform manifests)` : ''} (dry run: nothing changed)` : '';
+    io.stdout.write(`${deleted}, ${summary.untagged} untagged, ${summary.missing} not found, ${more}${summary.failed} failed${dry}.\n`);
   }
   // Done only when every named reference is (a dry run: when each can be); what goes along may be kept.
   const undone = named.some((s) => (args.dryRun ? s.status : s.status !== 'deleted' && s.status !== 'untagged'));
@@ -119,15 +123,12 @@ export async function runDelete(args: DeleteArgs, io: Io): Promise<number> {
  */
 async function applyNamedDeletion(deletion: NamedDeletion, session: Session, halt: Halt): Promise<void> {
   for (const step of deletion.steps.filter((s) => s.action === 'untag')) {
-    // After a 405 nothing more is tried: an untag would point the tag at a throwaway manifest it cannot delete.
-    if (halt.error) {
-      step.status = 'not-attempted';
-      step.error = redact(halt.error.reason);
-      continue;
-    }
     try {
-      await session.limit(() => untag(session.client, step.ref.repo, step.ref.tag!, step.digest!));
-      step.status = 'untagged';
+      // After a 405 nothing more is tried (also checked once a place in the limit is given): an untag would point
+      // the tag at a throwaway manifest it cannot delete.
+      const done = await session.limit(async () => (halt.error ? undefined : untag(session.client, step.ref.repo, step.ref.tag!, step.digest!)));
+      step.status = done ?? 'not-attempted';
+      if (!done) step.error = redact(halt.error!.reason);
     } catch (error) {
       if (error instanceof RegistryError && error.kind === 'delete-disabled') halt.error ??= error;
       fail(step, error, session);

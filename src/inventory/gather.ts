@@ -72,26 +72,26 @@ export async function gatherRepository(repo: string, withCreated: boolean, ctx: 
   await Promise.allSettled([...byDigest.values()].map((entry) => entry.summary));
   if (failure) throw failure.error;
 
-  const images = await Promise.all(
-    [...byDigest].map(async ([digest, { tags, summary: pendingSummary }]): Promise<Image> => {
-      // Every entry has its summary once the indexes are described.
-      const summary = (await pendingSummary)!;
-      return {
-        digest,
-        tags: tags.sort(),
-        mediaType: shared(summary.mediaType),
-        kind: summary.kind,
-        created: summary.created ?? null,
-        ...(summary.subject ? { subject: summary.subject } : {}),
-        ...(summary.children ? { children: summary.children } : {}),
-        ...(summary.blobs ? { blobs: summary.blobs } : {}),
-        ...(summary.size !== undefined ? { size: summary.size } : {}),
-      };
-    }),
-  );
+  // Every entry has its summary once the indexes are described.
+  const images = await Promise.all([...byDigest].map(async ([digest, { tags, summary }]) => imageOf(digest, tags.sort(), (await summary)!)));
   // Answers arrive in any order: the inventory (and so the plan) is listed by tag, the same on every run.
   images.sort((a, b) => (a.tags[0] < b.tags[0] ? -1 : 1));
   return { name: repo, tags, images };
+}
+
+/** The manifest `digest`, with the tags that point at it and what its summary says. */
+export function imageOf(digest: string, tags: string[], summary: ManifestSummary): Image {
+  return {
+    digest,
+    tags,
+    mediaType: shared(summary.mediaType),
+    kind: summary.kind,
+    created: summary.created ?? null,
+    ...(summary.subject ? { subject: summary.subject } : {}),
+    ...(summary.children ? { children: summary.children } : {}),
+    ...(summary.blobs ? { blobs: summary.blobs } : {}),
+    ...(summary.size !== undefined ? { size: summary.size } : {}),
+  };
 }
 
 /** A handful of media types repeat across 100,000 images held in the plan: one string each, not one per image. */
@@ -117,13 +117,17 @@ async function listTags(repo: string, ctx: GatherContext, listedInCatalog: boole
 }
 
 async function fetchTag(repo: string, tag: string, ctx: GatherContext): Promise<FetchedManifest | undefined> {
+  const manifest = await fetchManifest(repo, tag, ctx);
+  if (!manifest) ctx.logger.verbose(`${repo}:${tag} disappeared while scanning; skipped`);
+  return manifest;
+}
+
+/** A manifest by tag or digest; undefined when the registry has no such manifest (404). */
+export async function fetchManifest(repo: string, ref: string, ctx: Pick<GatherContext, 'client' | 'limit'>): Promise<FetchedManifest | undefined> {
   try {
-    return await ctx.limit(() => ctx.client.getManifest(repo, tag));
+    return await ctx.limit(() => ctx.client.getManifest(repo, ref));
   } catch (error) {
-    if (error instanceof RegistryError && error.kind === 'not-found') {
-      ctx.logger.verbose(`${repo}:${tag} disappeared while scanning; skipped`);
-      return undefined;
-    }
+    if (error instanceof RegistryError && error.kind === 'not-found') return undefined;
     throw error;
   }
 }

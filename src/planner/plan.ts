@@ -247,7 +247,7 @@ export function isArtifact(image: Image): boolean {
 }
 
 /** Every image an artifact says it belongs to: its `subject`, and the digests its referrer tags name. */
-export function artifactSubjects(image: Image): string[] {
+function artifactSubjects(image: Image): string[] {
   return [...new Set([image.subject, ...image.tags.map(referrerTagSubject)].filter((s): s is string => !!s))];
 }
 

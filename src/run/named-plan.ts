@@ -1,9 +1,8 @@
 import { RegistryError } from '../errors.js';
 import { MemoryCache } from '../inventory/cache.js';
 import { ManifestDescriber } from '../inventory/describe.js';
-import { gatherRepository } from '../inventory/gather.js';
-import { artifactSubjects, isArtifact, planNamed } from '../planner/plan.js';
-import { referrerTagSubject } from '../registry/media-types.js';
+import { fetchManifest, gatherRepository, imageOf } from '../inventory/gather.js';
+import { isArtifact, planNamed } from '../planner/plan.js';
 import type { Image, RepoPlan } from '../planner/types.js';
 import type { ImageRef } from '../references.js';
 import { shortDigest } from '../util/digest.js';
@@ -29,7 +28,6 @@ export interface Step {
 
 /** What `cleanreg delete` does in one repository: its steps, and the plan of the manifests it deletes. */
 export interface NamedDeletion {
-  repo: string;
   steps: Step[];
   plan?: RepoPlan;
 }
@@ -41,25 +39,24 @@ export interface NamedDeletion {
  * OCI referrers, the untagged platform manifests of an index, the referrers a referrers-tag index lists.
  */
 export async function planNamedDeletion(session: Session, repo: string, refs: ImageRef[], limit: RequestLimit, onlyNamed: boolean): Promise<NamedDeletion> {
-  const describer = new ManifestDescriber(session.client, new MemoryCache());
+  const ctx = { ...session, limit, describer: new ManifestDescriber(session.client, new MemoryCache()), workers: session.concurrency };
   let images: Image[];
   try {
     // Every tag is read: which other tags share a digest, or point at an index that needs it, decides between
     // deleting a manifest and removing one tag.
-    images = (await gatherRepository(repo, false, { ...session, limit, describer, workers: session.concurrency })).images;
+    images = (await gatherRepository(repo, false, ctx)).images;
   } catch (error) {
     if (!(error instanceof RegistryError && error.kind === 'repository-missing')) throw error;
-    return { repo, steps: refs.map((ref) => ({ ref, action: 'missing', detail: `repository ${repo} not found` })) };
+    return { steps: refs.map((ref) => ({ ref, action: 'missing', detail: `repository ${repo} not found` })) };
   }
   const byDigest = new Map(images.map((image) => [image.digest, image]));
   // Digests no tag points at (a platform manifest, a referrer): read once each, to know what lists or follows them.
   const untagged = [...new Set(refs.flatMap((r) => (r.digest && !byDigest.has(r.digest) ? [r.digest] : [])))];
   await allSettledOrThrow(
     untagged.map(async (digest) => {
-      const manifest = await fetchOrNull(session, limit, repo, digest);
+      const manifest = await fetchManifest(repo, digest, ctx);
       if (!manifest) return;
-      const summary = await describer.describe(repo, manifest, false, { limit });
-      const image: Image = { digest, tags: [], mediaType: summary.mediaType, kind: summary.kind, created: null, ...(summary.subject ? { subject: summary.subject } : {}), ...(summary.children ? { children: summary.children } : {}) };
+      const image = imageOf(digest, [], await ctx.describer.describe(repo, manifest, false, { limit }));
       byDigest.set(digest, image);
       images.push(image);
     }),
@@ -68,16 +65,29 @@ export async function planNamedDeletion(session: Session, repo: string, refs: Im
   const digestOfTag = new Map(images.flatMap((image) => image.tags.map((tag) => [tag, image.digest] as const)));
   const named = new Set(refs.flatMap((r) => (r.tag ? [r.tag] : [])));
   const resolved = refs.map((ref) => ({ ref, digest: ref.digest ?? digestOfTag.get(ref.tag!) }));
-  // Whole manifests asked for: by digest, or every tag of it named. One that an index staying lists stays too.
+  // Whole manifests asked for: by digest, or every tag of it named.
   const doomed = new Set(resolved.filter(({ ref, digest }) => digest && byDigest.has(digest) && (ref.digest || byDigest.get(digest)!.tags.every((t) => named.has(t)))).map(({ digest }) => digest!));
   const parentsOf = new Map<string, Image[]>();
   for (const image of images) for (const child of image.children ?? []) parentsOf.set(child, [...(parentsOf.get(child) ?? []), image]);
-  // A referrers-tag index (`sha256-<hex>`) of what is deleted goes with it, unless --only-named.
-  const goesAlong = (p: Image) => !onlyNamed && isArtifact(p) && p.tags.every((t) => referrerTagSubject(t)) && artifactSubjects(p).every((d) => doomed.has(d));
-  const stayingParents = (digest: string) => (parentsOf.get(digest) ?? []).filter((p) => !doomed.has(p.digest) && !goesAlong(p));
-  for (let changed = true; changed; ) {
-    changed = false;
-    for (const digest of doomed) if (stayingParents(digest).length && doomed.delete(digest)) changed = true;
+
+  // One that a list which stays (an index, a referrers-tag index) lists stays too, by the plan's own rules of what
+  // goes along; each one held back may hold back more.
+  const inventory = { name: repo, tags: [...digestOfTag.keys()], images };
+  const planFor = () => {
+    const reasons = new Map([...doomed].map((digest) => [digest, `named: ${resolved.filter((r) => r.digest === digest).map((r) => r.ref.text).join(', ')}`]));
+    const plan = planNamed(inventory, reasons);
+    if (onlyNamed) plan.delete = plan.delete.filter((p) => doomed.has(p.digest));
+    return plan;
+  };
+  let plan = planFor();
+  let going = new Set(plan.delete.map((p) => p.digest));
+  const stayingParents = (digest: string) => (parentsOf.get(digest) ?? []).filter((p) => !going.has(p.digest));
+  for (;;) {
+    const held = [...doomed].filter((digest) => stayingParents(digest).length);
+    if (!held.length) break;
+    for (const digest of held) doomed.delete(digest);
+    plan = planFor();
+    going = new Set(plan.delete.map((p) => p.digest));
   }
 
   const steps: Step[] = resolved.map(({ ref, digest }): Step => {
@@ -97,25 +107,13 @@ export async function planNamedDeletion(session: Session, repo: string, refs: Im
     }
     return { ref, digest, action: 'untag', detail: `keeps ${tags.filter((t) => !named.has(t)).join(', ')} on the same image` };
   });
-  if (!doomed.size) return { repo, steps };
+  if (!doomed.size) return { steps };
 
-  const reasons = new Map([...doomed].map((digest) => [digest, `named: ${resolved.filter((r) => r.digest === digest).map((r) => r.ref.text).join(', ')}`]));
-  const plan = planNamed({ name: repo, tags: [...digestOfTag.keys()], images }, reasons);
-  if (onlyNamed) plan.delete = plan.delete.filter((p) => doomed.has(p.digest));
-  else await addReferrers(session, plan, limit);
+  if (!onlyNamed) await addReferrers(session, plan, limit);
   for (const p of plan.delete) {
     if (doomed.has(p.digest)) continue;
     const ref: ImageRef = p.tags.length ? { text: `${repo}:${p.tags[0]}`, repo, tag: p.tags[0] } : { text: `${repo}@${p.digest}`, repo, digest: p.digest };
     steps.push({ ref, digest: p.digest, action: 'delete-manifest', detail: p.reason, follows: p.follows });
   }
-  return { repo, steps, plan };
-}
-
-async function fetchOrNull(session: Session, limit: RequestLimit, repo: string, ref: string) {
-  try {
-    return await limit(() => session.client.getManifest(repo, ref));
-  } catch (error) {
-    if (error instanceof RegistryError && error.kind === 'not-found') return undefined;
-    throw error;
-  }
+  return { steps, plan };
 }

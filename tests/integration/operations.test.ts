@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../helpers/cli.js';
 import { registryPerTest } from '../helpers/fixture.js';
-import { ImagePusher as Pusher } from '../helpers/images.js';
+import { ImagePusher as Pusher, MT } from '../helpers/images.js';
 import { startFront } from '../helpers/front.js';
 import type { ImagePusher } from '../helpers/images.js';
 import { startRegistry, stopAllRegistries, type TestRegistry } from '../helpers/registry.js';
@@ -160,7 +160,7 @@ describe('delete by reference', () => {
     const dry = await runCli(['delete', '-r', reg.url, 'app:v1', '--dry-run']);
     expect(dry.code).toBe(0);
     expect(dry.stdout).toMatch(new RegExp(`app:${sigTag(img.digest)}.*delete-manifest.*dry run.*signature of deleted image`));
-    expect(dry.stdout).toMatch(/0 deleted, 0 untagged, 0 not found, 0 failed; 1 manifest would go with the named ones .*\(dry run: nothing changed\)\./);
+    expect(dry.stdout).toMatch(/0 deleted, 0 untagged, 0 not found, 0 failed; 1 manifest would go along with what is named \(signatures, referrers, platform manifests\) \(dry run: nothing changed\)\./);
     expect(await p.resolve('app', sig.digest)).toBe(sig.digest);
 
     const alone = await runCli(['delete', '-r', reg.url, `app:${sigTag(img.digest)}`, '-y', '--output', 'json']);
@@ -192,6 +192,44 @@ describe('delete by reference', () => {
     expect(deletes).toEqual([img.digest, sig.digest]);
     expect(await sorted('app')).toEqual(['sbom-v1']);
     expect(await p.resolve('app', sbom.digest)).toBe(sbom.digest);
+  });
+
+  test('an untag and a deletion in one repository: the untag first, then the image and its signature', async () => {
+    const shared = await p.pushImage('app', ['a', 'b'], { created: day(1), seed: 'm1' });
+    const img = await p.pushImage('app', ['c'], { created: day(2), seed: 'm2' });
+    const sig = await p.pushImage('app', [`${img.digest.replace(':', '-')}.sig`], { created: null, seed: 'm2-sig' });
+    await reg.syncLog();
+    reg.clearAccessLog();
+    const r = await runCli(['delete', '-r', reg.url, 'app:a', 'app:c', '-y']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^2 deleted \(1 of them along with what was named\), 1 untagged, 0 not found, 0 failed\.$/m);
+    expect(await sorted('app')).toEqual(['b']);
+    expect(await p.resolve('app', 'b')).toBe(shared.digest);
+    for (const gone of [img.digest, sig.digest]) expect(await p.resolve('app', gone)).toBeNull();
+    const writes = reg.accessEntries().filter((e) => e.method === 'PUT' || e.method === 'DELETE').map((e) => `${e.method} ${e.uri.replace('/v2/app/manifests/', '')}`);
+    expect(writes.slice(-2)).toEqual([`DELETE ${img.digest}`, `DELETE ${sig.digest}`]);
+    expect(writes.indexOf('PUT a')).toBeGreaterThanOrEqual(0);
+    expect(writes.indexOf('PUT a')).toBeLessThan(writes.indexOf(`DELETE ${img.digest}`));
+  });
+
+  test('a referrer named with the index whose platform manifest it refers to: deleted once, after the referrers-tag list that lists it', async () => {
+    const multi = await p.pushIndex('app', ['multi'], [{ arch: 'amd64', created: day(1), seed: 'q1' }, { arch: 'arm64', created: day(1), seed: 'q2' }]);
+    const arm = multi.children[1];
+    const ref = await p.pushArtifact('app', arm.digest, [], { seed: 'q-ref', artifactType: 'application/vnd.cncf.notary.signature' });
+    const list = { schemaVersion: 2, mediaType: MT.ociIndex, manifests: [{ mediaType: MT.ociManifest, digest: ref.digest, size: ref.size }] };
+    const listDigest = await p.pushManifest('app', MT.ociIndex, Buffer.from(JSON.stringify(list)), [arm.digest.replace(':', '-')]);
+    await reg.syncLog();
+    reg.clearAccessLog();
+    const r = await runCli(['delete', '-r', reg.url, 'app:multi', `app@${ref.digest}`, '-y', '--output', 'json']);
+    expect(r.code).toBe(0);
+    const rows = JSON.parse(r.stdout).references as { digest: string; follows: string | null; status: string }[];
+    expect(rows.filter((x) => x.digest === ref.digest)).toEqual([expect.objectContaining({ follows: null, status: 'deleted' })]);
+    expect(new Set(rows.map((x) => x.digest))).toEqual(new Set([multi.digest, ref.digest, listDigest, ...multi.children.map((c) => c.digest)]));
+    expect(rows.every((x) => x.status === 'deleted')).toBe(true);
+    expect(await p.tags('app')).toBeNull();
+    const deletes = reg.accessEntries().filter((e) => e.method === 'DELETE').map((e) => e.uri.replace('/v2/app/manifests/', ''));
+    expect(deletes.indexOf(ref.digest)).toBeGreaterThan(deletes.indexOf(listDigest));
+    expect(deletes.indexOf(ref.digest)).toBeGreaterThan(deletes.indexOf(arm.digest));
   });
 
   test('--dry-run changes nothing; another host is a usage error', async () => {
