@@ -42,7 +42,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
     .command('apply <file>', 'apply a plan saved with --plan-out, re-verified against the registry', applyBuilder, (args) => {
       run = () => runApply(args as never, io);
     })
-    .command('delete [refs..]', 'delete exactly the named tags or digests (other tags on a shared image survive)', deleteBuilder, (args) => {
+    .command('delete [refs..]', 'delete the named tags or digests and their signatures and referrers (other tags on a shared image survive)', deleteBuilder, (args) => {
       run = () => runDelete(args as never, io);
     })
     .command('list', 'list repositories, tags, digests, types, creation dates and sizes', listBuilder, (args) => {
