@@ -1,5 +1,6 @@
 import yargs from 'yargs';
-import { rewriteLegacyArgs, withoutUnknownValues } from './cli/argv.js';
+import { repeatedOptions, rewriteLegacyArgs, withoutUnknownValues } from './cli/argv.js';
+import { completeCommandLine } from './cli/completion.js';
 import { applyBuilder, runApply } from './commands/apply.js';
 import { cleanBuilder, runClean } from './commands/clean.js';
 import { deleteBuilder, runDelete } from './commands/delete.js';
@@ -32,7 +33,9 @@ export async function main(argv: string[], io: Io): Promise<number> {
     .locale('en')
     .usage('cleanreg: delete old images from a Docker/OCI registry under a retention policy\n\nUsage: $0 -r URL (-n REPO -k N | -f REPOSFILE) [options]')
     // Completions are answered through --get-yargs-completions; `completion` prints the script (captured as output).
-    .completion('__complete', false)
+    .completion('__complete', false, (current: string, argv: { _: (string | number)[] }, completeAsYargs: (onCompleted: (error: Error | null, completions: string[] | undefined) => void) => void, done: (completions: string[]) => void) => {
+      completeAsYargs((_error, completions) => done(completeCommandLine(completions ?? [], current, argv)));
+    })
     .command('completion', 'print a bash/zsh completion script (cleanreg completion >> ~/.bashrc)', {}, () => {
       parser.showCompletionScript();
     })
@@ -66,10 +69,17 @@ export async function main(argv: string[], io: Io): Promise<number> {
 
   try {
     let output = '';
+    let parsed: Record<string, unknown> = {};
     const args = rewriteLegacyArgs(argv);
-    await parser.parseAsync(args, {}, (_err, _argv, out) => {
+    await parser.parseAsync(args, {}, (_err, given, out) => {
       output = out;
+      parsed = given;
     });
+    const repeated = repeatedOptions(parsed);
+    if (repeated.length && !usageError) {
+      const regex = repeated.some((key) => key === 'include' || key === 'exclude') ? ' (one REGEX can match several tags: a|b)' : '';
+      usageError = `${repeated.map((key) => `--${key}`).join(', ')} given more than once: give each once${regex}`;
+    }
     if (usageError) {
       io.stderr.write(`error: ${redact(withoutUnknownValues(usageError, args))}\nRun "cleanreg --help" for usage.\n`);
       return 2;

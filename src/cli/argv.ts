@@ -39,3 +39,15 @@ export function withoutUnknownValues(message: string, args: string[]): string {
   if (hidden) parts.push(`${hidden} unexpected ${hidden === 1 ? 'word' : 'words'} (not shown, as a word may be a password; the password goes after -pw/--basicauth-pw)`);
   return parts.join('; ');
 }
+
+/** Options that take a list; any other yargs turns into one when it is given twice. */
+const LISTS = new Set(['_', 'refs']);
+
+/**
+ * Options given more than once. yargs gathers the values of a repeated option into a list, which the checks
+ * downstream would misread: two --exclude would become the one regex "a,b", protecting nothing.
+ */
+export function repeatedOptions(argv: Record<string, unknown>): string[] {
+  // Each option once, by its long name (aliases and camelCase copies carry the same list).
+  return Object.keys(argv).filter((key) => Array.isArray(argv[key]) && !LISTS.has(key) && key.length > 1 && !/[A-Z]/.test(key));
+}

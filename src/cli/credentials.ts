@@ -18,15 +18,16 @@ export interface CredentialSources {
 }
 
 /**
- * Credentials, from the first place that has them: flags, CLEANREG_USERNAME/CLEANREG_PASSWORD, --password-stdin,
- * then docker's config.json (`auths`, `credHelpers`, `credsStore`; an identity token where `docker login` stored one).
+ * Credentials, from the first place that has them: flags (-u, -pw or --password-stdin), CLEANREG_USERNAME and
+ * CLEANREG_PASSWORD, then docker's config.json (`auths`, `credHelpers`, `credsStore`; an identity token where `docker login` stored one).
  */
 export async function resolveCredentials(src: CredentialSources): Promise<Credentials> {
   // CI systems set unavailable secrets to empty strings: empty counts as unset.
   const username = src.user || src.env.CLEANREG_USERNAME || undefined;
   let password = src.password || src.env.CLEANREG_PASSWORD || undefined;
   if (src.passwordStdin) {
-    if (password !== undefined) throw new UsageError('--password-stdin given, but a password is already set (-pw or CLEANREG_PASSWORD)');
+    // The flag wins over CLEANREG_PASSWORD, as -pw does; with -pw as well it is a mistake.
+    if (src.password) throw new UsageError('--password-stdin given, but -pw/--basicauth-pw gives a password too');
     password = (await readAll(src.stdin)).replace(/\r?\n$/, '');
     if (!password) throw new UsageError('--password-stdin: standard input was empty');
   }

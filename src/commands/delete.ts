@@ -13,7 +13,7 @@ import { planNamedDeletion, type NamedDeletion, type Step } from '../run/named-p
 import { eachRepository } from '../run/scan.js';
 import { checkConnectionArgs, createLogger, openSession, type ConnectionArgs, type Session } from '../run/session.js';
 import { redact } from '../util/redact.js';
-import type { Io } from '../util/log.js';
+import type { Io, Logger } from '../util/log.js';
 
 export function deleteBuilder<T>(y: Argv<T>) {
   return connectionOptions(y)
@@ -34,7 +34,7 @@ type DeleteArgs = ConnectionArgs & { refs?: string[]; fromFile?: string; onlyNam
 export async function runDelete(args: DeleteArgs, io: Io): Promise<number> {
   const logger = createLogger(io, args.verbose);
   const host = checkConnectionArgs(args, io.env).host;
-  const refs = (args.refs ?? []).map((r) => parseReference(r, host));
+  const refs = (args.refs ?? []).map((r, i) => parseReference(r, host, { word: i + 1 }));
   if (args.fromFile) {
     let text: string;
     try {
@@ -50,15 +50,19 @@ export async function runDelete(args: DeleteArgs, io: Io): Promise<number> {
   const session = await openSession(args, io, logger);
   await session.client.ping();
   const byRepo = new Map<string, ImageRef[]>();
-  for (const ref of refs) byRepo.set(ref.repo, [...(byRepo.get(ref.repo) ?? []), ref]);
+  for (const ref of uniqueRefs(refs, logger)) byRepo.set(ref.repo, [...(byRepo.get(ref.repo) ?? []), ref]);
   const deletions = await eachRepository(session, [...byRepo], ([repo, repoRefs], limit) => planNamedDeletion(session, repo, repoRefs, limit, !!args.onlyNamed));
   const steps = deletions.flatMap((d) => d.steps);
+  for (const step of steps) if (step.action === 'missing' || step.action === 'refused') step.status = step.action;
   const named = steps.filter((s) => !s.follows);
-  const along = steps.length - named.length;
   const actionable = named.filter((s) => s.action === 'delete-manifest' || s.action === 'untag');
+  const toDelete = manifests(steps.filter((s) => s.action === 'delete-manifest'));
+  const along = steps.length - named.length;
 
   if (!args.dryRun && actionable.length) {
-    await confirmDeletion(`Delete ${actionable.length} of ${plural(named.length, 'reference')}${along ? ` and ${plural(along, 'manifest')} that go${along === 1 ? 'es' : ''} with them` : ''} from ${session.registry}?`, !!args.yes, io);
+    // Asked on a terminal: what will happen is shown first, and then what happened.
+    if (!args.yes && args.output === 'table') await writeTable(io, steps, `Would delete ${plural(toDelete, 'manifest')}${alongText(along, 'would go')}, untag ${count(steps, 'untag')}.`);
+    await confirmDeletion(`Delete ${plural(toDelete, 'manifest')}${along ? ` (${along} along with what is named)` : ''} and untag ${count(steps, 'untag')} in ${session.registry}?`, !!args.yes, io);
     const halt: Halt = {};
     const pending = deletions.filter((d) => d.steps.some((s) => s.action === 'delete-manifest' || s.action === 'untag'));
     // The first repository goes alone: its first DELETE finds out whether deletion is enabled at all.
@@ -70,19 +74,22 @@ export async function runDelete(args: DeleteArgs, io: Io): Promise<number> {
       if (halt.error.hint) session.logger.info(`hint: ${halt.error.hint}`);
     }
   }
-  for (const step of steps) if (step.action === 'missing' || step.action === 'refused') step.status = step.action;
 
-  const count = (status: Step['status'], of = steps) => of.filter((s) => s.status === status).length;
+  const status = (s: Step['status'], of = steps) => of.filter((x) => x.status === s).length;
+  const deleted = steps.filter((s) => s.status === 'deleted');
   const summary = {
     references: named.length,
     alongside: along,
-    deleted: count('deleted'),
-    untagged: count('untagged'),
-    missing: count('missing'),
-    refused: count('refused'),
-    kept: count('kept'),
-    notAttempted: count('not-attempted'),
-    failed: count('failed'),
+    toDelete,
+    toUntag: count(steps, 'untag'),
+    // Manifests: two references to one manifest delete it once.
+    deleted: manifests(deleted),
+    untagged: status('untagged'),
+    missing: status('missing'),
+    refused: status('refused'),
+    kept: status('kept'),
+    notAttempted: status('not-attempted'),
+    failed: status('failed'),
   };
   if (args.output === 'json') {
     const doc = {
@@ -102,18 +109,45 @@ export async function runDelete(args: DeleteArgs, io: Io): Promise<number> {
     };
     io.stdout.write(JSON.stringify(doc, null, 2) + '\n');
   } else {
-    const table = await newTable({ head: ['reference', 'digest', 'action', 'status', 'detail'], style: { head: [], border: [] } });
-    for (const s of steps) table.push([s.ref.text, s.digest ? shortDigest(s.digest) : '-', s.action, s.status ?? (args.dryRun ? 'dry run' : '-'), s.error ?? s.detail]);
-    io.stdout.write(table.toString() + '\n');
     const more = [summary.refused && `${summary.refused} refused`, summary.kept && `${summary.kept} kept`, summary.notAttempted && `${summary.notAttempted} not attempted`].filter(Boolean).map((x) => `${x}, `).join('');
-    const wentAlong = count('deleted', steps.filter((s) => s.follows));
-    const deleted = `${summary.deleted} deleted${wentAlong ? ` (${wentAlong} of them along with what was named)` : ''}`;
-    const dry = args.dryRun ? `${along ? `; ${plural(along, 'manifest')} would go along with what is named (signatures, referrers, platform manifests)` : ''} (dry run: nothing changed)` : '';
-    io.stdout.write(`${deleted}, ${summary.untagged} untagged, ${summary.missing} not found, ${more}${summary.failed} failed${dry}.\n`);
+    const wentAlong = manifests(deleted.filter((s) => s.follows));
+    const line = args.dryRun
+      ? `Would delete ${plural(toDelete, 'manifest')}${alongText(along, 'would go')}, untag ${summary.toUntag}; ${summary.missing} not found${summary.refused ? `, ${summary.refused} refused` : ''} (dry run: nothing changed).`
+      : `${summary.deleted} deleted${wentAlong ? ` (${wentAlong} of them along with what was named)` : ''}, ${summary.untagged} untagged, ${summary.missing} not found, ${more}${summary.failed} failed.`;
+    await writeTable(io, steps, line, args.dryRun ? 'dry run' : '-');
   }
   // Done only when every named reference is (a dry run: when each can be); what goes along may be kept.
   const undone = named.some((s) => (args.dryRun ? s.status : s.status !== 'deleted' && s.status !== 'untagged'));
   return undone || summary.failed || summary.notAttempted ? 1 : 0;
+}
+
+/** Each reference once: a reference named twice would otherwise be untagged, then found missing. */
+function uniqueRefs(refs: ImageRef[], logger: Logger): ImageRef[] {
+  const seen = new Set<string>();
+  return refs.filter((ref) => {
+    const key = `${ref.repo}${ref.tag ? `:${ref.tag}` : `@${ref.digest}`}`;
+    if (seen.has(key)) logger.verbose(`${key} is named more than once; it counts once`);
+    return !seen.has(key) && !!seen.add(key);
+  });
+}
+
+/** Distinct manifests among the steps. */
+function manifests(steps: Step[]): number {
+  return new Set(steps.map((s) => `${s.ref.repo}@${s.digest}`)).size;
+}
+
+function count(steps: Step[], action: Step['action']): number {
+  return steps.filter((s) => s.action === action).length;
+}
+
+function alongText(along: number, verb: string): string {
+  return along ? ` (${along} of them ${verb} along with what is named: signatures, referrers, platform manifests)` : '';
+}
+
+async function writeTable(io: Io, steps: Step[], line: string, pending = 'planned'): Promise<void> {
+  const table = await newTable({ head: ['reference', 'digest', 'action', 'status', 'detail'], style: { head: [], border: [] } });
+  for (const s of steps) table.push([s.ref.text, s.digest ? shortDigest(s.digest) : '-', s.action, s.status ?? pending, s.error ?? s.detail]);
+  io.stdout.write(`${table.toString()}\n${line}\n`);
 }
 
 /**

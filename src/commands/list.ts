@@ -3,6 +3,7 @@ import { newTable } from '../report/cli-table.js';
 import { connectionOptions } from '../cli/options.js';
 import { checkRepositoryPattern, type Target } from '../config/targets.js';
 import { CleanregError, UsageError } from '../errors.js';
+import { redact } from '../util/redact.js';
 import { openCache } from '../inventory/disk-cache.js';
 import { ManifestDescriber } from '../inventory/describe.js';
 import { gatherRepository } from '../inventory/gather.js';
@@ -48,19 +49,22 @@ export async function runList(args: ListArgs, io: Io): Promise<number> {
   const cache = await openCache({ enabled: args.cache, dir: args.cacheDir, env: io.env, logger });
   const target: Target = { pattern, policy: { keep: 0, ignoreRefTags: false, order: 'created' }, source: '-n' };
   const repos = await selectRepositories(session, [target]);
-  const describer = new ManifestDescriber(session.client, cache);
-  let failed = 0;
+  const describer = new ManifestDescriber(session.client, cache, session.logger);
+  const errors: { repository: string; error: string }[] = [];
+  const hints = new Set<string>();
   const inventories = await eachRepository(session, repos, async ({ repo, listed }, limit) => {
     try {
       return await gatherRepository(repo, true, { ...session, limit, describer, workers: session.concurrency }, listed);
     } catch (error) {
       if (!(error instanceof CleanregError)) throw error;
-      failed++;
+      errors.push({ repository: repo, error: redact(error.message) });
+      if (error.hint) hints.add(error.hint);
       logger.error(`${repo}: ${error.message}`);
       return undefined;
     }
   });
   await cache.flush();
+  for (const hint of hints) logger.info(`hint: ${hint}`);
   const listed = inventories.filter((i): i is RepoInventory => !!i).sort((a, b) => a.name.localeCompare(b.name));
 
   if (args.output === 'json') {
@@ -73,6 +77,7 @@ export async function runList(args: ListArgs, io: Io): Promise<number> {
         size: repositorySize(inv),
         images: inv.images.map((i) => ({ digest: i.digest, tags: i.tags, type: isArtifact(i) ? 'artifact' : i.kind, mediaType: i.mediaType, created: i.created, size: i.size ?? null, ...(i.subject ? { subject: i.subject } : {}) })),
       })),
+      errors: errors.sort((a, b) => a.repository.localeCompare(b.repository)),
     };
     io.stdout.write(JSON.stringify(doc, null, 2) + '\n');
   } else {
@@ -91,5 +96,5 @@ export async function runList(args: ListArgs, io: Io): Promise<number> {
     const total = listed.map(repositorySize).reduce<number | null>((a, b) => (a === null || b === null ? null : a + b), 0);
     io.stdout.write(`${plural(listed.length, 'repository', 'repositories')}, ${plural(listed.reduce((n, i) => n + i.images.length, 0), 'image')}, ${plural(listed.reduce((n, i) => n + (i.tags?.length ?? 0), 0), 'tag')}${empty ? `, ${empty} empty` : ''}${total !== null ? `, ${formatBytes(total)} in blobs (shared blobs once per repository)` : ''}.\n`);
   }
-  return failed ? 1 : 0;
+  return errors.length ? 1 : 0;
 }

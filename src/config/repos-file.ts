@@ -44,6 +44,7 @@ export function parseReposFile(text: string, file: string, defaults: RuleInput =
     const problem = checkRepositoryPattern(pattern);
     if (problem) throw new ConfigError(file, line, problem);
     const input: RuleInput = { ...defaults };
+    const given = new Set<string>();
     for (const option of options) {
       if (option === 'ignore-ref-tags') {
         input.ignoreRefTags = true;
@@ -55,6 +56,9 @@ export function parseReposFile(text: string, file: string, defaults: RuleInput =
       if (eq < 0 && !(key in KEYS)) throw new ConfigError(file, line, `unexpected word "${option}": rules are ${RULES}`);
       if (!(key in KEYS)) throw new ConfigError(file, line, `unknown key "${key}": use ${RULES}`);
       if (eq < 0 || eq === option.length - 1) throw new ConfigError(file, line, `${key}: missing value (write ${key}=VALUE)`);
+      // The last would otherwise win silently: two exclude= would protect one pattern's tags only.
+      if (given.has(key)) throw new ConfigError(file, line, `${key} is given twice: give it once${key === 'include' || key === 'exclude' ? ' (one regex can match several tags: a|b)' : ''}`);
+      given.add(key);
       input[KEYS[key] as Exclude<keyof RuleInput, 'ignoreRefTags'>] = option.slice(eq + 1);
     }
     let policy: Policy;

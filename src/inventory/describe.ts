@@ -1,5 +1,9 @@
 import { isIndexType } from '../registry/media-types.js';
+import { RegistryError } from '../errors.js';
 import type { FetchedManifest, ManifestJson, RegistryClient } from '../registry/client.js';
+import { plural } from '../report/format.js';
+import { shortDigest } from '../util/digest.js';
+import type { Logger } from '../util/log.js';
 import type { RequestLimit } from '../util/request-limit.js';
 import { allSettledOrThrow } from '../util/settle.js';
 import type { BlobRef } from '../planner/types.js';
@@ -37,10 +41,13 @@ export interface DescribeContext {
  */
 export class ManifestDescriber {
   private readonly inflight = new Map<string, Promise<unknown>>();
+  /** Index summaries whose index lists manifests the registry does not have: those digests. */
+  private readonly missingChildren = new WeakMap<ManifestSummary, string[]>();
 
   constructor(
     private readonly client: RegistryClient,
     private readonly cache: MetadataCache,
+    private readonly logger?: Logger,
   ) {}
 
   /**
@@ -52,7 +59,14 @@ export class ManifestDescriber {
     const cached = this.cache.manifest(manifest.digest);
     if (cached && (!withCreated || cached.created !== undefined)) return cached;
     const summary = await this.summarise(repo, manifest.json, manifest.mediaType, manifest.size, withCreated, context);
-    if (isChild || summary.kind === 'index') this.cache.setManifest(manifest.digest, summary);
+    const missing = this.missingChildren.get(summary);
+    if (missing) {
+      // Left by a garbage collection that removed children of indexes (distribution's --delete-untagged did, before
+      // 2.8). Summarised from what the registry has now, which is not content: not cached.
+      this.logger?.warn(`${repo}: index ${shortDigest(manifest.digest)} lists ${missing.map(shortDigest).join(', ')}, which the registry does not have; it is dated by the ${plural(summary.children!.length - missing.length, 'manifest')} it has`);
+    } else if (isChild || summary.kind === 'index') {
+      this.cache.setManifest(manifest.digest, summary);
+    }
     return summary;
   }
 
@@ -80,18 +94,30 @@ export class ManifestDescriber {
     const summary: ManifestSummary = { kind: subject ? 'artifact' : 'index', mediaType, children, ...(subject ? { subject } : {}) };
     if (!withCreated) return summary;
     const described = await allSettledOrThrow(manifests.map((d) => sameRepo?.(d.digest) ?? this.child(repo, d.digest, limit)));
-    const known = described.filter((_, i) => !isAttestationChild(manifests[i])).map((c) => c.created).filter((d): d is string => typeof d === 'string');
+    const known = described.filter((c, i) => c && !isAttestationChild(manifests[i])).map((c) => c!.created).filter((d): d is string => typeof d === 'string');
     summary.created = known.length ? known.reduce((a, b) => (a > b ? a : b)) : null;
-    summary.blobs = dedupeBlobs(described.flatMap((c) => c.blobs ?? []));
+    summary.blobs = dedupeBlobs(described.flatMap((c) => c?.blobs ?? []));
+    const missing = manifests.filter((_, i) => !described[i]).map((d) => d.digest);
+    if (missing.length) {
+      // Dated by, and using the blobs of, the children it has; its size is unknown.
+      this.missingChildren.set(summary, missing);
+      return summary;
+    }
     return withSize(summary, size + manifests.reduce((a, d) => a + (d.size ?? 0), 0));
   }
 
-  /** A child of an index, by digest: manifest and config, each once. */
-  private child(repo: string, digest: string, limit: RequestLimit): Promise<ManifestSummary> {
+  /** A child of an index, by digest: manifest and config, each once; undefined when the registry does not have it. */
+  private child(repo: string, digest: string, limit: RequestLimit): Promise<ManifestSummary | undefined> {
     const cached = this.cache.manifest(digest);
     if (cached && cached.created !== undefined) return Promise.resolve(cached);
     return this.once(`m:${digest}`, async () => {
-      const manifest = await limit(() => this.client.getManifest(repo, digest));
+      let manifest: FetchedManifest;
+      try {
+        manifest = await limit(() => this.client.getManifest(repo, digest));
+      } catch (error) {
+        if (error instanceof RegistryError && error.kind === 'not-found') return undefined;
+        throw error;
+      }
       return this.describe(repo, manifest, true, { limit }, true);
     });
   }

@@ -116,7 +116,9 @@ function completePlan(inventory: RepoInventory, decisions: Map<string, PlannedIm
       notes.push(`orphaned ${what} ${artifact.tags.join(', ') || shortDigest(artifact.digest)}: subject ${shortDigest(subjects[0])} is gone (delete it by reference if it is not needed)`);
     } else {
       const { owner } = chosen;
-      decide(decisions, artifact, owner.action, `${what} of ${owner.action === 'delete' ? 'deleted' : 'kept'} ${owner.kind === 'artifact' ? 'artifact' : 'image'} ${shortDigest(owner.digest)}`, owner.digest);
+      // Its owner may be another than its subject: the index of a platform manifest, the image of an SBOM.
+      const via = chosen.subject !== owner.digest ? ` (it refers to ${shortDigest(chosen.subject)})` : '';
+      decide(decisions, artifact, owner.action, `${what} of ${owner.action === 'delete' ? 'deleted' : 'kept'} ${owner.kind} ${shortDigest(owner.digest)}${via}`, owner.digest);
       // The manifest it belongs to (a referrer tag names one too): re-verification keeps it if that one stays.
       decisions.get(artifact.digest)!.subject = chosen.subject;
     }

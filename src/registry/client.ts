@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import { RegistryError, UsageError } from '../errors.js';
 import type { Logger } from '../util/log.js';
+import { DIGEST } from '../util/digest.js';
+import { displayUrl } from '../util/redact.js';
 import { Authenticator, type Credentials } from './auth.js';
 import { mapRequestError, type RequestContext } from './error-map.js';
 import { MANIFEST_ACCEPT, OCI_INDEX } from './media-types.js';
@@ -61,7 +63,11 @@ interface Operation {
 }
 
 /** A digest as the distribution spec defines it (`algorithm:encoded`). */
-export const DIGEST = /^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/;
+
+/** `repo:tag` or `repo@digest`, as docker writes a reference. */
+function reference(repo: string, ref: string): string {
+  return `${repo}${ref.includes(':') ? '@' : ':'}${ref}`;
+}
 
 /** Normalises and checks a registry URL given by the user (-r). */
 export function parseRegistryUrl(input: string): URL {
@@ -135,7 +141,7 @@ export class RegistryClient {
 
   /** GET /v2/: reachability, TLS and credentials are checked before anything else. */
   async ping(): Promise<void> {
-    const op: Operation = { method: 'GET', url: this.url('/v2/'), what: `check ${this.base.origin}` };
+    const op: Operation = { method: 'GET', url: this.url('/v2/'), what: `check ${displayUrl(this.base).replace(/\/$/, '')}` };
     const res = await this.send(op);
     this.logger.debug(`registry ${this.base.origin} answered /v2/ with ${res.statusCode} (${this.auth.scheme} auth)`);
   }
@@ -177,7 +183,7 @@ export class RegistryClient {
 
   /** GET a manifest by tag or digest with the full Accept list; the digest is the registry's, else the body's sha256. */
   async getManifest(repo: string, ref: string): Promise<FetchedManifest> {
-    const what = `get manifest ${repo}:${ref}`;
+    const what = `get manifest ${reference(repo, ref)}`;
     const res = await this.send({ method: 'GET', url: this.url(`/v2/${repo}/manifests/${ref}`), what, repo, scope: pullScope(repo), headers: { accept: MANIFEST_ACCEPT } });
     const header = res.headers['docker-content-digest'];
     const digest = typeof header === 'string' && DIGEST.test(header) ? header : `sha256:${createHash('sha256').update(res.body).digest('hex')}`;
@@ -189,7 +195,7 @@ export class RegistryClient {
   /** The digest a tag points at now, or null when the tag (or repository) is gone. */
   async resolve(repo: string, ref: string): Promise<string | null> {
     try {
-      const res = await this.send({ method: 'HEAD', url: this.url(`/v2/${repo}/manifests/${ref}`), what: `resolve ${repo}:${ref}`, repo, scope: pullScope(repo), headers: { accept: MANIFEST_ACCEPT } });
+      const res = await this.send({ method: 'HEAD', url: this.url(`/v2/${repo}/manifests/${ref}`), what: `resolve ${reference(repo, ref)}`, repo, scope: pullScope(repo), headers: { accept: MANIFEST_ACCEPT } });
       const header = res.headers['docker-content-digest'];
       if (typeof header === 'string' && DIGEST.test(header)) return header;
       // Never guess: without the header, the digest is the hash of the bytes.
@@ -237,7 +243,7 @@ export class RegistryClient {
 
   /** PUT a manifest (used to move a single tag away from a shared digest). */
   async putManifest(repo: string, ref: string, body: Buffer, mediaType: string): Promise<string> {
-    const res = await this.send({ method: 'PUT', url: this.url(`/v2/${repo}/manifests/${ref}`), what: `put manifest ${repo}:${ref}`, repo, scope: pushScope(repo), headers: { 'content-type': mediaType }, body });
+    const res = await this.send({ method: 'PUT', url: this.url(`/v2/${repo}/manifests/${ref}`), what: `put manifest ${reference(repo, ref)}`, repo, scope: pushScope(repo), headers: { 'content-type': mediaType }, body });
     const header = res.headers['docker-content-digest'];
     return typeof header === 'string' ? header : `sha256:${createHash('sha256').update(body).digest('hex')}`;
   }

@@ -146,6 +146,9 @@ export function mapStatus(status: number, code: string | undefined, ctx: Request
         'enable it with REGISTRY_STORAGE_DELETE_ENABLED=true (storage.delete.enabled: true in config.yml) and restart the registry; pull-through caches, Docker Hub and GHCR do not allow deletion over the v2 API',
         status,
       );
+    case 400:
+      // What a TLS port says to plain HTTP (Go: "Client sent an HTTP request to an HTTPS server").
+      return new RegistryError('protocol', `${ctx.what}: the registry answered HTTP 400${detail}`, ctx.url.protocol === 'http:' ? 'if the registry speaks HTTPS on this port, use an https:// URL' : undefined, status);
     case 429:
       return new RegistryError('rate-limited', `${ctx.what}: rate limited by the registry (429)`, 'lower -w/--metadata-workers, or run again later', status);
     default:

@@ -39,7 +39,7 @@ export function planDocument(registry: string, plans: RepoPlan[], outcomes?: Rep
     registry,
     dryRun,
     repositories: plans.map((plan) => repositoryEntry(plan, byRepo.get(plan.name))),
-    summary: { ...summarizePlan(plans), ...(outcomes ? summarizeOutcomes(outcomes) : {}) },
+    summary: { ...summarizePlan(plans), ...(outcomes ? summarizeOutcomes(outcomes, plans) : {}) },
   };
 }
 
@@ -52,6 +52,6 @@ export function writePlanDocument(out: NodeJS.WritableStream, registry: string, 
   const indent = (json: string) => json.replace(/\n/g, '\n    ');
   out.write(`{\n  "registry": ${JSON.stringify(registry)},\n  "dryRun": ${dryRun},\n  "repositories": [`);
   plans.forEach((plan, i) => out.write(`${i ? ',' : ''}\n    ${indent(JSON.stringify(repositoryEntry(plan, byRepo.get(plan.name)), null, 2))}`));
-  const summary = { ...summarizePlan(plans), ...(outcomes ? summarizeOutcomes(outcomes) : {}) };
+  const summary = { ...summarizePlan(plans), ...(outcomes ? summarizeOutcomes(outcomes, plans) : {}) };
   out.write(`${plans.length ? '\n  ' : ''}],\n  "summary": ${JSON.stringify(summary, null, 2).replace(/\n/g, '\n  ')}\n}\n`);
 }

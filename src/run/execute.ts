@@ -5,7 +5,7 @@ import { applyRepoPlan, notAttemptedAll, type Halt, type Outcome, type RepoOutco
 import type { RepoPlan } from '../planner/types.js';
 import { plural } from '../report/format.js';
 import { writePlanDocument } from '../report/json.js';
-import { applySummaryLine, planSummaryLine, summarizeOutcomes, summarizePlan } from '../report/summary.js';
+import { applySummaryLine, planSummaryLine, summarizeOutcomes, summarizePlan, withThem } from '../report/summary.js';
 import { renderPlanTable } from '../report/table.js';
 import type { Io } from '../util/log.js';
 import { confirmDeletion } from './confirm.js';
@@ -30,7 +30,7 @@ const OUTCOME_LABEL: Record<Outcome['status'], string> = { deleted: 'deleted', g
 export async function showAndApply(session: Session, plans: RepoPlan[], opts: ExecuteOptions, io: Io): Promise<number> {
   const color = opts.output === 'table' && !!(io.stdout as { isTTY?: boolean }).isTTY && !io.env.NO_COLOR;
   const summary = summarizePlan(plans);
-  const toDelete = summary.imagesToDelete > 0;
+  const toDelete = summary.manifestsToDelete > 0;
   const table = opts.output === 'table';
   if (table) {
     for (const plan of plans) io.stdout.write(await renderPlanTable(plan, opts.now, color));
@@ -44,7 +44,7 @@ export async function showAndApply(session: Session, plans: RepoPlan[], opts: Ex
     return 0;
   }
 
-  await confirmDeletion(`Delete ${plural(summary.imagesToDelete, 'image')} (${plural(summary.tagsToDelete, 'tag')}) from ${session.registry}?`, opts.yes, io);
+  await confirmDeletion(`Delete ${plural(summary.imagesToDelete, 'image')} (${plural(summary.tagsToDelete, 'tag')})${withThem(summary.manifestsToDelete - summary.imagesToDelete)} from ${session.registry}?`, opts.yes, io);
 
   const outcomes: RepoOutcome[] = [];
   const halt: Halt = {};
@@ -65,7 +65,7 @@ export async function showAndApply(session: Session, plans: RepoPlan[], opts: Ex
   await Promise.all(pending.slice(1).map((plan) => repoLimit(() => applyOne(plan))));
   const order = new Map(plans.map((p, i) => [p.name, i]));
   outcomes.sort((a, b) => order.get(a.name)! - order.get(b.name)!);
-  const result = summarizeOutcomes(outcomes);
+  const result = summarizeOutcomes(outcomes, plans);
   if (table) {
     const c = createColors(color); // not picocolors' default, which colours any output when CI is set
     for (const outcome of outcomes) {

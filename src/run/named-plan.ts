@@ -39,7 +39,7 @@ export interface NamedDeletion {
  * OCI referrers, the untagged platform manifests of an index, the referrers a referrers-tag index lists.
  */
 export async function planNamedDeletion(session: Session, repo: string, refs: ImageRef[], limit: RequestLimit, onlyNamed: boolean): Promise<NamedDeletion> {
-  const ctx = { ...session, limit, describer: new ManifestDescriber(session.client, new MemoryCache()), workers: session.concurrency };
+  const ctx = { ...session, limit, describer: new ManifestDescriber(session.client, new MemoryCache(), session.logger), workers: session.concurrency };
   let images: Image[];
   try {
     // Every tag is read: which other tags share a digest, or point at an index that needs it, decides between

@@ -3,7 +3,7 @@ import { dirname } from 'node:path';
 import { UsageError } from '../errors.js';
 import type { ImageKind, PlannedImage, RepoPlan } from '../planner/types.js';
 import { checkRepositoryPattern, isGlob } from '../config/targets.js';
-import { DIGEST } from '../registry/client.js';
+import { DIGEST } from '../util/digest.js';
 
 export const PLAN_FILE_VERSION = 1;
 
@@ -50,6 +50,8 @@ export function readPlanFile(path: string): { registry: string; createdAt: strin
     file = JSON.parse(readFileSync(path, 'utf8')) as PlanFile;
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
+    // A path that names no file is not shown: a password given after the wrong option could be in its place.
+    if (code === 'ENOENT') throw new UsageError('cannot read the plan: no such file (the path given is not shown: a password given after the wrong option could be in its place)');
     throw new UsageError(`cannot read the plan ${path}: ${code ?? (error as Error).message}`);
   }
   const bad = (what: string, hint?: string) => new UsageError(`${path} is not a cleanreg plan: ${what}`, hint);

@@ -7,6 +7,7 @@ import { gatherRepository } from '../inventory/gather.js';
 import { planRepository } from '../planner/plan.js';
 import { needsCreated, type RepoPlan } from '../planner/types.js';
 import type { RequestLimit } from '../util/request-limit.js';
+import { plural } from '../report/format.js';
 import { addReferrers } from './referrers.js';
 import type { Session } from './session.js';
 
@@ -46,7 +47,7 @@ export async function selectRepositories(session: Session, targets: Target[]): P
 export async function scanAndPlan(session: Session, targets: Target[], cache: MetadataCache, now: Date, hooks: ScanHooks = {}, inShard?: (repo: string) => boolean): Promise<ScanResult> {
   const selected = (await selectRepositories(session, targets)).filter(({ repo }) => !inShard || inShard(repo));
   hooks.onRepositories?.(selected.length);
-  const describer = new ManifestDescriber(session.client, cache);
+  const describer = new ManifestDescriber(session.client, cache, session.logger);
   const errors: CleanregError[] = [];
   const missing: CleanregError[] = [];
   const plans = await eachRepository(session, selected, async ({ repo, target, listed }, limit) => {
@@ -54,7 +55,7 @@ export async function scanAndPlan(session: Session, targets: Target[], cache: Me
       const inventory = await gatherRepository(repo, needsCreated(target.policy), { ...session, limit, describer, workers: session.concurrency, onTag: hooks.onTag }, listed);
       const plan = planRepository(inventory, target.policy, now);
       await addReferrers(session, plan, limit);
-      session.logger.verbose(`${repo}: ${inventory.tags?.length ?? 0} tags, ${plan.keep.length} images kept, ${plan.delete.length} to delete (${target.source})`);
+      session.logger.verbose(`${repo}: ${plural(inventory.tags?.length ?? 0, 'tag')}, ${plural(plan.keep.length, 'manifest')} kept, ${plan.delete.length} to delete (${target.source})`);
       hooks.onRepository?.(plan);
       return plan;
     } catch (error) {

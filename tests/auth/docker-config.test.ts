@@ -181,10 +181,11 @@ describe('--password-stdin and the order of the sources', () => {
     await expectDeleted(await runCli([...args(), '-u', USER, '--password-stdin'], { input: PASSWORD, env: { DOCKER_CONFIG: wrongConfig() } }));
   });
 
-  test('--password-stdin with a password already set is a usage error', async () => {
-    const r = await runCli([...args(), '-u', USER, '--password-stdin'], { input: PASSWORD, env: { CLEANREG_PASSWORD: PASSWORD } });
+  test('--password-stdin wins over CLEANREG_PASSWORD, as a flag does; with -pw as well it is a usage error', async () => {
+    await expectDeleted(await runCli([...args(), '-u', USER, '--password-stdin'], { input: PASSWORD, env: { CLEANREG_PASSWORD: 'env-wrong' } }));
+    const r = await runCli([...args(), '-u', USER, '-pw', PASSWORD, '--password-stdin'], { input: PASSWORD });
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/--password-stdin given, but a password is already set/);
+    expect(r.stderr).toMatch(/--password-stdin given, but -pw\/--basicauth-pw gives a password too/);
   });
 
   test('empty standard input with --password-stdin is a usage error', async () => {

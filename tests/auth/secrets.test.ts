@@ -179,6 +179,17 @@ describe('passwords on the command line that yargs would have split or echoed', 
     }
   });
 
+  test('nor by delete, where it would be a reference, nor by apply, where it would be the plan file: exit 2', async () => {
+    const asRef = await runBuiltCli(['delete', '-r', reg.url, '-u', USER, '-p', PASSWORD, 'dash/app:old', '--dry-run']);
+    expect(asRef.code).toBe(2);
+    expect(asRef.stderr).toMatch(/reference 1 names no tag: write repo:tag or repo@sha256:… \(the word is not shown/);
+    expectNoSecrets(asRef, [PASSWORD]);
+    const asFile = await runBuiltCli(['apply', '-r', reg.url, '-u', USER, '-p', PASSWORD]);
+    expect(asFile.code).toBe(2);
+    expect(asFile.stderr).toMatch(/cannot read the plan: no such file \(the path given is not shown/);
+    expectNoSecrets(asFile, [PASSWORD]);
+  });
+
   test('nor are the letters of an unknown -xyz group, while unknown options are still named', async () => {
     const r = await runBuiltCli([...base(), '-pw', DASHED, '-Qz9Kq', '--frobnicate']);
     expect(r.code).toBe(2);

@@ -3,7 +3,8 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } fr
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runBuiltCli, runCli } from '../helpers/cli.js';
+import { spawn } from 'node:child_process';
+import { CLI_PATH, runBuiltCli, runCli } from '../helpers/cli.js';
 import { registryPerTest } from '../helpers/fixture.js';
 import { ImagePusher } from '../helpers/images.js';
 import { startRegistry, stopAllRegistries, type TestRegistry } from '../helpers/registry.js';
@@ -205,10 +206,37 @@ describe('refusals and failures delete nothing', () => {
     [['-n', 'app', '-k', '1', '-c', notPem], /-c\/--cacert .*no PEM certificate/],
     [['-n', 'app', '-k', '1', '-c', brokenPem], /-c\/--cacert .*broken\.pem: a certificate in it cannot be read/],
     [['-n', 'app', '-k', '1', '--cert', notPem, '--key', notPem], /--cert\/--key cannot be used/],
+    // Given twice, yargs makes a list: two --exclude became the one regex "new,old", which protected nothing.
+    [['-n', 'app', '-k', '0', '--exclude', 'new', '--exclude', 'old'], /--exclude given more than once: give each once \(one REGEX can match several tags: a\|b\)/],
+    [['-n', 'app', '-n', 'other', '-k', '1'], /--reponame given more than once/],
+    [['-n', 'app', '-k', '1', '-k', '2'], /--keepimages given more than once/],
+    [['-n', 'app', '-k', '1', '--before', '2024-06-01', '--before', '2024-05-01', '--shard', '0/2', '--shard', '1/2'], /--before, --shard given more than once/],
   ])('usage error %j → exit 2', async (args, message) => {
     const r = await runCli(['-r', reg.url, ...args, '-y']);
     expect(r.stderr).toMatch(message);
     expect(r.code).toBe(2);
+    expect(deletes()).toBe(0);
+    await untouched();
+  });
+
+  test('a key given twice on a repos.conf line is an error of that line, not the last one winning', async () => {
+    const file = join(tmp, 'twice.conf');
+    writeFileSync(file, 'app 0 exclude=new exclude=old\n');
+    const r = await runCli(['-r', reg.url, '-f', file, '-y']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`${file}:1: exclude is given twice: give it once (one regex can match several tags: a|b)`);
+    expect(deletes()).toBe(0);
+    await untouched();
+  });
+
+  test('a reader that goes away (cleanreg … | head) stops the run quietly, before any deletion: exit 141', async () => {
+    const child = spawn(process.execPath, [CLI_PATH, '-r', reg.url, '-n', 'app', '-k', '0', '-y', '--no-cache'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout.destroy(); // the read end closes before cleanreg writes its plan
+    let stderr = '';
+    child.stderr.on('data', (c) => (stderr += c));
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(code).toBe(141);
+    expect(stderr).not.toMatch(/EPIPE|Unhandled|internal error/);
     expect(deletes()).toBe(0);
     await untouched();
   });

@@ -3,11 +3,13 @@ import { afterAll, describe, expect, test } from '@jest/globals';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { stripVTControlCharacters as stripAnsi } from 'node:util';
+import { main } from '../../src/main.js';
 import { runCli } from '../helpers/cli.js';
 import { registryPerTest } from '../helpers/fixture.js';
-import { ImagePusher as Pusher, MT } from '../helpers/images.js';
+import { ImagePusher, MT } from '../helpers/images.js';
 import { startFront } from '../helpers/front.js';
-import type { ImagePusher } from '../helpers/images.js';
 import { startRegistry, stopAllRegistries, type TestRegistry } from '../helpers/registry.js';
 
 afterAll(stopAllRegistries);
@@ -41,6 +43,27 @@ describe('list', () => {
     expect(table.code).toBe(0);
     expect(table.stdout).toMatch(/empty\/repo.*no tags: empty repository/);
     expect(table.stdout).toMatch(/1 repository, 0 images, 0 tags, 1 empty/);
+  });
+});
+
+describe('an index that lists a manifest the registry no longer has', () => {
+  test('is listed and warned about, not a failure of its repository; a plan dates it by the child it has and deletes it', async () => {
+    const broken = await p.pushIndex('fan', ['old'], [{ arch: 'amd64', created: day(1), seed: 'b1' }, { arch: 'arm64', created: day(2), seed: 'b2' }]);
+    await p.pushImage('fan', ['new'], { created: day(3), seed: 'b3' });
+    const [gone, left] = broken.children;
+    expect((await p.send('DELETE', `/v2/fan/manifests/${gone.digest}`)).status).toBe(202);
+
+    const list = await runCli(['list', '-r', reg.url, '-n', 'fan', '--output', 'json']);
+    expect(list.code).toBe(0);
+    expect(list.stderr).toMatch(new RegExp(`fan: index ${broken.digest.slice(7, 19)} lists ${gone.digest.slice(7, 19)}, which the registry does not have; it is dated by the 1 manifest it has`));
+    const doc = JSON.parse(list.stdout);
+    expect(doc.errors).toEqual([]);
+    expect(doc.repositories[0].images.find((i: { digest: string }) => i.digest === broken.digest)).toMatchObject({ type: 'index', created: day(2), size: null });
+
+    const r = await runCli(['-r', reg.url, '-n', 'fan', '-k', '1', '-y', '--no-cache', '--output', 'json']);
+    expect(r.code).toBe(0);
+    expect(await sorted('fan')).toEqual(['new']);
+    for (const digest of [broken.digest, left.digest]) expect(await p.resolve('fan', digest)).toBeNull();
   });
 });
 
@@ -160,7 +183,7 @@ describe('delete by reference', () => {
     const dry = await runCli(['delete', '-r', reg.url, 'app:v1', '--dry-run']);
     expect(dry.code).toBe(0);
     expect(dry.stdout).toMatch(new RegExp(`app:${sigTag(img.digest)}.*delete-manifest.*dry run.*signature of deleted image`));
-    expect(dry.stdout).toMatch(/0 deleted, 0 untagged, 0 not found, 0 failed; 1 manifest would go along with what is named \(signatures, referrers, platform manifests\) \(dry run: nothing changed\)\./);
+    expect(dry.stdout).toMatch(/^Would delete 2 manifests \(1 of them would go along with what is named: signatures, referrers, platform manifests\), untag 0; 0 not found \(dry run: nothing changed\)\.$/m);
     expect(await p.resolve('app', sig.digest)).toBe(sig.digest);
 
     const alone = await runCli(['delete', '-r', reg.url, `app:${sigTag(img.digest)}`, '-y', '--output', 'json']);
@@ -232,6 +255,46 @@ describe('delete by reference', () => {
     expect(deletes.indexOf(ref.digest)).toBeGreaterThan(deletes.indexOf(arm.digest));
   });
 
+  test('a reference named twice counts once; two references to one manifest delete it once; a malformed digest is a usage error', async () => {
+    const shared = await p.pushImage('app', ['v3', 'latest'], { created: day(1), seed: 'u1' });
+    const solo = await p.pushImage('app', ['a', 'b'], { created: day(2), seed: 'u2' });
+    const r = await runCli(['delete', '-r', reg.url, 'app:v3', 'app:v3', 'app:a', 'app:b', '-y', '--output', 'json']);
+    expect(r.code).toBe(0);
+    const doc = JSON.parse(r.stdout);
+    expect(doc.references.map((x: { reference: string; status: string }) => [x.reference, x.status])).toEqual([['app:v3', 'untagged'], ['app:a', 'deleted'], ['app:b', 'deleted']]);
+    expect(doc.summary).toMatchObject({ references: 3, deleted: 1, untagged: 1, failed: 0 });
+    expect(await sorted('app')).toEqual(['latest']);
+    expect(await p.resolve('app', 'latest')).toBe(shared.digest);
+    expect(await p.resolve('app', solo.digest)).toBeNull();
+    for (const digest of [`sha256:${'A'.repeat(64)}`, `sha256:${'a'.repeat(32)}`, `md5:${'a'.repeat(32)}`]) {
+      const bad = await runCli(['delete', '-r', reg.url, `app@${digest}`, '-y']);
+      expect(bad.code).toBe(2);
+      expect(bad.stderr).toMatch(/reference 1 has an invalid digest: write sha256: and 64 lowercase hex digits/);
+    }
+  });
+
+  test('asked on a terminal: what will happen is shown before the question; answered no, nothing changes', async () => {
+    const img = await p.pushImage('app', ['old'], { created: day(1), seed: 't1' });
+    await p.pushImage('app', [`${img.digest.replace(':', '-')}.sig`], { created: null, seed: 't1-sig' });
+    // As process.stderr, which the prompt's end() leaves open.
+    const terminal = () => Object.assign(new PassThrough(), { isTTY: true, end() { return this; } });
+    const [stdin, stdout, stderr] = [terminal(), new PassThrough(), terminal()];
+    let out = '';
+    let asked = '';
+    let answered = false;
+    stdout.on('data', (c) => (out += c));
+    stderr.on('data', (c) => {
+      asked += c;
+      if (/\? Delete/.test(stripAnsi(asked)) && !answered) answered = !!setTimeout(() => stdin.write('n\r'), 200);
+    });
+    const code = await main(['delete', '-r', reg.url, 'app:old'], { stdout, stderr, stdin, env: { HOME: '/nonexistent-home', PATH: process.env.PATH } });
+    expect(code).toBe(2);
+    expect(out).toMatch(/app:old .*delete-manifest.*planned/);
+    expect(out).toMatch(/Would delete 2 manifests \(1 of them would go along with what is named/);
+    expect(stripAnsi(asked)).toMatch(/Delete 2 manifests \(1 along with what is named\) and untag 0 in /);
+    expect(await p.resolve('app', img.digest)).toBe(img.digest);
+  });
+
   test('--dry-run changes nothing; another host is a usage error', async () => {
     await p.pushImage('app', ['x', 'y'], { created: day(1), seed: 'd6' });
     const dry = await runCli(['delete', '-r', reg.url, 'app:x', '--dry-run']);
@@ -247,7 +310,7 @@ describe('delete by reference', () => {
 describe('delete by reference, deletion disabled', () => {
   test('after the first 405 nothing more is tried, an untag in another repository included: the tags stay', async () => {
     const off = await startRegistry({ deleteEnabled: false });
-    const q = new Pusher({ url: off.url });
+    const q = new ImagePusher({ url: off.url });
     try {
       await q.pushImage('app', ['old'], { created: day(1), seed: 'o1' });
       await q.pushImage('lib', ['x', 'y'], { created: day(1), seed: 'o2' });
@@ -346,5 +409,18 @@ describe('completion and version', () => {
     const version = await runCli(['--version']);
     expect(version.code).toBe(0);
     expect(version.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+  });
+
+  test('completes the commands (not "$0"), the default command\'s options, and a command\'s own (no "--r")', async () => {
+    const complete = async (...words: string[]) => (await runCli(['--get-yargs-completions', 'cleanreg', ...words])).stdout.trim().split('\n');
+    const commands = await complete('');
+    expect(commands).toEqual(expect.arrayContaining(['apply', 'delete', 'list', 'prune-empty']));
+    expect(commands).not.toContain('$0');
+    const top = await complete('-r', 'x', '-');
+    expect(top).toEqual(expect.arrayContaining(['--registry', '-r', '--reponame', '-n', '--keepimages', '-k', '--reposfile', '--dry-run', '--older-than']));
+    const ofDelete = await complete('delete', '--');
+    expect(ofDelete).toEqual(expect.arrayContaining(['--registry', '--only-named', '--from-file']));
+    expect(ofDelete).not.toContain('--r');
+    expect(ofDelete).not.toContain('--keepimages');
   });
 });

@@ -311,9 +311,9 @@ describe('plan files', () => {
   });
 
   const valid = { kind: 'cleanreg-plan', version: 1, createdAt: 'x', registry: 'http://r' };
-  const img = { digest: 'sha256:abc', tags: ['t'], kind: 'image', action: 'delete', reason: 'r', created: null, mediaType: 'm' };
+  const A = `sha256:${'a'.repeat(64)}`;
+  const img = { digest: A, tags: ['t'], kind: 'image', action: 'delete', reason: 'r', created: null, mediaType: 'm' };
   test.each([
-    { name: 'missing file', content: undefined, message: 'cannot read the plan' },
     { name: 'not JSON', content: '{"kind": ', message: 'cannot read the plan' },
     { name: 'JSON null', content: 'null', message: '"kind" is not "cleanreg-plan"' },
     { name: 'another kind of JSON', content: '{"hello": 1}', message: '"kind" is not "cleanreg-plan"' },
@@ -324,12 +324,14 @@ describe('plan files', () => {
     { name: 'a repository without images', content: JSON.stringify({ ...valid, repositories: [{ name: 'a', images: [] }, { name: 'b' }] }), message: 'repository #2 has no name or images' },
     { name: 'an image without a digest', content: JSON.stringify({ ...valid, repositories: [{ name: 'a', images: [{ ...img, digest: undefined }] }] }), message: 'a: an image has no valid digest' },
     { name: 'a malformed digest', content: JSON.stringify({ ...valid, repositories: [{ name: 'a', images: [{ ...img, digest: 'v1.0' }] }] }), message: 'a: an image has no valid digest' },
-    { name: 'a bad action', content: JSON.stringify({ ...valid, repositories: [{ name: 'a', images: [{ ...img, action: 'purge' }] }] }), message: 'a@sha256:abc: action must be keep or delete' },
+    { name: 'a digest cut short', content: JSON.stringify({ ...valid, repositories: [{ name: 'a', images: [{ ...img, digest: 'sha256:zzz' }] }] }), message: 'a: an image has no valid digest' },
+    { name: 'a digest in capitals', content: JSON.stringify({ ...valid, repositories: [{ name: 'a', images: [{ ...img, digest: A.toUpperCase() }] }] }), message: 'a: an image has no valid digest' },
+    { name: 'a bad action', content: JSON.stringify({ ...valid, repositories: [{ name: 'a', images: [{ ...img, action: 'purge' }] }] }), message: `a@${A}: action must be keep or delete` },
     { name: 'no tags', content: JSON.stringify({ ...valid, repositories: [{ name: 'a', images: [{ ...img, tags: undefined }] }] }), message: 'tags or kind missing' },
     { name: 'a bad kind', content: JSON.stringify({ ...valid, repositories: [{ name: 'a', images: [{ ...img, kind: 'blob' }] }] }), message: 'tags or kind missing' },
     { name: 'a null image', content: JSON.stringify({ ...valid, repositories: [{ name: 'a', images: [null] }] }), message: 'an image has no valid digest' },
-    { name: 'follows is not a digest', content: JSON.stringify({ ...valid, repositories: [{ name: 'a', images: [{ ...img, follows: {} }] }] }), message: 'a@sha256:abc: "follows" is not a digest' },
-    { name: 'a subject that is not a digest', content: JSON.stringify({ ...valid, repositories: [{ name: 'a', images: [{ ...img, subject: '../x' }] }] }), message: 'a@sha256:abc: "subject" is not a digest' },
+    { name: 'follows is not a digest', content: JSON.stringify({ ...valid, repositories: [{ name: 'a', images: [{ ...img, follows: {} }] }] }), message: `a@${A}: "follows" is not a digest` },
+    { name: 'a subject that is not a digest', content: JSON.stringify({ ...valid, repositories: [{ name: 'a', images: [{ ...img, subject: '../x' }] }] }), message: `a@${A}: "subject" is not a digest` },
   ])('$name: a usage error naming the file', ({ content, message }) => {
     const path = file(content);
     const error = errorOf(() => readPlanFile(path));
@@ -338,10 +340,17 @@ describe('plan files', () => {
     expect(error.message).toContain(message);
   });
 
+  test('a file that is not there: a usage error that does not show the path (a misplaced password could be in its place)', () => {
+    const error = errorOf(() => readPlanFile(join(dir, 'S3cr3t-pass')));
+    expect(error).toBeInstanceOf(UsageError);
+    expect(error.message).toBe('cannot read the plan: no such file (the path given is not shown: a password given after the wrong option could be in its place)');
+  });
+
   test('a minimal valid plan reads with defaults for empty and notes', () => {
-    const path = file(JSON.stringify({ ...valid, repositories: [{ name: 'a', images: [img, { ...img, digest: 'sha256:def', action: 'keep' }] }] }));
+    const D = `sha256:${'d'.repeat(64)}`;
+    const path = file(JSON.stringify({ ...valid, repositories: [{ name: 'a', images: [img, { ...img, digest: D, action: 'keep' }] }] }));
     const [plan] = readPlanFile(path).plans;
-    expect(plan).toEqual({ name: 'a', empty: false, notes: [], delete: [img], keep: [{ ...img, digest: 'sha256:def', action: 'keep' }] });
+    expect(plan).toEqual({ name: 'a', empty: false, notes: [], delete: [img], keep: [{ ...img, digest: D, action: 'keep' }] });
   });
 
   // BUG (fails until fixed): writePlanFile drops RepoPlan.freedBytes, so `cleanreg apply PLAN` cannot show the
