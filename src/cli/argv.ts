@@ -27,6 +27,8 @@ export function rewriteLegacyArgs(args: string[]): string[] {
  * indistinguishable from one and is named.)
  */
 export function withoutUnknownValues(message: string, args: string[]): string {
+  // A value outside an option's choices is not shown either ("--order <password>").
+  if (message.startsWith('Invalid values:')) return message.replace(/, Given: (?:"[^"\n]*"|[^,\n]*)/g, '');
   const m = /^(Unknown arguments?): (.*)$/s.exec(message);
   if (!m) return message;
   const named = (word: string) => args.some((a) => a === `-${word}` || a === `--${word}` || a.startsWith(`--${word}=`)) || (word === args[0] && !word.startsWith('-'));
