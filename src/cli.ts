@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 import { main } from './main.js';
+import { deletionConfirmed } from './run/confirm.js';
 
-// A reader that went away (cleanreg … | head): stop at once and quietly, as a Unix tool stopped by SIGPIPE does.
-// Printing the plan comes before any deletion, so a run cut short there deletes nothing.
+// A reader that went away (cleanreg … | head): before any deletion is confirmed, stop at once and quietly, as a
+// Unix tool stopped by SIGPIPE does (nothing is deleted); once deleting, finish, with nothing more printed.
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {
   if (error.code !== 'EPIPE') throw error;
-  process.exit(141);
+  if (!deletionConfirmed()) process.exit(141);
 });
 
 // exitCode, not process.exit(): a large JSON document written to a pipe must drain first.

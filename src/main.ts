@@ -31,6 +31,8 @@ export async function main(argv: string[], io: Io): Promise<number> {
     .scriptName('cleanreg')
     // One language: the checks below read yargs' messages (and a translated "Unknown argument" would echo a word).
     .locale('en')
+    // --exclude.a x would make an object of --exclude, which every check downstream would misread.
+    .parserConfiguration({ 'dot-notation': false })
     .usage('cleanreg: delete old images from a Docker/OCI registry under a retention policy\n\nUsage: $0 -r URL (-n REPO -k N | -f REPOSFILE) [options]')
     // Completions are answered through --get-yargs-completions; `completion` prints the script (captured as output).
     .completion('__complete', false, (current: string, argv: { _: (string | number)[] }, completeAsYargs: (onCompleted: (error: Error | null, completions: string[] | undefined) => void) => void, done: (completions: string[]) => void) => {
@@ -75,7 +77,8 @@ export async function main(argv: string[], io: Io): Promise<number> {
       output = out;
       parsed = given;
     });
-    const repeated = repeatedOptions(parsed);
+    // Completing a command line is not running it (the default command's options are unknown there).
+    const repeated = args.includes('--get-yargs-completions') ? [] : repeatedOptions(parsed);
     if (repeated.length && !usageError) {
       const regex = repeated.some((key) => key === 'include' || key === 'exclude') ? ' (one REGEX can match several tags: a|b)' : '';
       usageError = `${repeated.map((key) => `--${key}`).join(', ')} given more than once: give each once${regex}`;

@@ -28,7 +28,7 @@ export function rewriteLegacyArgs(args: string[]): string[] {
  */
 export function withoutUnknownValues(message: string, args: string[]): string {
   // A value outside an option's choices is not shown either ("--order <password>").
-  if (message.startsWith('Invalid values:')) return message.replace(/, Given: (?:"[^"\n]*"|[^,\n]*)/g, '');
+  if (message.startsWith('Invalid values:')) return message.replace(/, Given: .*, Choices: /g, ', Choices: ');
   const m = /^(Unknown arguments?): (.*)$/s.exec(message);
   if (!m) return message;
   const named = (word: string) => args.some((a) => a === `-${word}` || a === `--${word}` || a.startsWith(`--${word}=`)) || (word === args[0] && !word.startsWith('-'));
@@ -50,6 +50,12 @@ const LISTS = new Set(['_', 'refs']);
  * downstream would misread: two --exclude would become the one regex "a,b", protecting nothing.
  */
 export function repeatedOptions(argv: Record<string, unknown>): string[] {
-  // Each option once, by its long name (aliases and camelCase copies carry the same list).
-  return Object.keys(argv).filter((key) => Array.isArray(argv[key]) && !LISTS.has(key) && key.length > 1 && !/[A-Z]/.test(key));
+  // Each option once, by its first long name: its aliases and camelCase copies carry the same values.
+  const seen = new Set<string>();
+  return Object.keys(argv).filter((key) => {
+    const value = argv[key];
+    if (!Array.isArray(value) || LISTS.has(key) || key.length === 1 || /[A-Z]/.test(key)) return false;
+    const values = JSON.stringify(value);
+    return !seen.has(values) && !!seen.add(values);
+  });
 }

@@ -18,10 +18,20 @@ export function completeCommandLine(completions: string[], current: string, argv
 interface DeclaredOptions {
   key: Record<string, unknown>;
   alias: Record<string, string[]>;
+  boolean: string[];
+  default: Record<string, unknown>;
+  hiddenOptions: string[];
 }
 
 function defaultCommandOptions(): string[] {
   const options = (cleanBuilder(yargs()) as unknown as { getOptions(): DeclaredOptions }).getOptions();
   const flag = (name: string) => (name.length === 1 ? `-${name}` : `--${name}`);
-  return Object.keys(options.key).flatMap((key) => [flag(key), ...(options.alias[key] ?? []).map(flag)]);
+  const hidden = new Set(options.hiddenOptions.flatMap((key) => [key, ...(options.alias[key] ?? [])]));
+  return Object.keys(options.key)
+    .filter((key) => !hidden.has(key))
+    .flatMap((key) => {
+      // A switch that is on unless turned off (--no-cache) is offered as its negation.
+      const negated = options.boolean.includes(key) && options.default[key] === true;
+      return [flag(negated ? `no-${key}` : key), ...(options.alias[key] ?? []).map(flag)];
+    });
 }

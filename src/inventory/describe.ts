@@ -62,8 +62,9 @@ export class ManifestDescriber {
     const missing = this.missingChildren.get(summary);
     if (missing) {
       // Left by a garbage collection that removed children of indexes (distribution's --delete-untagged did, before
-      // 2.8). Summarised from what the registry has now, which is not content: not cached.
-      this.logger?.warn(`${repo}: index ${shortDigest(manifest.digest)} lists ${missing.map(shortDigest).join(', ')}, which the registry does not have; it is dated by the ${plural(summary.children!.length - missing.length, 'manifest')} it has`);
+      // 2.8), or a manifest deleted by hand. Summarised from what the registry has now, which is not content: not
+      // cached. Its age is unknown, so a policy that needs it keeps it.
+      this.logger?.warn(`${repo}: index ${shortDigest(manifest.digest)} lists ${plural(missing.length, 'manifest')} the registry does not have (${missing.map(shortDigest).join(', ')}): its age is unknown; delete it by reference if it is not needed`);
     } else if (isChild || summary.kind === 'index') {
       this.cache.setManifest(manifest.digest, summary);
     }
@@ -97,9 +98,11 @@ export class ManifestDescriber {
     const known = described.filter((c, i) => c && !isAttestationChild(manifests[i])).map((c) => c!.created).filter((d): d is string => typeof d === 'string');
     summary.created = known.length ? known.reduce((a, b) => (a > b ? a : b)) : null;
     summary.blobs = dedupeBlobs(described.flatMap((c) => c?.blobs ?? []));
-    const missing = manifests.filter((_, i) => !described[i]).map((d) => d.digest);
+    // Children the registry does not have, here or below (a nested index): the missing one may be the newest, so
+    // the index has no age; it uses the blobs of the children it has; its size is unknown.
+    const missing = [...manifests.filter((_, i) => !described[i]).map((d) => d.digest), ...described.flatMap((c) => (c && this.missingChildren.get(c)) || [])];
     if (missing.length) {
-      // Dated by, and using the blobs of, the children it has; its size is unknown.
+      summary.created = null;
       this.missingChildren.set(summary, missing);
       return summary;
     }
@@ -107,19 +110,23 @@ export class ManifestDescriber {
   }
 
   /** A child of an index, by digest: manifest and config, each once; undefined when the registry does not have it. */
-  private child(repo: string, digest: string, limit: RequestLimit): Promise<ManifestSummary | undefined> {
+  private async child(repo: string, digest: string, limit: RequestLimit): Promise<ManifestSummary | undefined> {
     const cached = this.cache.manifest(digest);
-    if (cached && cached.created !== undefined) return Promise.resolve(cached);
-    return this.once(`m:${digest}`, async () => {
-      let manifest: FetchedManifest;
-      try {
-        manifest = await limit(() => this.client.getManifest(repo, digest));
-      } catch (error) {
-        if (error instanceof RegistryError && error.kind === 'not-found') return undefined;
-        throw error;
-      }
-      return this.describe(repo, manifest, true, { limit }, true);
-    });
+    if (cached && cached.created !== undefined) return cached;
+    const shared = await this.once(`m:${digest}`, async () => ({ repo, summary: await this.fetchChild(repo, digest, limit) }));
+    // What is content is shared between repositories; a manifest one of them lacks, another may have.
+    return shared.summary || shared.repo === repo ? shared.summary : this.fetchChild(repo, digest, limit);
+  }
+
+  private async fetchChild(repo: string, digest: string, limit: RequestLimit): Promise<ManifestSummary | undefined> {
+    let manifest: FetchedManifest;
+    try {
+      manifest = await limit(() => this.client.getManifest(repo, digest));
+    } catch (error) {
+      if (error instanceof RegistryError && error.kind === 'not-found') return undefined;
+      throw error;
+    }
+    return this.describe(repo, manifest, true, { limit }, true);
   }
 
   private async created(repo: string, configDigest: string, limit: RequestLimit): Promise<string | null> {

@@ -5,13 +5,23 @@ import type { Io } from '../util/log.js';
  * Deleting needs a yes: --yes, or an answer at a terminal. With no terminal and no --yes the run refuses
  * (exit 2) instead of deleting.
  */
+/** Set once a deletion is confirmed: from then on, a closed stdout no longer stops the run (see cli.ts). */
+let confirmed = false;
+export const deletionConfirmed = (): boolean => confirmed;
+
 export async function confirmDeletion(question: string, yes: boolean, io: Io): Promise<void> {
-  if (yes) return;
+  if (yes) {
+    // What was printed (the plan) reaches its reader first: an output closed meanwhile stops the run here.
+    await new Promise<void>((resolve) => io.stdout.write('', () => resolve()));
+    confirmed = true;
+    return;
+  }
   requireConfirmationChannel(false, io);
   // Loaded only when a question is asked: the prompt library costs memory every run would pay for.
   const { default: confirm } = await import('@inquirer/confirm');
   const answer = await confirm({ message: question, default: false }, { input: io.stdin, output: io.stderr });
   if (!answer) throw new NotConfirmedError('nothing deleted: not confirmed');
+  confirmed = true;
 }
 
 /** Checked before any request: a run that could never be confirmed does not scan the registry first. */

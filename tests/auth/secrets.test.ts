@@ -180,10 +180,12 @@ describe('passwords on the command line that yargs would have split or echoed', 
   });
 
   test('nor as the value of an option with choices (--order): exit 2, the choices named', async () => {
-    const r = await runBuiltCli([...base(), '--order', PASSWORD]);
-    expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/Argument: order, Choices: "created", "semver", "name"/);
-    expectNoSecrets(r, [PASSWORD]);
+    for (const words of [['--order', PASSWORD], ['--order', 'x', '--order', PASSWORD], ['--order', `pa"${PASSWORD}`]]) {
+      const r = await runBuiltCli([...base(), ...words]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/Argument: order, Choices: "created", "semver", "name"/);
+      expectNoSecrets(r, [PASSWORD]);
+    }
   });
 
   test('nor by delete, where it would be a reference, nor by apply, where it would be the plan file: exit 2', async () => {

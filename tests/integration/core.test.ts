@@ -211,12 +211,22 @@ describe('refusals and failures delete nothing', () => {
     [['-n', 'app', '-n', 'other', '-k', '1'], /--reponame given more than once/],
     [['-n', 'app', '-k', '1', '-k', '2'], /--keepimages given more than once/],
     [['-n', 'app', '-k', '1', '--before', '2024-06-01', '--before', '2024-05-01', '--shard', '0/2', '--shard', '1/2'], /--before, --shard given more than once/],
+    [['-n', 'app', '-k', '1', '-u', 'a', '--username', 'b'], /error: --basicauth-user given more than once: give each once\n/],
+    [['-n', 'app', '-k', '0', '--exclude.a', 'new'], /unknown argument: exclude\.a/],
   ])('usage error %j → exit 2', async (args, message) => {
     const r = await runCli(['-r', reg.url, ...args, '-y']);
     expect(r.stderr).toMatch(message);
     expect(r.code).toBe(2);
     expect(deletes()).toBe(0);
     await untouched();
+  });
+
+  test('counted options may be given again: -vv, --verbose --verbose', async () => {
+    for (const verbose of [['-vv'], ['--verbose', '--verbose'], ['-v', '-v']]) {
+      const r = await runCli(['-r', reg.url, '-n', 'app', '-k', '1', '--dry-run', ...verbose]);
+      expect(r.code).toBe(0);
+      expect(r.stderr).toMatch(/app: 2 tags, 1 manifest kept, 1 to delete/);
+    }
   });
 
   test('a key given twice on a repos.conf line is an error of that line, not the last one winning', async () => {
