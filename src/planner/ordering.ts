@@ -38,3 +38,16 @@ export function newestFirst(order: Order): (a: Image, b: Image) => number {
       return tieBreak;
   }
 }
+
+/**
+ * The same ranking for showing a plan, where protected images may have no version (`--order semver` keeps tags
+ * that are not one): those come after the ranked ones.
+ */
+export function rankedFirst(order: Order): (a: Image, b: Image) => number {
+  if (order !== 'semver') return newestFirst(order);
+  const ranked = newestFirst(order);
+  return (a, b) => {
+    const [va, vb] = [highestVersion(a), highestVersion(b)];
+    return va && vb ? ranked(a, b) : va ? -1 : vb ? 1 : byName.compare(highestName(b), highestName(a));
+  };
+}

@@ -41,7 +41,13 @@ export function planRepository(inventory: RepoInventory, policy: Policy, now: Da
     else if (window && !window.contains(image.created!)) decide(decisions, image, 'keep', outside);
     else decide(decisions, image, 'delete', beyond);
   });
-  return completePlan(inventory, decisions);
+  const plan = completePlan(inventory, decisions);
+  plan.order = policy.order;
+  // A date in the future takes the newest place: most likely a build machine's clock, worth a look.
+  for (const image of images) {
+    if (image.created && Date.parse(image.created) > now.getTime() + 60 * 60 * 1000) plan.notes.push(`${image.tags.join(', ') || shortDigest(image.digest)}: created ${image.created}, in the future (a build machine's clock?); it counts as the newest`);
+  }
+  return plan;
 }
 
 /**

@@ -86,6 +86,8 @@ export interface RepoPlan {
   notes: string[];
   /** Estimated bytes freed by garbage collection after the deletions (blobs no kept image uses). */
   freedBytes?: number;
+  /** What "newest" meant for the policy (a plan from `cleanreg delete` has none): how the plan is shown. */
+  order?: Order;
 }
 
 /** Does this policy need each image's creation date (and so a config fetch per image)? */

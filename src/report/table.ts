@@ -1,5 +1,6 @@
 import { createColors } from 'picocolors';
 import type { PlannedImage, RepoPlan } from '../planner/types.js';
+import { rankedFirst } from '../planner/ordering.js';
 import { newTable } from './cli-table.js';
 import { formatAge, formatCreated, shortDigest } from './format.js';
 
@@ -14,8 +15,9 @@ export async function renderPlanTable(plan: RepoPlan, now: Date, color: boolean)
     head: ['tags', 'digest', 'created', 'age', 'action', 'reason'],
     style: { head: color ? ['cyan'] : [], border: color ? ['grey'] : [] },
   });
-  const newestFirst = (a: PlannedImage, b: PlannedImage) => (b.created ?? '').localeCompare(a.created ?? '');
-  for (const image of [...[...plan.delete].sort(newestFirst), ...[...plan.keep].sort(newestFirst)]) {
+  // In the policy's own ranking: by version or name under --order semver|name, else newest created first.
+  const order = plan.order === 'semver' || plan.order === 'name' ? rankedFirst(plan.order) : (a: PlannedImage, b: PlannedImage) => (b.created ?? '').localeCompare(a.created ?? '');
+  for (const image of [...[...plan.delete].sort(order), ...[...plan.keep].sort(order)]) {
     table.push([
       image.tags.length ? image.tags.map(shortTag).join('\n') : c.dim('(untagged)'),
       shortDigest(image.digest),

@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { describe, expect, jest, test } from '@jest/globals';
 import { buildPolicy, type RuleInput } from '../../src/config/rules.js';
 import { planNamed, planRepository } from '../../src/planner/plan.js';
+import { renderPlanTable } from '../../src/report/table.js';
 import type { Action, Image, ImageKind, PlannedImage, RepoInventory, RepoPlan } from '../../src/planner/types.js';
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -791,5 +792,28 @@ describe('planNamed (cleanreg delete)', () => {
     expect(find(sbomAlone, 'sbom')).toMatchObject({ action: 'delete', named: true, subject: digestOf('a') });
     expect(find(sbomAlone, 'sig-sbom')).toMatchObject({ action: 'delete', follows: digestOf('sbom'), reason: `signature of deleted artifact ${shortOf('sbom')}` });
     expect(find(sbomAlone, 'a').action).toBe('keep');
+  });
+});
+
+describe('how a plan is shown', () => {
+  test('under --order semver or name the table lists images in that ranking (none has a date), unversioned last', async () => {
+    const inv = repo([img('a', ['1.2'], null), img('b', ['v1.10.0'], null), img('c', ['v1.9.0'], null), img('d', ['v2.0.0'], null), img('e', ['latest'], null)]);
+    const semver = await renderPlanTable(planRepository(inv, buildPolicy(1, { order: 'semver' }), NOW), NOW, false);
+    const rows = (table: string, tags: string[]) => tags.map((t) => table.indexOf(`│ ${t} `));
+    const [v1_10, v1_9, v1_2] = rows(semver, ['v1.10.0', 'v1.9.0', '1.2']);
+    expect(v1_10).toBeLessThan(v1_9);
+    expect(v1_9).toBeLessThan(v1_2);
+    expect(semver.indexOf('│ v2.0.0 ')).toBeLessThan(semver.indexOf('│ latest '));
+    const names = repo([img('f1', ['feat-1'], null), img('f10', ['feat-10'], null), img('f2', ['feat-2'], null)]);
+    const byName = await renderPlanTable(planRepository(names, buildPolicy(0, { order: 'name' }), NOW), NOW, false);
+    const [f10, f2, f1] = rows(byName, ['feat-10', 'feat-2', 'feat-1']);
+    expect(f10).toBeLessThan(f2);
+    expect(f2).toBeLessThan(f1);
+  });
+
+  test('an image created in the future is noted: it counts as the newest, most likely by a wrong clock', () => {
+    const plan = planRepository(repo([img('a', ['a'], ago(1)), img('z', ['z'], ago(-30))]), buildPolicy(1, {}), NOW);
+    expect(find(plan, 'z').action).toBe('keep');
+    expect(plan.notes).toEqual([`z: created ${ago(-30)}, in the future (a build machine's clock?); it counts as the newest`]);
   });
 });
