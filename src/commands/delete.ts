@@ -1,10 +1,9 @@
 import { readFileSync } from 'node:fs';
-import pLimit from 'p-limit';
 import type { Argv } from 'yargs';
 import { newTable } from '../report/cli-table.js';
 import { connectionOptions } from '../cli/options.js';
 import { CleanregError, RegistryError, UsageError } from '../errors.js';
-import { applyRepoPlan, notAttemptedAll, type Halt, type RepoOutcome } from '../executor/apply.js';
+import { applyPlans, type Halt, type RepoOutcome } from '../executor/apply.js';
 import { untag } from '../executor/untag.js';
 import { parseReference, parseReferenceFile, type ImageRef } from '../references.js';
 import { plural, shortDigest } from '../report/format.js';
@@ -57,31 +56,26 @@ export async function runDelete(args: DeleteArgs, io: Io): Promise<number> {
   const named = steps.filter((s) => !s.follows);
   const actionable = named.filter((s) => s.action === 'delete-manifest' || s.action === 'untag');
   const toDelete = manifests(steps.filter((s) => s.action === 'delete-manifest'));
+  const toUntag = steps.filter((s) => s.action === 'untag').length;
   const along = steps.length - named.length;
 
   if (!args.dryRun && actionable.length) {
     // Asked on a terminal: what will happen is shown first, and then what happened.
-    if (!args.yes && args.output === 'table') await writeTable(io, steps, `Would delete ${plural(toDelete, 'manifest')}${alongText(along, 'would go')}, untag ${count(steps, 'untag')}.`);
-    await confirmDeletion(`Delete ${plural(toDelete, 'manifest')}${along ? ` (${along} along with what is named)` : ''} and untag ${count(steps, 'untag')} in ${session.registry}?`, !!args.yes, io);
-    const halt: Halt = {};
+    if (!args.yes && args.output === 'table') await writeTable(io, steps, `Would delete ${plural(toDelete, 'manifest')}${alongText(along, 'would go')}, untag ${toUntag}.`);
+    await confirmDeletion(`Delete ${plural(toDelete, 'manifest')}${along ? ` (${along} along with what is named)` : ''} and untag ${toUntag} in ${session.registry}?`, !!args.yes, io);
+    const byRepo = new Map(deletions.map((d) => [d.plan.name, d]));
     const pending = deletions.filter((d) => d.steps.some((s) => s.action === 'delete-manifest' || s.action === 'untag'));
-    // The first repository goes alone: its first DELETE finds out whether deletion is enabled at all.
-    if (pending.length) await applyNamedDeletion(pending[0], session, halt);
-    const repoLimit = pLimit(session.concurrency);
-    await Promise.all(pending.slice(1).map((d) => repoLimit(() => applyNamedDeletion(d, session, halt))));
-    if (halt.error) {
-      session.logger.error('stopped: no further deletion was attempted');
-      if (halt.error.hint) session.logger.info(`hint: ${halt.error.hint}`);
-    }
+    const outcomes = await applyPlans(pending.map((d) => d.plan), session, (plan, halt) => untagAll(byRepo.get(plan.name)!, session, halt));
+    for (const outcome of outcomes) record(byRepo.get(outcome.name)!, outcome);
   }
 
-  const status = (s: Step['status'], of = steps) => of.filter((x) => x.status === s).length;
+  const status = (s: Step['status']) => steps.filter((x) => x.status === s).length;
   const deleted = steps.filter((s) => s.status === 'deleted');
   const summary = {
     references: named.length,
     alongside: along,
     toDelete,
-    toUntag: count(steps, 'untag'),
+    toUntag,
     // Manifests: two references to one manifest delete it once.
     deleted: manifests(deleted),
     untagged: status('untagged'),
@@ -112,7 +106,7 @@ export async function runDelete(args: DeleteArgs, io: Io): Promise<number> {
     const more = [summary.refused && `${summary.refused} refused`, summary.kept && `${summary.kept} kept`, summary.notAttempted && `${summary.notAttempted} not attempted`].filter(Boolean).map((x) => `${x}, `).join('');
     const wentAlong = manifests(deleted.filter((s) => s.follows));
     const line = args.dryRun
-      ? `Would delete ${plural(toDelete, 'manifest')}${alongText(along, 'would go')}, untag ${summary.toUntag}; ${summary.missing} not found${summary.refused ? `, ${summary.refused} refused` : ''} (dry run: nothing changed).`
+      ? `Would delete ${plural(toDelete, 'manifest')}${alongText(along, 'would go')}, untag ${toUntag}; ${summary.missing} not found${summary.refused ? `, ${summary.refused} refused` : ''} (dry run: nothing changed).`
       : `${summary.deleted} deleted${wentAlong ? ` (${wentAlong} of them along with what was named)` : ''}, ${summary.untagged} untagged, ${summary.missing} not found, ${more}${summary.failed} failed.`;
     await writeTable(io, steps, line, args.dryRun ? 'dry run' : '-');
   }
@@ -136,10 +130,6 @@ function manifests(steps: Step[]): number {
   return new Set(steps.map((s) => `${s.ref.repo}@${s.digest}`)).size;
 }
 
-function count(steps: Step[], action: Step['action']): number {
-  return steps.filter((s) => s.action === action).length;
-}
-
 function alongText(along: number, verb: string): string {
   return along ? ` (${along} of them ${verb} along with what is named: signatures, referrers, platform manifests)` : '';
 }
@@ -151,15 +141,13 @@ async function writeTable(io: Io, steps: Step[], line: string, pending = 'planne
 }
 
 /**
- * Untags first, one at a time (distribution answers 500 to a manifest DELETE while a tag link is being rewritten),
- * then deletes the plan's manifests as a cleanup plan is applied: re-verified first, what follows a manifest only
- * once that is gone, a 405 halting every repository.
+ * The untags of one repository, one at a time and before its DELETEs (distribution answers 500 to a manifest DELETE
+ * while a tag link is being rewritten). After a 405 none is tried (checked again once a place in the limit is
+ * given): an untag would point the tag at a throwaway manifest it cannot delete.
  */
-async function applyNamedDeletion(deletion: NamedDeletion, session: Session, halt: Halt): Promise<void> {
+async function untagAll(deletion: NamedDeletion, session: Session, halt: Halt): Promise<void> {
   for (const step of deletion.steps.filter((s) => s.action === 'untag')) {
     try {
-      // After a 405 nothing more is tried (also checked once a place in the limit is given): an untag would point
-      // the tag at a throwaway manifest it cannot delete.
       const done = await session.limit(async () => (halt.error ? undefined : untag(session.client, step.ref.repo, step.ref.tag!, step.digest!)));
       step.status = done ?? 'not-attempted';
       if (!done) step.error = redact(halt.error!.reason);
@@ -168,16 +156,10 @@ async function applyNamedDeletion(deletion: NamedDeletion, session: Session, hal
       fail(step, error, session);
     }
   }
-  const plan = deletion.plan;
-  if (!plan?.delete.length) return;
-  let outcome: RepoOutcome;
-  try {
-    outcome = await applyRepoPlan(plan, { client: session.client, limit: session.limit, logger: session.logger }, halt);
-  } catch (error) {
-    if (!(error instanceof CleanregError)) throw error;
-    session.logger.error(`${plan.name}: ${error.message}`);
-    outcome = notAttemptedAll(plan, `re-verification failed: ${error.message}`);
-  }
+}
+
+/** What the plan's DELETEs did, on the rows of their manifests. */
+function record(deletion: NamedDeletion, outcome: RepoOutcome): void {
   const byDigest = new Map(outcome.outcomes.map((o) => [o.digest, o]));
   for (const step of deletion.steps.filter((s) => s.action === 'delete-manifest')) {
     const o = byDigest.get(step.digest!);

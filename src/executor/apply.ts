@@ -1,3 +1,4 @@
+import pLimit from 'p-limit';
 import { CleanregError, RegistryError } from '../errors.js';
 import type { PlannedImage, RepoPlan } from '../planner/types.js';
 import type { RegistryClient } from '../registry/client.js';
@@ -123,4 +124,36 @@ function notAttempted(error: CleanregError): string {
 export function notAttemptedAll(plan: RepoPlan, why: string): RepoOutcome {
   const detail = redact(why);
   return { name: plan.name, outcomes: plan.delete.map((p) => ({ digest: p.digest, tags: p.tags, status: 'not-attempted', detail })) };
+}
+
+/**
+ * Applies the plans of a run, repository by repository: the first alone (its first DELETE finds out whether
+ * deletion is enabled at all), the rest in parallel. `beforeEach` runs first in each (cleanreg delete's untags, which
+ * go even where the plan deletes nothing). A repository whose re-verification fails deletes nothing; a 405 halts
+ * them all. The outcomes come in the plans' order.
+ */
+export async function applyPlans(plans: RepoPlan[], ctx: ApplyContext & { concurrency: number }, beforeEach?: (plan: RepoPlan, halt: Halt) => Promise<void>): Promise<RepoOutcome[]> {
+  const outcomes: RepoOutcome[] = [];
+  const halt: Halt = {};
+  const applyOne = async (plan: RepoPlan) => {
+    await beforeEach?.(plan, halt);
+    try {
+      outcomes.push(await applyRepoPlan(plan, ctx, halt));
+    } catch (error) {
+      if (!(error instanceof CleanregError)) throw error;
+      // Re-verification failed: nothing is deleted in this repository.
+      ctx.logger.error(`${plan.name}: ${error.message}`);
+      outcomes.push(notAttemptedAll(plan, `re-verification failed: ${error.message}`));
+    }
+  };
+  const pending = beforeEach ? plans : plans.filter((p) => p.delete.length);
+  if (pending.length) await applyOne(pending[0]);
+  const repoLimit = pLimit(ctx.concurrency);
+  await Promise.all(pending.slice(1).map((plan) => repoLimit(() => applyOne(plan))));
+  if (halt.error) {
+    ctx.logger.error('stopped: no further deletion was attempted');
+    if (halt.error.hint) ctx.logger.info(`hint: ${halt.error.hint}`);
+  }
+  const order = new Map(plans.map((p, i) => [p.name, i]));
+  return outcomes.sort((a, b) => order.get(a.name)! - order.get(b.name)!);
 }

@@ -1,6 +1,6 @@
 import { isIndexType } from '../registry/media-types.js';
-import { RegistryError } from '../errors.js';
 import type { FetchedManifest, ManifestJson, RegistryClient } from '../registry/client.js';
+import { fetchManifest } from './gather.js';
 import { plural } from '../report/format.js';
 import { shortDigest } from '../util/digest.js';
 import type { Logger } from '../util/log.js';
@@ -115,18 +115,12 @@ export class ManifestDescriber {
     if (cached && cached.created !== undefined) return cached;
     const shared = await this.once(`m:${digest}`, async () => ({ repo, summary: await this.fetchChild(repo, digest, limit) }));
     // What is content is shared between repositories; a manifest one of them lacks, another may have.
-    return shared.summary || shared.repo === repo ? shared.summary : this.fetchChild(repo, digest, limit);
+    return shared.summary || shared.repo === repo ? shared.summary : this.once(`m:${repo}:${digest}`, () => this.fetchChild(repo, digest, limit));
   }
 
   private async fetchChild(repo: string, digest: string, limit: RequestLimit): Promise<ManifestSummary | undefined> {
-    let manifest: FetchedManifest;
-    try {
-      manifest = await limit(() => this.client.getManifest(repo, digest));
-    } catch (error) {
-      if (error instanceof RegistryError && error.kind === 'not-found') return undefined;
-      throw error;
-    }
-    return this.describe(repo, manifest, true, { limit }, true);
+    const manifest = await fetchManifest(repo, digest, { client: this.client, limit });
+    return manifest && this.describe(repo, manifest, true, { limit }, true);
   }
 
   private async created(repo: string, configDigest: string, limit: RequestLimit): Promise<string | null> {

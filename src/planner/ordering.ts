@@ -26,28 +26,29 @@ function highestName(image: Image): string {
   return image.tags.reduce((a, b) => (byName.compare(a, b) >= 0 ? a : b), '');
 }
 
-/** Compares so that the newest image sorts first; ties fall back to the tag name, then the digest. */
+/**
+ * Compares so that the newest image sorts first; ties fall back to the tag name, then the digest. Under semver an
+ * image without a version (only a plan's table has those: the policy protects them) sorts last. Each image's
+ * version and name are worked out once per comparator, not once per comparison.
+ */
 export function newestFirst(order: Order): (a: Image, b: Image) => number {
-  const tieBreak = (a: Image, b: Image) => byName.compare(highestName(b), highestName(a)) || (a.digest < b.digest ? -1 : 1);
+  const once = <T>(of: (image: Image) => T) => {
+    const known = new Map<Image, T>();
+    return (image: Image) => (known.has(image) ? known.get(image)! : known.set(image, of(image)).get(image)!);
+  };
+  const name = once(highestName);
+  const tieBreak = (a: Image, b: Image) => byName.compare(name(b), name(a)) || (a.digest < b.digest ? -1 : 1);
   switch (order) {
     case 'created':
       return (a, b) => Date.parse(b.created ?? '') - Date.parse(a.created ?? '') || tieBreak(a, b);
-    case 'semver':
-      return (a, b) => semverRcompare(highestVersion(a)!, highestVersion(b)!) || tieBreak(a, b);
+    case 'semver': {
+      const version = once(highestVersion);
+      return (a, b) => {
+        const [va, vb] = [version(a), version(b)];
+        return (va && vb ? semverRcompare(va, vb) : va ? -1 : vb ? 1 : 0) || tieBreak(a, b);
+      };
+    }
     case 'name':
       return tieBreak;
   }
-}
-
-/**
- * The same ranking for showing a plan, where protected images may have no version (`--order semver` keeps tags
- * that are not one): those come after the ranked ones.
- */
-export function rankedFirst(order: Order): (a: Image, b: Image) => number {
-  if (order !== 'semver') return newestFirst(order);
-  const ranked = newestFirst(order);
-  return (a, b) => {
-    const [va, vb] = [highestVersion(a), highestVersion(b)];
-    return va && vb ? ranked(a, b) : va ? -1 : vb ? 1 : byName.compare(highestName(b), highestName(a));
-  };
 }

@@ -64,16 +64,13 @@ export function planNamed(inventory: RepoInventory, named: Map<string, string>):
       decide(decisions, image, 'delete', reason);
       const planned = decisions.get(image.digest)!;
       planned.named = true;
-      if (isArtifact(image)) {
-        // What it belongs to, if that is named too, goes first.
-        Object.assign(planned, { kind: 'artifact', subject: artifactSubjects(image)[0] });
-      }
+      // What it belongs to, if that goes too, goes first.
+      if (isArtifact(image)) planned.subject = artifactSubjects(image)[0];
     } else if (!isArtifact(image)) {
       decide(decisions, image, 'keep', 'not named');
     } else if (image.tags.some((tag) => !referrerTagSubject(tag))) {
       // An artifact someone tagged by name (an SBOM tagged sbom-1.0): only a named tag goes.
       decide(decisions, image, 'keep', `tagged ${image.tags.filter((tag) => !referrerTagSubject(tag)).join(', ')}, not named`);
-      decisions.get(image.digest)!.kind = 'artifact';
     }
   }
   return completePlan(inventory, decisions);
@@ -84,7 +81,7 @@ function decide(decisions: Map<string, PlannedImage>, image: Image, action: Plan
     digest: image.digest,
     tags: [...image.tags].sort(),
     created: image.created,
-    kind: image.kind,
+    kind: isArtifact(image) ? 'artifact' : image.kind,
     mediaType: image.mediaType,
     action,
     reason,
@@ -128,7 +125,6 @@ function completePlan(inventory: RepoInventory, decisions: Map<string, PlannedIm
       // The manifest it belongs to (a referrer tag names one too): re-verification keeps it if that one stays.
       decisions.get(artifact.digest)!.subject = chosen.subject;
     }
-    decisions.get(artifact.digest)!.kind = 'artifact';
   }
 
   const listed = planListedManifests(inventory.images, decisions, tagged);

@@ -62,8 +62,6 @@ interface Operation {
   body?: Buffer;
 }
 
-/** A digest as the distribution spec defines it (`algorithm:encoded`). */
-
 /** `repo:tag` or `repo@digest`, as docker writes a reference. */
 function reference(repo: string, ref: string): string {
   return `${repo}${ref.includes(':') ? '@' : ':'}${ref}`;

@@ -1,6 +1,6 @@
 import { createColors } from 'picocolors';
 import type { PlannedImage, RepoPlan } from '../planner/types.js';
-import { rankedFirst } from '../planner/ordering.js';
+import { newestFirst } from '../planner/ordering.js';
 import { newTable } from './cli-table.js';
 import { formatAge, formatCreated, shortDigest } from './format.js';
 
@@ -16,7 +16,7 @@ export async function renderPlanTable(plan: RepoPlan, now: Date, color: boolean)
     style: { head: color ? ['cyan'] : [], border: color ? ['grey'] : [] },
   });
   // In the policy's own ranking: by version or name under --order semver|name, else newest created first.
-  const order = plan.order === 'semver' || plan.order === 'name' ? rankedFirst(plan.order) : (a: PlannedImage, b: PlannedImage) => (b.created ?? '').localeCompare(a.created ?? '');
+  const order = plan.order === 'semver' || plan.order === 'name' ? newestFirst(plan.order) : (a: PlannedImage, b: PlannedImage) => (b.created ?? '').localeCompare(a.created ?? '');
   for (const image of [...[...plan.delete].sort(order), ...[...plan.keep].sort(order)]) {
     table.push([
       image.tags.length ? image.tags.map(shortTag).join('\n') : c.dim('(untagged)'),

@@ -1,14 +1,14 @@
 import { NotConfirmedError } from '../errors.js';
 import type { Io } from '../util/log.js';
 
-/**
- * Deleting needs a yes: --yes, or an answer at a terminal. With no terminal and no --yes the run refuses
- * (exit 2) instead of deleting.
- */
 /** Set once a deletion is confirmed: from then on, a closed stdout no longer stops the run (see cli.ts). */
 let confirmed = false;
 export const deletionConfirmed = (): boolean => confirmed;
 
+/**
+ * Deleting needs a yes: --yes, or an answer at a terminal. With no terminal and no --yes the run refuses
+ * (exit 2) instead of deleting.
+ */
 export async function confirmDeletion(question: string, yes: boolean, io: Io): Promise<void> {
   if (yes) {
     // What was printed (the plan) reaches its reader first: an output closed meanwhile stops the run here.

@@ -1,7 +1,5 @@
-import pLimit from 'p-limit';
 import { createColors } from 'picocolors';
-import { CleanregError } from '../errors.js';
-import { applyRepoPlan, notAttemptedAll, type Halt, type Outcome, type RepoOutcome } from '../executor/apply.js';
+import { applyPlans, type Outcome } from '../executor/apply.js';
 import type { RepoPlan } from '../planner/types.js';
 import { plural } from '../report/format.js';
 import { writePlanDocument } from '../report/json.js';
@@ -46,25 +44,7 @@ export async function showAndApply(session: Session, plans: RepoPlan[], opts: Ex
 
   await confirmDeletion(`Delete ${plural(summary.imagesToDelete, 'image')} (${plural(summary.tagsToDelete, 'tag')})${withThem(summary.manifestsToDelete - summary.imagesToDelete)} from ${session.registry}?`, opts.yes, io);
 
-  const outcomes: RepoOutcome[] = [];
-  const halt: Halt = {};
-  const applyOne = async (plan: RepoPlan) => {
-    try {
-      outcomes.push(await applyRepoPlan(plan, session, halt));
-    } catch (error) {
-      if (!(error instanceof CleanregError)) throw error;
-      // Re-verification failed: nothing is deleted in this repository.
-      session.logger.error(`${plan.name}: ${error.message}`);
-      outcomes.push(notAttemptedAll(plan, `re-verification failed: ${error.message}`));
-    }
-  };
-  // The first repository goes alone (its first DELETE finds out whether deletion is enabled), the rest in parallel.
-  const pending = plans.filter((p) => p.delete.length);
-  if (pending.length) await applyOne(pending[0]);
-  const repoLimit = pLimit(session.concurrency);
-  await Promise.all(pending.slice(1).map((plan) => repoLimit(() => applyOne(plan))));
-  const order = new Map(plans.map((p, i) => [p.name, i]));
-  outcomes.sort((a, b) => order.get(a.name)! - order.get(b.name)!);
+  const outcomes = await applyPlans(plans, session);
   const result = summarizeOutcomes(outcomes, plans);
   if (table) {
     const c = createColors(color); // not picocolors' default, which colours any output when CI is set
@@ -80,10 +60,6 @@ export async function showAndApply(session: Session, plans: RepoPlan[], opts: Ex
     writePlanDocument(io.stdout, session.registry, plans, outcomes, false);
   }
 
-  if (halt.error) {
-    session.logger.error('stopped: no further deletion was attempted');
-    if (halt.error.hint) session.logger.info(`hint: ${halt.error.hint}`);
-  }
   let exitCode = result.failed > 0 || result.notAttempted > 0 ? 1 : 0;
   if (result.deleted > 0) {
     if (opts.gcCommand) {

@@ -26,11 +26,13 @@ export interface Step {
   error?: string;
 }
 
-/** What `cleanreg delete` does in one repository: its steps, and the plan of the manifests it deletes. */
+/** What `cleanreg delete` does in one repository: its steps, and the plan of the manifests it deletes (maybe none). */
 export interface NamedDeletion {
   steps: Step[];
-  plan?: RepoPlan;
+  plan: RepoPlan;
 }
+
+const nothing = (repo: string): RepoPlan => ({ name: repo, keep: [], delete: [], empty: false, notes: [] });
 
 /**
  * What each reference of one repository means now: a whole manifest to delete (every tag of it is named, or its
@@ -47,7 +49,7 @@ export async function planNamedDeletion(session: Session, repo: string, refs: Im
     images = (await gatherRepository(repo, false, ctx)).images;
   } catch (error) {
     if (!(error instanceof RegistryError && error.kind === 'repository-missing')) throw error;
-    return { steps: refs.map((ref) => ({ ref, action: 'missing', detail: `repository ${repo} not found` })) };
+    return { steps: refs.map((ref) => ({ ref, action: 'missing', detail: `repository ${repo} not found` })), plan: nothing(repo) };
   }
   const byDigest = new Map(images.map((image) => [image.digest, image]));
   // Digests no tag points at (a platform manifest, a referrer): read once each, to know what lists or follows them.
@@ -107,7 +109,7 @@ export async function planNamedDeletion(session: Session, repo: string, refs: Im
     }
     return { ref, digest, action: 'untag', detail: `keeps ${tags.filter((t) => !named.has(t)).join(', ')} on the same image` };
   });
-  if (!doomed.size) return { steps };
+  if (!doomed.size) return { steps, plan: nothing(repo) };
 
   if (!onlyNamed) await addReferrers(session, plan, limit);
   for (const p of plan.delete) {

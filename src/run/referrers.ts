@@ -1,7 +1,6 @@
 import type { PlannedImage, RepoPlan } from '../planner/types.js';
 import type { Descriptor, RegistryClient } from '../registry/client.js';
-import { DIGEST } from '../util/digest.js';
-import { shortDigest } from '../util/digest.js';
+import { DIGEST, shortDigest } from '../util/digest.js';
 import type { RequestLimit } from '../util/request-limit.js';
 import { allSettledOrThrow } from '../util/settle.js';
 import type { Logger } from '../util/log.js';

@@ -297,7 +297,7 @@ describe('delete by reference', () => {
     expect(code).toBe(2);
     expect(out).toMatch(/app:old .*delete-manifest.*planned/);
     expect(out).toMatch(/Would delete 2 manifests \(1 of them would go along with what is named/);
-    expect(stripAnsi(asked)).toMatch(/Delete 2 manifests \(1 along with what is named\) and untag 0 in /);
+    expect(stripAnsi(asked)).toMatch(/Delete 2 manifests \(1 along with what is named\) and untag 0 in\s/);
     expect(await p.resolve('app', img.digest)).toBe(img.digest);
   });
 
