@@ -92,14 +92,14 @@ async function dockerCredentials(registry: URL, env: NodeJS.ProcessEnv, logger: 
   }
   if (entry?.username && entry.password !== undefined) {
     logger.verbose(`using credentials for ${host} from ${path}`);
-    return { username: entry.username, password: entry.password };
+    return { username: entry.username, password: entry.password, source: path };
   }
   if (entry?.auth) {
     const decoded = Buffer.from(entry.auth, 'base64').toString('utf8');
     const colon = decoded.indexOf(':');
     if (colon > 0) {
       logger.verbose(`using credentials for ${host} from ${path}`);
-      return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
+      return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1), source: path };
     }
     logger.warn(`ignoring the auth entry for ${host} in ${path}: it is not base64 of user:password`);
   }
@@ -129,7 +129,7 @@ function credentialHelper(name: string, host: string, logger: Logger, env: NodeJ
         if (!Username || Secret === undefined) return resolve(undefined);
         logger.verbose(`using credentials for ${host} from ${program}`);
         // Helpers hand out an identity token as the user "<token>" (docker's convention).
-        resolve(Username === '<token>' ? { identityToken: Secret } : { username: Username, password: Secret });
+        resolve(Username === '<token>' ? { identityToken: Secret } : { username: Username, password: Secret, source: program });
       } catch {
         reject(new UsageError(`${program} answered with something that is not JSON`));
       }

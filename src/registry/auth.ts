@@ -10,6 +10,8 @@ export interface Credentials {
   password?: string;
   /** An OAuth2 refresh token (docker config.json `identitytoken`): exchanged for bearer tokens, never sent as Basic. */
   identityToken?: string;
+  /** Where they came from when not from cleanreg's own options (docker's config.json, a credential helper). */
+  source?: string;
 }
 
 interface CachedToken {
@@ -49,6 +51,11 @@ export class Authenticator {
 
   get hasCredentials(): boolean {
     return this.hasPassword || this.usesIdentityToken;
+  }
+
+  /** Where the credentials came from, when not from cleanreg's own options: named in a refusal's hint. */
+  get credentialSource(): string | undefined {
+    return this.credentials.source;
   }
 
   get usesIdentityToken(): boolean {
@@ -130,7 +137,7 @@ export class Authenticator {
       }
       if (!refused) {
         // A broken token service (5xx, dropped connection, TLS) is named as such.
-        throw mapRequestError(error, { method: identity ? 'POST' : 'GET', url: new URL(bearer.realm), what: `get a token from the token service ${new URL(bearer.realm).origin}`, scope: requested, hasCredentials: this.hasCredentials });
+        throw mapRequestError(error, { method: identity ? 'POST' : 'GET', url: new URL(bearer.realm), what: `get a token from the token service ${new URL(bearer.realm).origin}`, scope: requested, hasCredentials: this.hasCredentials, credentialSource: this.credentials.source });
       }
       const { who, hint } = this.refusal(status);
       throw new RegistryError(
@@ -148,7 +155,7 @@ export class Authenticator {
       const hint = status === 403 ? "the identity token's account needs this permission" : 'identity tokens expire: run docker login again, or pass -u USER and -pw PASSWORD';
       return { who: "the identity token from docker's credentials", hint };
     }
-    if (this.hasPassword) return { who: `the credentials of user "${this.credentials.username}"`, hint: 'check the user name and password, and that the user has this permission' };
+    if (this.hasPassword) return { who: `the credentials of user "${this.credentials.username}"${fromWhere(this.credentials.source)}`, hint: 'check the user name and password, and that the user has this permission' };
     return { who: 'anonymous access', hint: CREDENTIALS_HINT };
   }
 
@@ -214,4 +221,9 @@ function oauthError(body: Buffer): string {
 
 function starScope(scope: string): string {
   return scope.replace(/:[^:]*$/, ':*');
+}
+
+/** " (from <where>)" when the credentials came from docker's configuration, else nothing. */
+function fromWhere(source: string | undefined): string {
+  return source ? ` (from ${source})` : '';
 }

@@ -10,6 +10,8 @@ export interface RequestContext {
   repo?: string;
   scope?: string;
   hasCredentials: boolean;
+  /** Where the credentials came from, when not from cleanreg's own options (docker's config.json, a helper). */
+  credentialSource?: string;
   /** The credentials are docker's identity token (good for a token service only, never sent as Basic). */
   identityToken?: boolean;
   /** The proxy the request went through, if any. */
@@ -38,6 +40,7 @@ const CLIENT_CERT_CODES = new Set([
 ]);
 
 export const CREDENTIALS_HINT = 'pass -u USER and -pw PASSWORD (or CLEANREG_USERNAME/CLEANREG_PASSWORD, --password-stdin, or docker login)';
+const DOCKER_CREDENTIALS_HINT = 'run docker login again, or pass -u USER and -pw PASSWORD (or CLEANREG_USERNAME/CLEANREG_PASSWORD, --password-stdin), which come first';
 
 /** The registry's own error code (`NAME_UNKNOWN`, `UNSUPPORTED`, ...) from its JSON error body. */
 export function registryErrorCode(body: unknown): string | undefined {
@@ -125,7 +128,7 @@ export function mapStatus(status: number, code: string | undefined, ctx: Request
         );
       }
       return ctx.hasCredentials
-        ? new RegistryError('unauthorized', `${ctx.what}: the registry rejected the credentials (401${detail})${ctx.scope ? ` for scope "${ctx.scope}"` : ''}`, `check the user name and password: ${CREDENTIALS_HINT}`, status)
+        ? new RegistryError('unauthorized', `${ctx.what}: the registry rejected the credentials${ctx.credentialSource ? ` from ${ctx.credentialSource}` : ''} (401${detail})${ctx.scope ? ` for scope "${ctx.scope}"` : ''}`, ctx.credentialSource ? DOCKER_CREDENTIALS_HINT : `check the user name and password: ${CREDENTIALS_HINT}`, status)
         : new RegistryError('unauthorized', `${ctx.what}: the registry requires credentials (401${detail})`, CREDENTIALS_HINT, status);
     case 403:
       return new RegistryError(

@@ -173,6 +173,15 @@ describe('--password-stdin and the order of the sources', () => {
   const wrongConfig = () => dockerConfig({ auths: { [host]: { auth: b64(`${USER}:config-wrong`) } } });
   const rightConfig = () => dockerConfig({ auths: { [host]: { auth: b64(`${USER}:${PASSWORD}`) } } });
 
+  test('credentials from config.json that the registry rejects: the error names the file and says to log in again', async () => {
+    const dir = wrongConfig();
+    const r = await runCli(args(), { env: { DOCKER_CONFIG: dir } });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`the registry rejected the credentials from ${join(dir, 'config.json')} (401`);
+    expect(r.stderr).toMatch(/hint: run docker login again, or pass -u USER and -pw PASSWORD/);
+    expect(r.stderr).not.toContain('config-wrong');
+  });
+
   test('--password-stdin with -u (a trailing newline is not part of the password)', async () => {
     await expectDeleted(await runCli([...args(), '-u', USER, '--password-stdin'], { input: `${PASSWORD}\n` }));
   });
