@@ -3,7 +3,7 @@ import type { Argv } from 'yargs';
 import { newTable } from '../report/cli-table.js';
 import { connectionOptions } from '../cli/options.js';
 import { CleanregError, RegistryError, UsageError } from '../errors.js';
-import { applyPlans, type Halt, type RepoOutcome } from '../executor/apply.js';
+import { applyPlans, reportHalt, type Halt, type RepoOutcome } from '../executor/apply.js';
 import { untag } from '../executor/untag.js';
 import { parseReference, parseReferenceFile, type ImageRef } from '../references.js';
 import { plural, shortDigest } from '../report/format.js';
@@ -65,8 +65,9 @@ export async function runDelete(args: DeleteArgs, io: Io): Promise<number> {
     await confirmDeletion(`Delete ${plural(toDelete, 'manifest')}${along ? ` (${along} along with what is named)` : ''} and untag ${toUntag} in ${session.registry}?`, !!args.yes, io);
     const byRepo = new Map(deletions.map((d) => [d.plan.name, d]));
     const pending = deletions.filter((d) => d.steps.some((s) => s.action === 'delete-manifest' || s.action === 'untag'));
-    const outcomes = await applyPlans(pending.map((d) => d.plan), session, (plan, halt) => untagAll(byRepo.get(plan.name)!, session, halt));
+    const { outcomes, halt } = await applyPlans(pending.map((d) => d.plan), session, (plan, stop) => untagAll(byRepo.get(plan.name)!, session, stop));
     for (const outcome of outcomes) record(byRepo.get(outcome.name)!, outcome);
+    reportHalt(halt, session.logger);
   }
 
   const status = (s: Step['status']) => steps.filter((x) => x.status === s).length;

@@ -132,7 +132,7 @@ export function notAttemptedAll(plan: RepoPlan, why: string): RepoOutcome {
  * go even where the plan deletes nothing). A repository whose re-verification fails deletes nothing; a 405 halts
  * them all. The outcomes come in the plans' order.
  */
-export async function applyPlans(plans: RepoPlan[], ctx: ApplyContext & { concurrency: number }, beforeEach?: (plan: RepoPlan, halt: Halt) => Promise<void>): Promise<RepoOutcome[]> {
+export async function applyPlans(plans: RepoPlan[], ctx: ApplyContext & { concurrency: number }, beforeEach?: (plan: RepoPlan, halt: Halt) => Promise<void>): Promise<{ outcomes: RepoOutcome[]; halt: Halt }> {
   const outcomes: RepoOutcome[] = [];
   const halt: Halt = {};
   const applyOne = async (plan: RepoPlan) => {
@@ -150,10 +150,13 @@ export async function applyPlans(plans: RepoPlan[], ctx: ApplyContext & { concur
   if (pending.length) await applyOne(pending[0]);
   const repoLimit = pLimit(ctx.concurrency);
   await Promise.all(pending.slice(1).map((plan) => repoLimit(() => applyOne(plan))));
-  if (halt.error) {
-    ctx.logger.error('stopped: no further deletion was attempted');
-    if (halt.error.hint) ctx.logger.info(`hint: ${halt.error.hint}`);
-  }
   const order = new Map(plans.map((p, i) => [p.name, i]));
-  return outcomes.sort((a, b) => order.get(a.name)! - order.get(b.name)!);
+  return { outcomes: outcomes.sort((a, b) => order.get(a.name)! - order.get(b.name)!), halt };
+}
+
+/** After a 405: that no further deletion was attempted, and how to enable deletion; said once, after the report. */
+export function reportHalt(halt: Halt, logger: Logger): void {
+  if (!halt.error) return;
+  logger.error('stopped: no further deletion was attempted');
+  if (halt.error.hint) logger.info(`hint: ${halt.error.hint}`);
 }

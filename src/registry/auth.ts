@@ -2,7 +2,7 @@ import { RegistryError } from '../errors.js';
 import type { Logger } from '../util/log.js';
 import { registerSecret } from '../util/redact.js';
 import { parseChallenge } from './challenge.js';
-import { CREDENTIALS_HINT, mapRequestError } from './error-map.js';
+import { CREDENTIALS_HINT, DOCKER_CREDENTIALS_HINT, mapRequestError } from './error-map.js';
 import { HttpStatusError, type Transport } from './transport.js';
 
 export interface Credentials {
@@ -155,7 +155,10 @@ export class Authenticator {
       const hint = status === 403 ? "the identity token's account needs this permission" : 'identity tokens expire: run docker login again, or pass -u USER and -pw PASSWORD';
       return { who: "the identity token from docker's credentials", hint };
     }
-    if (this.hasPassword) return { who: `the credentials of user "${this.credentials.username}"${fromWhere(this.credentials.source)}`, hint: 'check the user name and password, and that the user has this permission' };
+    if (this.hasPassword) {
+      const stale = status === 401 && this.credentials.source !== undefined;
+      return { who: `the credentials of user "${this.credentials.username}"${fromWhere(this.credentials.source)}`, hint: stale ? DOCKER_CREDENTIALS_HINT : 'check the user name and password, and that the user has this permission' };
+    }
     return { who: 'anonymous access', hint: CREDENTIALS_HINT };
   }
 

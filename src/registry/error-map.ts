@@ -40,7 +40,8 @@ const CLIENT_CERT_CODES = new Set([
 ]);
 
 export const CREDENTIALS_HINT = 'pass -u USER and -pw PASSWORD (or CLEANREG_USERNAME/CLEANREG_PASSWORD, --password-stdin, or docker login)';
-const DOCKER_CREDENTIALS_HINT = 'run docker login again, or pass -u USER and -pw PASSWORD (or CLEANREG_USERNAME/CLEANREG_PASSWORD, --password-stdin), which come first';
+/** Credentials from docker's config.json (or a helper) that were refused: most likely a stale docker login. */
+export const DOCKER_CREDENTIALS_HINT = 'run docker login again, or pass -u USER and -pw PASSWORD (or CLEANREG_USERNAME/CLEANREG_PASSWORD, --password-stdin), which come first';
 
 /** The registry's own error code (`NAME_UNKNOWN`, `UNSUPPORTED`, ...) from its JSON error body. */
 export function registryErrorCode(body: unknown): string | undefined {

@@ -1,5 +1,5 @@
 import { createColors } from 'picocolors';
-import { applyPlans, type Outcome } from '../executor/apply.js';
+import { applyPlans, reportHalt, type Outcome } from '../executor/apply.js';
 import type { RepoPlan } from '../planner/types.js';
 import { plural } from '../report/format.js';
 import { writePlanDocument } from '../report/json.js';
@@ -44,7 +44,7 @@ export async function showAndApply(session: Session, plans: RepoPlan[], opts: Ex
 
   await confirmDeletion(`Delete ${plural(summary.imagesToDelete, 'image')} (${plural(summary.tagsToDelete, 'tag')})${withThem(summary.manifestsToDelete - summary.imagesToDelete)} from ${session.registry}?`, opts.yes, io);
 
-  const outcomes = await applyPlans(plans, session);
+  const { outcomes, halt } = await applyPlans(plans, session);
   const result = summarizeOutcomes(outcomes, plans);
   if (table) {
     const c = createColors(color); // not picocolors' default, which colours any output when CI is set
@@ -60,6 +60,7 @@ export async function showAndApply(session: Session, plans: RepoPlan[], opts: Ex
     writePlanDocument(io.stdout, session.registry, plans, outcomes, false);
   }
 
+  reportHalt(halt, session.logger);
   let exitCode = result.failed > 0 || result.notAttempted > 0 ? 1 : 0;
   if (result.deleted > 0) {
     if (opts.gcCommand) {

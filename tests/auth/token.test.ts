@@ -116,6 +116,17 @@ describe('a registry with `auth: token`', () => {
     expect((await s.p.tags('tok/wrong'))?.sort()).toEqual(['new', 'old']);
   });
 
+  test('a stale docker login (a wrong password in config.json): the token service\'s refusal names the file and says to log in again', async () => {
+    await seed(s.p, 'tok/stale');
+    const dir = tmp.dockerConfig({ auths: { [new URL(s.reg.url).host]: { auth: Buffer.from(`${USER}:stale-password`).toString('base64') } } });
+    const r = await runCli(['-r', s.reg.url, '-n', 'tok/stale', '-k', '1', '-y', '--no-cache'], { env: { DOCKER_CONFIG: dir } });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`refused the credentials of user "alice" (from ${join(dir, 'config.json')})`);
+    expect(r.stderr).toMatch(/hint: run docker login again/);
+    expect(r.stderr + r.stdout).not.toContain('stale-password');
+    expect((await s.p.tags('tok/stale'))?.sort()).toEqual(['new', 'old']);
+  });
+
   test('anonymous: a clear credentials error with the flags to pass, nothing deleted', async () => {
     await seed(s.p, 'tok/anon');
     const before = deletes(s.reg).length;
