@@ -35,8 +35,8 @@ export async function main(argv: string[], io: Io): Promise<number> {
     .parserConfiguration({ 'dot-notation': false })
     .usage('cleanreg: delete old images from a Docker/OCI registry under a retention policy\n\nUsage: $0 -r URL (-n REPO -k N | -f REPOSFILE) [options]')
     // Completions are answered through --get-yargs-completions; `completion` prints the script (captured as output).
-    .completion('__complete', false, (current: string, argv: { _: (string | number)[] }, completeAsYargs: (onCompleted: (error: Error | null, completions: string[] | undefined) => void) => void, done: (completions: string[]) => void) => {
-      completeAsYargs((_error, completions) => done(completeCommandLine(completions ?? [], current, argv)));
+    .completion('__complete', false, (current: string, parsed: { _: (string | number)[] }, completeAsYargs: (onCompleted: (error: Error | null, completions: string[] | undefined) => void) => void, done: (completions: string[]) => void) => {
+      completeAsYargs((_error, completions) => done(completeCommandLine(completions ?? [], current, parsed, argv)));
     })
     .command('completion', 'print a bash/zsh completion script (cleanreg completion >> ~/.bashrc)', {}, () => {
       parser.showCompletionScript();

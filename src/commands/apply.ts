@@ -5,7 +5,7 @@ import { requireConfirmationChannel } from '../run/confirm.js';
 import { showAndApply } from '../run/execute.js';
 import { parseRegistryUrl } from '../registry/client.js';
 import { readPlanFile } from '../run/plan-file.js';
-import { addReferrers } from '../run/referrers.js';
+import { addReferrers, addTaggedReferrers } from '../run/referrers.js';
 import { eachRepository } from '../run/scan.js';
 import { createLogger, openSession, type ConnectionArgs } from '../run/session.js';
 import type { Io } from '../util/log.js';
@@ -31,7 +31,11 @@ export async function runApply(args: ApplyArgs, io: Io): Promise<number> {
   logger.info(`Applying the plan made at ${plan.createdAt} for ${plan.registry}`);
   const session = await openSession({ ...args, registry }, io, logger);
   await session.client.ping();
-  // Referrers pushed since the plan was made (a new signature of a doomed image) go with their subject too.
-  await eachRepository(session, plan.plans, (repoPlan, limit) => addReferrers(session, repoPlan, limit));
+  // Referrers pushed since the plan was made (a new signature of a doomed image), tagged or listed by the API, go
+  // with their subject too.
+  await eachRepository(session, plan.plans, async (repoPlan, limit) => {
+    await addTaggedReferrers(session, repoPlan, limit);
+    await addReferrers(session, repoPlan, limit);
+  });
   return showAndApply(session, plan.plans, { dryRun: !!args.dryRun, yes: !!(args.yes || args.quiet), output: args.output as 'table' | 'json', gcCommand: args.gcCommand, now: new Date() }, io);
 }

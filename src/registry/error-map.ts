@@ -39,6 +39,8 @@ const CLIENT_CERT_CODES = new Set([
   'ERR_SSL_TLSV1_ALERT_ACCESS_DENIED',
 ]);
 
+/** Written so that the redaction of `//user:password@` in every output line leaves it readable. */
+const PROXY_CREDENTIALS_HINT = 'put them in the proxy URL (HTTP_PROXY, HTTPS_PROXY) as user:password@ right after http://';
 export const CREDENTIALS_HINT = 'pass -u USER and -pw PASSWORD (or CLEANREG_USERNAME/CLEANREG_PASSWORD, --password-stdin, or docker login)';
 /** Credentials from docker's config.json (or a helper) that were refused: most likely a stale docker login. */
 export const DOCKER_CREDENTIALS_HINT = 'run docker login again, or pass -u USER and -pw PASSWORD (or CLEANREG_USERNAME/CLEANREG_PASSWORD, --password-stdin), which come first';
@@ -66,7 +68,7 @@ function describeFailure(error: unknown, ctx: RequestContext): RegistryError {
   const origin = ctx.url.origin;
   if (error instanceof HttpStatusError && error.response.statusCode === 407 && ctx.proxy) {
     // Plain http goes to the proxy as an ordinary request, so its refusal is an HTTP answer, not a failed tunnel.
-    return new RegistryError('connection', `${ctx.what}: the proxy ${displayUrl(ctx.proxy).replace(/\/$/, '')} wants credentials (HTTP 407)`, 'put them in the proxy URL (HTTP_PROXY=http://user:password@proxy:3128)', 407);
+    return new RegistryError('connection', `${ctx.what}: the proxy ${displayUrl(ctx.proxy).replace(/\/$/, '')} wants credentials (HTTP 407)`, PROXY_CREDENTIALS_HINT, 407);
   }
   if (error instanceof HttpStatusError) return mapStatus(error.response.statusCode, registryErrorCode(error.response.body), ctx);
   if (error instanceof HttpRequestError && error.timedOut) {
@@ -79,7 +81,7 @@ function describeFailure(error: unknown, ctx: RequestContext): RegistryError {
       // hpagent reports a refused CONNECT as "Bad response: <status>".
       const refused = /Bad response: (\d+)/.exec(String((error as Error).message));
       if (refused) {
-        return new RegistryError('connection', `${ctx.what}: the proxy ${proxy} refused the tunnel to ${origin} (HTTP ${refused[1]})`, refused[1] === '407' ? 'the proxy wants credentials: put them in the proxy URL (HTTPS_PROXY=http://user:password@proxy:3128)' : 'check the proxy settings, or NO_PROXY for this registry');
+        return new RegistryError('connection', `${ctx.what}: the proxy ${proxy} refused the tunnel to ${origin} (HTTP ${refused[1]})`, refused[1] === '407' ? `the proxy wants credentials: ${PROXY_CREDENTIALS_HINT}` : 'check the proxy settings, or NO_PROXY for this registry');
       }
       if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
         return new RegistryError('connection', `could not connect to the proxy ${proxy} (${code}) for ${origin}`, 'check HTTPS_PROXY/HTTP_PROXY, or run without -p/--proxy');

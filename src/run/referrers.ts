@@ -1,4 +1,6 @@
+import { RegistryError } from '../errors.js';
 import type { PlannedImage, RepoPlan } from '../planner/types.js';
+import { referrerTagSubject } from '../registry/media-types.js';
 import type { Descriptor, RegistryClient } from '../registry/client.js';
 import { DIGEST, shortDigest } from '../util/digest.js';
 import type { RequestLimit } from '../util/request-limit.js';
@@ -60,4 +62,42 @@ function referrerOf(subject: PlannedImage, r: Descriptor): PlannedImage {
     subject: subject.digest,
     follows: subject.digest,
   };
+}
+
+const TAGGED_KIND: Record<string, string> = { sig: 'signature', att: 'attestation', sbom: 'SBOM' };
+
+/**
+ * For a saved plan: what was pushed since under a tag that names a manifest the plan deletes (cosign's
+ * `sha256-<hex>.sig|.att|.sbom`, the referrers tag schema's `sha256-<hex>`) goes with that manifest, after it, as a
+ * fresh plan would have planned it. One tag list per repository with deletions, and one HEAD per such new tag.
+ */
+export async function addTaggedReferrers(session: { client: RegistryClient }, plan: RepoPlan, limit: RequestLimit): Promise<void> {
+  const doomed = new Map(plan.delete.map((p) => [p.digest, p]));
+  if (!doomed.size) return;
+  let tags: string[];
+  try {
+    tags = (await limit(() => session.client.tags(plan.name))) ?? [];
+  } catch (error) {
+    // Gone since the plan: its DELETEs will find every manifest gone.
+    if (error instanceof RegistryError && error.kind === 'repository-missing') return;
+    throw error;
+  }
+  const planned = [...plan.keep, ...plan.delete];
+  const knownTags = new Set(planned.flatMap((p) => p.tags));
+  const knownDigests = new Set(planned.map((p) => p.digest));
+  const found = new Map<string, PlannedImage>();
+  await allSettledOrThrow(
+    tags
+      .filter((tag) => !knownTags.has(tag) && doomed.has(referrerTagSubject(tag) ?? ''))
+      .map(async (tag) => {
+        const digest = await limit(() => session.client.resolve(plan.name, tag));
+        if (!digest || knownDigests.has(digest)) return;
+        const subject = doomed.get(referrerTagSubject(tag)!)!;
+        const what = TAGGED_KIND[tag.slice(tag.lastIndexOf('.') + 1)] ?? 'referrer list';
+        const entry = found.get(digest) ?? { digest, tags: [], created: null, kind: 'artifact', mediaType: '', action: 'delete', reason: `${what} of deleted ${subject.kind} ${shortDigest(subject.digest)}, pushed since the plan`, subject: subject.digest, follows: subject.digest };
+        entry.tags.push(tag);
+        found.set(digest, entry);
+      }),
+  );
+  for (const entry of found.values()) plan.delete.push({ ...entry, tags: entry.tags.sort() });
 }

@@ -102,6 +102,14 @@ describe('with -p', () => {
     expect(carried(proxy, plain).length).toBeGreaterThan(0);
   });
 
+  test('a proxy given without a scheme (HTTP_PROXY=host:port) is an http:// proxy, as curl and Go take it', async () => {
+    const before = carried(proxy, plain).length;
+    const r = await runCli(['-p', ...plainArgs()], { env: { HTTP_PROXY: proxy.url.replace(/^http:\/\//, '') } });
+    expect(r.stderr).not.toMatch(/error/);
+    expect(r.code).toBe(0);
+    expect(carried(proxy, plain).length).toBeGreaterThan(before);
+  });
+
   test('NO_PROXY=127.0.0.1 bypasses the proxy', async () => {
     const r = await runCli(['-p', ...plainArgs()], { env: { HTTP_PROXY: proxy.url, NO_PROXY: '127.0.0.1' } });
     expect(r.code).toBe(0);
@@ -148,6 +156,7 @@ describe('with -p', () => {
       expect(run.code).toBe(1);
       expect(run.stderr).not.toMatch(/internal error/);
       expect(run.stderr).toMatch(/^error: .*proxy.*407/m);
+      expect(run.stderr).toMatch(/put them in the proxy URL \(HTTP_PROXY, HTTPS_PROXY\) as user:password@ right after http:\/\//);
     }
     expect(authed.refused.length).toBeGreaterThanOrEqual(2);
     expect((await pTls.tags('px/app'))?.sort()).toEqual(['new', 'old']);

@@ -423,8 +423,12 @@ describe('completion and version', () => {
     expect(commands).toEqual(expect.arrayContaining(['apply', 'delete', 'list', 'prune-empty']));
     expect(commands).not.toContain('$0');
     const top = await complete('-r', 'x', '-');
-    expect(top).toEqual(expect.arrayContaining(['--registry', '-r', '--reponame', '-n', '--keepimages', '-k', '--reposfile', '--dry-run', '--older-than', '--no-cache']));
+    expect(top).toEqual(expect.arrayContaining(['--cacert', '-c', '--reponame', '-n', '--keepimages', '-k', '--reposfile', '--dry-run', '--older-than', '--no-cache']));
     expect(top).not.toContain('-q');
+    // What is on the line already is not offered again, under any of its names.
+    const again = await complete('-r', 'x', '--reponame', 'app', '--no-cache', '-');
+    expect(again).toEqual(expect.arrayContaining(['--keepimages', '-k']));
+    for (const given of ['--registry', '-r', '--reponame', '-n', '--no-cache']) expect(again).not.toContain(given);
     const ofDelete = await complete('delete', '--');
     expect(ofDelete).toEqual(expect.arrayContaining(['--registry', '--only-named', '--from-file']));
     expect(ofDelete).not.toContain('--r');

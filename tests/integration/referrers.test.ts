@@ -111,6 +111,28 @@ describe('OCI referrers, with and without the API', () => {
     });
   });
 
+  test('a saved plan, on a registry without the API: a cosign signature tagged since the plan goes with its image; one of a kept image stays', async () => {
+    const sigTag = (digest: string) => `${digest.replace(':', '-')}.sig`;
+    const old = await direct.pushImage('app', ['old'], { created: day(1), seed: 'ts1' });
+    const cur = await direct.pushImage('app', ['cur'], { created: day(2), seed: 'ts2' });
+    const planFile = join(tmp, 'saved-tagged.json');
+    expect((await runCli(['-r', reg.url, '-n', 'app', '-k', '1', '--dry-run', '--plan-out', planFile])).code).toBe(0);
+    // As cosign pushes without the API: a manifest with no subject, found by its tag alone.
+    const lateSig = await direct.pushImage('app', [sigTag(old.digest)], { created: null, seed: 'ts1-sig' });
+    const curSig = await direct.pushImage('app', [sigTag(cur.digest)], { created: null, seed: 'ts2-sig' });
+    await reg.syncLog();
+    reg.clearAccessLog();
+    const r = await runCli(['apply', planFile, '-y', '--output', 'json']);
+    expect(r.code).toBe(0);
+    expect(await direct.resolve('app', old.digest)).toBeNull();
+    expect(await direct.resolve('app', lateSig.digest)).toBeNull();
+    expect(await direct.tags('app')).toEqual(expect.arrayContaining(['cur', sigTag(cur.digest)]));
+    expect(await direct.resolve('app', curSig.digest)).toBe(curSig.digest);
+    const deletes = reg.accessEntries().filter((e) => e.method === 'DELETE').map((e) => e.uri.replace('/v2/app/manifests/', ''));
+    expect(deletes).toEqual([old.digest, lateSig.digest]);
+    expect(JSON.parse(r.stdout).repositories[0].delete).toEqual(expect.arrayContaining([expect.objectContaining({ digest: lateSig.digest, reason: expect.stringMatching(/^signature of deleted image .*, pushed since the plan$/) })]));
+  });
+
   test('a saved plan whose first repository is gone since: the others still look for new referrers', async () => {
     await withFront(undefined, async (front, p) => {
       for (const repo of ['a-gone', 'app']) {
