@@ -6,8 +6,10 @@ export function runGcCommand(command: string, io: Io, logger: Logger): Promise<n
   logger.info(`Running the garbage collection command: ${command}`);
   return new Promise((resolve) => {
     const child = spawn(command, { shell: true, stdio: ['ignore', 'pipe', 'pipe'], env: io.env });
-    child.stdout.on('data', (chunk) => io.stderr.write(chunk));
-    child.stderr.on('data', (chunk) => io.stderr.write(chunk));
+    // Piped, not written chunk by chunk: a collection that prints a line per blob waits for a slow reader instead
+    // of piling its output up in memory.
+    child.stdout.pipe(io.stderr, { end: false });
+    child.stderr.pipe(io.stderr, { end: false });
     child.on('error', (error) => {
       logger.error(`the garbage collection command could not start: ${error.message}`);
       resolve(127);
