@@ -5,6 +5,7 @@ import { requireConfirmationChannel } from '../run/confirm.js';
 import { showAndApply } from '../run/execute.js';
 import { parseRegistryUrl } from '../registry/client.js';
 import { readPlanFile } from '../run/plan-file.js';
+import { reverifyInPlace } from '../executor/reverify.js';
 import { addReferrers, addTaggedReferrers } from '../run/referrers.js';
 import { eachRepository } from '../run/scan.js';
 import { createLogger, openSession, type ConnectionArgs } from '../run/session.js';
@@ -36,6 +37,8 @@ export async function runApply(args: ApplyArgs, io: Io): Promise<number> {
   await eachRepository(session, plan.plans, async (repoPlan, limit) => {
     await addTaggedReferrers(session, repoPlan, limit);
     await addReferrers(session, repoPlan, limit);
+    // A dry run shows what an apply would do now, not the plan as it was saved.
+    if (args.dryRun) await reverifyInPlace(repoPlan, session.client, limit);
   });
   return showAndApply(session, plan.plans, { dryRun: !!args.dryRun, yes: !!(args.yes || args.quiet), output: args.output as 'table' | 'json', gcCommand: args.gcCommand, now: new Date() }, io);
 }

@@ -95,3 +95,14 @@ export function reverify(plan: RepoPlan, now: RepositoryNow): Map<string, string
   }
   return kept;
 }
+
+/**
+ * A dry run of a saved plan: what re-verification would keep now moves to the plan's keep list, with its reason,
+ * so the preview shows what an apply would do. The same requests as an apply's re-verification; nothing deleted.
+ */
+export async function reverifyInPlace(plan: RepoPlan, client: RegistryClient, limit: RequestLimit): Promise<void> {
+  if (!plan.delete.length) return;
+  const kept = reverify(plan, await readRepositoryNow(plan, client, limit));
+  for (const p of plan.delete) if (kept.has(p.digest)) plan.keep.push({ ...p, action: 'keep', reason: `kept now, the registry changed since the plan: ${kept.get(p.digest)}` });
+  plan.delete = plan.delete.filter((p) => !kept.has(p.digest));
+}

@@ -267,6 +267,13 @@ describe('plan files', () => {
     const planFile = join(tmp, 'roll.json');
     expect((await runCli(['-r', reg.url, '-n', 'roll', '-k', '1', '--dry-run', '--plan-out', planFile])).code).toBe(0);
     await p.tag('roll', 'latest', v1.digest); // rollback
+    // A dry run of the saved plan already shows what the apply will keep.
+    const preview = await runCli(['apply', planFile, '--dry-run', '--output', 'json']);
+    expect(preview.code).toBe(0);
+    const previewed = JSON.parse(preview.stdout).repositories[0];
+    expect(previewed.delete).toEqual([]);
+    expect(previewed.keep).toEqual(expect.arrayContaining([expect.objectContaining({ digest: v1.digest, reason: expect.stringMatching(/^kept now, the registry changed since the plan: tag "latest" now points at this image/) })]));
+    expect(await p.resolve('roll', v1.digest)).toBe(v1.digest);
     const r = await runCli(['apply', planFile, '-y', '--output', 'json']);
     expect(r.code).toBe(0);
     const repo = JSON.parse(r.stdout).repositories[0];
