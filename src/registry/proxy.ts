@@ -1,3 +1,5 @@
+import { BlockList, isIP } from 'node:net';
+
 /** The proxy for a URL from HTTPS_PROXY / HTTP_PROXY (either case), unless NO_PROXY covers its host. */
 export function proxyFor(url: URL, env: NodeJS.ProcessEnv): string | undefined {
   const proxy = url.protocol === 'https:' ? env.HTTPS_PROXY ?? env.https_proxy ?? env.HTTP_PROXY ?? env.http_proxy : env.HTTP_PROXY ?? env.http_proxy;
@@ -15,11 +17,26 @@ function bypassesProxy(url: URL, noProxy: string): boolean {
     .filter(Boolean)
     .some((entry) => {
       if (entry === '*') return true;
+      if (entry.includes('/')) return inRange(host, entry);
       const [pattern, entryPort] = splitHostPort(entry.toLowerCase());
       if (entryPort && entryPort !== port) return false;
       const bare = pattern.replace(/^\*?\./, '');
       return host === bare || host.endsWith(`.${bare}`);
     });
+}
+
+/** A CIDR range (10.0.0.0/8, fd00::/8), as curl and Go take them in NO_PROXY: only addresses fall in one. */
+function inRange(host: string, cidr: string): boolean {
+  const [network, bits] = cidr.split('/');
+  const family = isIP(network);
+  if (!family || isIP(host) !== family || !/^\d{1,3}$/.test(bits)) return false;
+  const range = new BlockList();
+  try {
+    range.addSubnet(network, Number(bits), family === 4 ? 'ipv4' : 'ipv6');
+  } catch {
+    return false; // a prefix too long for its family
+  }
+  return range.check(host, family === 4 ? 'ipv4' : 'ipv6');
 }
 
 /** `host`, `host:port`, `[v6]:port`, or a bare IPv6 address (more than one colon: no port). */

@@ -121,6 +121,16 @@ describe('with -p', () => {
     expect(proxy.tunnels).toEqual([]);
   });
 
+  test('NO_PROXY with a CIDR range (127.0.0.0/8) bypasses the proxy for the addresses in it, not for others', async () => {
+    const before = carried(proxy, plain).length;
+    const r = await runCli(['-p', ...plainArgs()], { env: { HTTP_PROXY: proxy.url, NO_PROXY: 'example.com,127.0.0.0/8' } });
+    expect(r.code).toBe(0);
+    expect(carried(proxy, plain).length).toBe(before);
+    const other = await runCli(['-p', ...plainArgs()], { env: { HTTP_PROXY: proxy.url, NO_PROXY: '10.0.0.0/8,::1/128' } });
+    expect(other.code).toBe(0);
+    expect(carried(proxy, plain).length).toBeGreaterThan(before);
+  });
+
   test('a NO_PROXY for other hosts (or another port) does not bypass it', async () => {
     const r = await runCli(['-p', ...plainArgs()], { env: { HTTP_PROXY: proxy.url, NO_PROXY: 'example.com,.internal,127.0.0.1:1' } });
     expect(r.code).toBe(0);
