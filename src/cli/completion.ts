@@ -21,6 +21,7 @@ interface DeclaredOptions {
   key: Record<string, unknown>;
   alias: Record<string, string[]>;
   boolean: string[];
+  count: string[];
   default: Record<string, unknown>;
   hiddenOptions: string[];
 }
@@ -35,7 +36,8 @@ function defaultCommandOptions(given: Set<string>): string[] {
     const group = [key, ...(options.alias[key] ?? [])];
     for (const name of group) names.set(name, [...new Set([...(names.get(name) ?? []), ...group])]);
   }
-  const isGiven = (key: string) => (names.get(key) ?? [key]).some((name) => given.has(name) || given.has(`no-${name}`));
+  // A counted option (-v) may be given again.
+  const isGiven = (key: string) => !options.count.includes(key) && (names.get(key) ?? [key]).some((name) => !options.count.includes(name) && (given.has(name) || given.has(`no-${name}`)));
   return Object.keys(options.key)
     .filter((key) => !hidden.has(key) && !isGiven(key))
     .flatMap((key) => {

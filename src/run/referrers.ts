@@ -82,22 +82,27 @@ export async function addTaggedReferrers(session: { client: RegistryClient }, pl
     if (error instanceof RegistryError && error.kind === 'repository-missing') return;
     throw error;
   }
+  // What the plan has (and what a kept index lists) is never planned again. A tag the plan knows is read again
+  // too: signing an image again moves its `.sig` tag onto a new manifest.
   const planned = [...plan.keep, ...plan.delete];
-  const knownTags = new Set(planned.flatMap((p) => p.tags));
-  const knownDigests = new Set(planned.map((p) => p.digest));
+  const knownDigests = new Set([...planned.map((p) => p.digest), ...plan.keep.flatMap((p) => p.children ?? [])]);
   const found = new Map<string, PlannedImage>();
+  const shared = new Set<string>();
   await allSettledOrThrow(
     tags
-      .filter((tag) => !knownTags.has(tag) && doomed.has(referrerTagSubject(tag) ?? ''))
+      .filter((tag) => doomed.has(referrerTagSubject(tag) ?? ''))
       .map(async (tag) => {
         const digest = await limit(() => session.client.resolve(plan.name, tag));
         if (!digest || knownDigests.has(digest)) return;
         const subject = doomed.get(referrerTagSubject(tag)!)!;
         const what = TAGGED_KIND[tag.slice(tag.lastIndexOf('.') + 1)] ?? 'referrer list';
         const entry = found.get(digest) ?? { digest, tags: [], created: null, kind: 'artifact', mediaType: '', action: 'delete', reason: `${what} of deleted ${subject.kind} ${shortDigest(subject.digest)}, pushed since the plan`, subject: subject.digest, follows: subject.digest };
+        // One artifact for two images (the same SBOM attached to both): re-verification could keep either, so it is
+        // left alone, as a plan would leave it while one of them stays.
+        if (entry.subject !== subject.digest) shared.add(digest);
         entry.tags.push(tag);
         found.set(digest, entry);
       }),
   );
-  for (const entry of found.values()) plan.delete.push({ ...entry, tags: entry.tags.sort() });
+  for (const entry of found.values()) if (!shared.has(entry.digest)) plan.delete.push({ ...entry, tags: entry.tags.sort() });
 }

@@ -429,6 +429,8 @@ describe('completion and version', () => {
     const again = await complete('-r', 'x', '--reponame', 'app', '--no-cache', '-');
     expect(again).toEqual(expect.arrayContaining(['--keepimages', '-k']));
     for (const given of ['--registry', '-r', '--reponame', '-n', '--no-cache']) expect(again).not.toContain(given);
+    // A counted option may be given again.
+    expect(await complete('-v', '-')).toEqual(expect.arrayContaining(['-v', '--verbose']));
     const ofDelete = await complete('delete', '--');
     expect(ofDelete).toEqual(expect.arrayContaining(['--registry', '--only-named', '--from-file']));
     expect(ofDelete).not.toContain('--r');

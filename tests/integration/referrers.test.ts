@@ -133,6 +133,39 @@ describe('OCI referrers, with and without the API', () => {
     expect(JSON.parse(r.stdout).repositories[0].delete).toEqual(expect.arrayContaining([expect.objectContaining({ digest: lateSig.digest, reason: expect.stringMatching(/^signature of deleted image .*, pushed since the plan$/) })]));
   });
 
+  test('a saved plan: an image signed again since the plan takes its new signature along; the old one, its tag moved, stays', async () => {
+    const sigTag = (digest: string) => `${digest.replace(':', '-')}.sig`;
+    const old = await direct.pushImage('app', ['old'], { created: day(1), seed: 'rs1' });
+    await direct.pushImage('app', ['cur'], { created: day(2), seed: 'rs2' });
+    const firstSig = await direct.pushImage('app', [sigTag(old.digest)], { created: null, seed: 'rs1-sig-a' });
+    const planFile = join(tmp, 'saved-resigned.json');
+    expect((await runCli(['-r', reg.url, '-n', 'app', '-k', '1', '--dry-run', '--plan-out', planFile])).code).toBe(0);
+    const secondSig = await direct.pushImage('app', [sigTag(old.digest)], { created: null, seed: 'rs1-sig-b' });
+    const r = await runCli(['apply', planFile, '-y', '--output', 'json']);
+    expect(r.code).toBe(0);
+    for (const gone of [old.digest, secondSig.digest]) expect(await direct.resolve('app', gone)).toBeNull();
+    expect(JSON.parse(r.stdout).repositories[0].keptOnReverify).toEqual([expect.objectContaining({ digest: firstSig.digest, reason: expect.stringMatching(/moved since the plan/) })]);
+  });
+
+  test('a dry run of a saved plan whose re-verification fails in one repository: that one deletes nothing, the others are shown', async () => {
+    await withFront(undefined, async (front, p) => {
+      await p.pushImage('app', ['old'], { created: day(1), seed: 'pv1' });
+      await p.pushImage('app', ['cur'], { created: day(2), seed: 'pv2' });
+      const lib = await p.pushImage('lib', ['old'], { created: day(1), seed: 'pv3' });
+      await p.pushImage('lib', ['cur'], { created: day(2), seed: 'pv4' });
+      const planFile = join(tmp, 'saved-preview.json');
+      expect((await runCli(['-r', front.url, '-n', '*', '-k', '1', '--dry-run', '--plan-out', planFile])).code).toBe(0);
+      front.fault = (method, path) => (method === 'HEAD' && path.startsWith('/v2/app/manifests/') ? 500 : undefined);
+      const r = await runCli(['apply', planFile, '--dry-run', '--retries', '0', '--output', 'json']);
+      expect(r.code).toBe(0);
+      expect(r.stderr).toMatch(/app: .*500/);
+      const repos = new Map(JSON.parse(r.stdout).repositories.map((x: { name: string }) => [x.name, x]));
+      expect(repos.get('app')).toMatchObject({ delete: [] });
+      expect((repos.get('app') as { keep: { reason: string }[] }).keep.some((k) => /^re-verification failed: /.test(k.reason))).toBe(true);
+      expect((repos.get('lib') as { delete: { digest: string }[] }).delete.map((d) => d.digest)).toEqual([lib.digest]);
+    });
+  });
+
   test('a saved plan whose first repository is gone since: the others still look for new referrers', async () => {
     await withFront(undefined, async (front, p) => {
       for (const repo of ['a-gone', 'app']) {
