@@ -36,8 +36,11 @@ function defaultCommandOptions(given: Set<string>): string[] {
     const group = [key, ...(options.alias[key] ?? [])];
     for (const name of group) names.set(name, [...new Set([...(names.get(name) ?? []), ...group])]);
   }
-  // A counted option (-v) may be given again.
-  const isGiven = (key: string) => !options.count.includes(key) && (names.get(key) ?? [key]).some((name) => !options.count.includes(name) && (given.has(name) || given.has(`no-${name}`)));
+  const isGiven = (key: string) => {
+    const all = names.get(key) ?? [key];
+    // A counted option (-v) may be given again.
+    return !all.some((name) => options.count.includes(name)) && all.some((name) => given.has(name) || given.has(`no-${name}`));
+  };
   return Object.keys(options.key)
     .filter((key) => !hidden.has(key) && !isGiven(key))
     .flatMap((key) => {

@@ -1,8 +1,5 @@
 import type { Argv } from 'yargs';
-import { CleanregError, UsageError } from '../errors.js';
-import type { RepoPlan } from '../planner/types.js';
-import { redact } from '../util/redact.js';
-import type { RequestLimit } from '../util/request-limit.js';
+import { UsageError } from '../errors.js';
 import { connectionOptions, runOptions } from '../cli/options.js';
 import { requireConfirmationChannel } from '../run/confirm.js';
 import { showAndApply } from '../run/execute.js';
@@ -11,7 +8,7 @@ import { readPlanFile } from '../run/plan-file.js';
 import { reverifyInPlace } from '../executor/reverify.js';
 import { addReferrers, addTaggedReferrers } from '../run/referrers.js';
 import { eachRepository } from '../run/scan.js';
-import { createLogger, openSession, type ConnectionArgs, type Session } from '../run/session.js';
+import { createLogger, openSession, type ConnectionArgs } from '../run/session.js';
 import type { Io } from '../util/log.js';
 
 export function applyBuilder<T>(y: Argv<T>) {
@@ -41,19 +38,8 @@ export async function runApply(args: ApplyArgs, io: Io): Promise<number> {
     await addTaggedReferrers(session, repoPlan, limit);
     await addReferrers(session, repoPlan, limit);
     // A dry run shows what an apply would do now, not the plan as it was saved.
-    if (args.dryRun) await previewReverify(repoPlan, session, limit);
+    if (args.dryRun) await reverifyInPlace(repoPlan, { ...session, limit });
   });
   return showAndApply(session, plan.plans, { dryRun: !!args.dryRun, yes: !!(args.yes || args.quiet), output: args.output as 'table' | 'json', gcCommand: args.gcCommand, now: new Date() }, io);
 }
 
-/** As an apply would: a repository whose re-verification fails deletes nothing, and the others go on. */
-async function previewReverify(plan: RepoPlan, session: Session, limit: RequestLimit): Promise<void> {
-  try {
-    await reverifyInPlace(plan, session.client, limit);
-  } catch (error) {
-    if (!(error instanceof CleanregError)) throw error;
-    session.logger.error(`${plan.name}: ${error.message}`);
-    plan.keep.push(...plan.delete.map((p) => ({ ...p, action: 'keep' as const, reason: `re-verification failed: ${redact(error.message)}` })));
-    plan.delete = [];
-  }
-}

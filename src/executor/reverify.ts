@@ -1,7 +1,9 @@
 import { shortDigest } from '../util/digest.js';
 import type { RepoPlan } from '../planner/types.js';
 import type { RegistryClient } from '../registry/client.js';
-import { RegistryError } from '../errors.js';
+import { CleanregError, RegistryError } from '../errors.js';
+import type { Logger } from '../util/log.js';
+import { redact } from '../util/redact.js';
 import type { RequestLimit } from '../util/request-limit.js';
 import { allSettledOrThrow } from '../util/settle.js';
 
@@ -99,10 +101,22 @@ export function reverify(plan: RepoPlan, now: RepositoryNow): Map<string, string
 /**
  * A dry run of a saved plan: what re-verification would keep now moves to the plan's keep list, with its reason,
  * so the preview shows what an apply would do. The same requests as an apply's re-verification; nothing deleted.
+ * As in an apply, a repository whose re-verification fails keeps everything, and the others go on.
  */
-export async function reverifyInPlace(plan: RepoPlan, client: RegistryClient, limit: RequestLimit): Promise<void> {
+export async function reverifyInPlace(plan: RepoPlan, ctx: { client: RegistryClient; limit: RequestLimit; logger: Logger }): Promise<void> {
   if (!plan.delete.length) return;
-  const kept = reverify(plan, await readRepositoryNow(plan, client, limit));
-  for (const p of plan.delete) if (kept.has(p.digest)) plan.keep.push({ ...p, action: 'keep', reason: `kept now, the registry changed since the plan: ${kept.get(p.digest)}` });
-  plan.delete = plan.delete.filter((p) => !kept.has(p.digest));
+  let why: (digest: string) => string | undefined;
+  try {
+    const kept = reverify(plan, await readRepositoryNow(plan, ctx.client, ctx.limit));
+    why = (digest) => kept.has(digest) ? `kept now, the registry changed since the plan: ${kept.get(digest)}` : undefined;
+  } catch (error) {
+    if (!(error instanceof CleanregError)) throw error;
+    ctx.logger.error(`${plan.name}: ${error.message}`);
+    why = () => `re-verification failed: ${redact(error.message)}`;
+  }
+  for (const p of plan.delete) {
+    const reason = why(p.digest);
+    if (reason) plan.keep.push({ ...p, action: 'keep', reason });
+  }
+  plan.delete = plan.delete.filter((p) => !why(p.digest));
 }

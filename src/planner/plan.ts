@@ -1,7 +1,7 @@
 import { UTCDate } from '@date-fns/utc/date';
 // Subpath imports: the date-fns index loads hundreds of modules (about 20 MB).
 import { sub } from 'date-fns/sub';
-import { referrerTagSubject } from '../registry/media-types.js';
+import { referrerTagKind, referrerTagSubject } from '../registry/media-types.js';
 import { shortDigest } from '../util/digest.js';
 import { newestFirst, tagVersion } from './ordering.js';
 import { estimateFreedBytes } from './sizes.js';
@@ -277,7 +277,6 @@ function owningImage(subject: string, decisions: Map<string, PlannedImage>, tagg
 }
 
 function artifactName(image: Image): string {
-  const suffix = image.tags.map((t) => /^sha256-[a-f0-9]{64}\.(sig|att|sbom)$/.exec(t)?.[1]).find(Boolean);
-  return suffix === 'sig' ? 'signature' : suffix === 'att' ? 'attestation' : suffix === 'sbom' ? 'SBOM' : 'referrer';
+  return image.tags.map(referrerTagKind).find(Boolean) ?? 'referrer';
 }
 

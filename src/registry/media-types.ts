@@ -21,9 +21,16 @@ export function isIndexType(mediaType: string | undefined): boolean {
  * Tags named after the image they belong to: cosign's `sha256-<hex>.sig|.att|.sbom`, and the OCI 1.1 referrers
  * fallback tag `sha256-<hex>` (an index of the referrers, on registries without the referrers API).
  */
-const REFERRER_TAG = /^(sha256)-([a-f0-9]{64})(?:\.(?:sig|att|sbom))?$/;
+const REFERRER_TAG = /^(sha256)-([a-f0-9]{64})(?:\.(sig|att|sbom))?$/;
+const TAGGED_KIND: Record<string, string> = { sig: 'signature', att: 'attestation', sbom: 'SBOM' };
 
 export function referrerTagSubject(tag: string): string | undefined {
   const m = REFERRER_TAG.exec(tag);
   return m ? `${m[1]}:${m[2]}` : undefined;
+}
+
+/** What a cosign tag holds: signature (.sig), attestation (.att), SBOM (.sbom); undefined for any other tag. */
+export function referrerTagKind(tag: string): string | undefined {
+  const suffix = REFERRER_TAG.exec(tag)?.[3];
+  return suffix ? TAGGED_KIND[suffix] : undefined;
 }

@@ -1,6 +1,6 @@
 import { RegistryError } from '../errors.js';
 import type { PlannedImage, RepoPlan } from '../planner/types.js';
-import { referrerTagSubject } from '../registry/media-types.js';
+import { referrerTagKind, referrerTagSubject } from '../registry/media-types.js';
 import type { Descriptor, RegistryClient } from '../registry/client.js';
 import { DIGEST, shortDigest } from '../util/digest.js';
 import type { RequestLimit } from '../util/request-limit.js';
@@ -64,8 +64,6 @@ function referrerOf(subject: PlannedImage, r: Descriptor): PlannedImage {
   };
 }
 
-const TAGGED_KIND: Record<string, string> = { sig: 'signature', att: 'attestation', sbom: 'SBOM' };
-
 /**
  * For a saved plan: what was pushed since under a tag that names a manifest the plan deletes (cosign's
  * `sha256-<hex>.sig|.att|.sbom`, the referrers tag schema's `sha256-<hex>`) goes with that manifest, after it, as a
@@ -95,7 +93,7 @@ export async function addTaggedReferrers(session: { client: RegistryClient }, pl
         const digest = await limit(() => session.client.resolve(plan.name, tag));
         if (!digest || knownDigests.has(digest)) return;
         const subject = doomed.get(referrerTagSubject(tag)!)!;
-        const what = TAGGED_KIND[tag.slice(tag.lastIndexOf('.') + 1)] ?? 'referrer list';
+        const what = referrerTagKind(tag) ?? 'referrer list';
         const entry = found.get(digest) ?? { digest, tags: [], created: null, kind: 'artifact', mediaType: '', action: 'delete', reason: `${what} of deleted ${subject.kind} ${shortDigest(subject.digest)}, pushed since the plan`, subject: subject.digest, follows: subject.digest };
         // One artifact for two images (the same SBOM attached to both): re-verification could keep either, so it is
         // left alone, as a plan would leave it while one of them stays.
