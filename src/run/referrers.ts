@@ -67,7 +67,8 @@ function referrerOf(subject: PlannedImage, r: Descriptor): PlannedImage {
 /**
  * For a saved plan: what was pushed since under a tag that names a manifest the plan deletes (cosign's
  * `sha256-<hex>.sig|.att|.sbom`, the referrers tag schema's `sha256-<hex>`) goes with that manifest, after it, as a
- * fresh plan would have planned it. One tag list per repository with deletions, and one HEAD per such new tag.
+ * fresh plan would have planned it, with the referrers such a list names. One tag list per repository with deletions,
+ * one HEAD per such tag, and one GET per referrers list found.
  */
 export async function addTaggedReferrers(session: { client: RegistryClient }, plan: RepoPlan, limit: RequestLimit): Promise<void> {
   const doomed = new Map(plan.delete.map((p) => [p.digest, p]));
@@ -102,5 +103,17 @@ export async function addTaggedReferrers(session: { client: RegistryClient }, pl
         found.set(digest, entry);
       }),
   );
-  for (const entry of found.values()) if (!shared.has(entry.digest)) plan.delete.push({ ...entry, tags: entry.tags.sort() });
+  const added = [...found.values()].filter((entry) => !shared.has(entry.digest)).map((entry) => ({ ...entry, tags: entry.tags.sort() }));
+  plan.delete.push(...added);
+  // A referrers list (`sha256-<hex>`, no suffix) is an index of untagged referrers that nothing would find again
+  // once it is gone: they go after it, as in a fresh plan. Re-verification keeps any of them that carries a tag.
+  const lists = added.filter((entry) => entry.tags.some((tag) => !referrerTagKind(tag)));
+  const children = await allSettledOrThrow(lists.map((list) => limit(() => session.client.getManifest(plan.name, list.digest))));
+  lists.forEach((list, i) => {
+    for (const child of children[i].json.manifests ?? []) {
+      if (typeof child.digest !== 'string' || !DIGEST.test(child.digest) || knownDigests.has(child.digest)) continue;
+      knownDigests.add(child.digest);
+      plan.delete.push({ digest: child.digest, tags: [], created: null, kind: 'artifact', mediaType: child.mediaType ?? '', action: 'delete', reason: `referrer listed by ${list.tags.join(', ')}, pushed since the plan`, subject: list.subject, follows: list.digest });
+    }
+  });
 }

@@ -133,6 +133,27 @@ describe('OCI referrers, with and without the API', () => {
     expect(JSON.parse(r.stdout).repositories[0].delete).toEqual(expect.arrayContaining([expect.objectContaining({ digest: lateSig.digest, reason: expect.stringMatching(/^signature of deleted image .*, pushed since the plan$/) })]));
   });
 
+  test('a saved plan, on a registry without the API: a referrers list tagged sha256-<hex> since the plan goes with its image, and so do the referrers it lists', async () => {
+    const old = await direct.pushImage('app', ['old'], { created: day(1), seed: 'tl1' });
+    const cur = await direct.pushImage('app', ['cur'], { created: day(2), seed: 'tl2' });
+    const planFile = join(tmp, 'saved-list.json');
+    expect((await runCli(['-r', reg.url, '-n', 'app', '-k', '1', '--dry-run', '--plan-out', planFile])).code).toBe(0);
+    // As notation and oras push without the API: the signature untagged, found through the index tagged for its subject.
+    const tagIndex = async (subject: string, seed: string) => {
+      const sig = await direct.pushArtifact('app', subject, [], { seed, artifactType: 'application/vnd.cncf.notary.signature' });
+      const list = { schemaVersion: 2, mediaType: MT.ociIndex, manifests: [{ mediaType: MT.ociManifest, digest: sig.digest, size: sig.size, artifactType: 'application/vnd.cncf.notary.signature' }] };
+      return { sig, list: await direct.pushManifest('app', MT.ociIndex, Buffer.from(JSON.stringify(list)), [subject.replace(':', '-')]) };
+    };
+    const oldSigned = await tagIndex(old.digest, 'tl-old');
+    const curSigned = await tagIndex(cur.digest, 'tl-cur');
+    const r = await runCli(['apply', planFile, '-y', '--output', 'json']);
+    expect(r.code).toBe(0);
+    for (const gone of [old.digest, oldSigned.list, oldSigned.sig.digest]) expect(await direct.resolve('app', gone)).toBeNull();
+    for (const kept of [cur.digest, curSigned.list, curSigned.sig.digest]) expect(await direct.resolve('app', kept)).toBe(kept);
+    const deleted = new Map((JSON.parse(r.stdout).repositories[0].delete as PlannedJson[]).map((d) => [d.digest, d]));
+    expect(deleted.get(oldSigned.sig.digest)).toMatchObject({ subject: old.digest, reason: `referrer listed by ${old.digest.replace(':', '-')}, pushed since the plan` });
+  });
+
   test('a saved plan: an image signed again since the plan takes its new signature along; the old one, its tag moved, stays', async () => {
     const sigTag = (digest: string) => `${digest.replace(':', '-')}.sig`;
     const old = await direct.pushImage('app', ['old'], { created: day(1), seed: 'rs1' });
