@@ -34,15 +34,45 @@ export function checkRepositoryPattern(pattern: string): string | undefined {
 }
 
 /**
- * Picks, for each repository of the catalog, the first target that matches it. `*` stays within one path
- * segment, `**` crosses slashes.
+ * A test for repository names. `*` stays within one path segment, `**` crosses slashes. A trailing `/**` means what
+ * is under a path, as in .gitignore: picomatch alone would let `team/**` select the repository `team` too.
  */
+function repositoryMatcher(pattern: string): (name: string) => boolean {
+  if (!isGlob(pattern)) return (name) => name === pattern;
+  const matches = picomatch(pattern, { dot: true });
+  if (!pattern.endsWith('/**')) return matches;
+  const base = pattern.slice(0, -3);
+  const isBase = isGlob(base) ? picomatch(base, { dot: true }) : (name: string) => name === base;
+  return (name) => matches(name) && !isBase(name);
+}
+
+/** Picks, for each repository of the catalog, the first target that matches it. */
 export function matchTargets(repositories: Iterable<string>, targets: Target[]): { repo: string; target: Target }[] {
-  const matchers = targets.map((t) => (isGlob(t.pattern) ? picomatch(t.pattern, { dot: true }) : (name: string) => name === t.pattern));
+  const matchers = targets.map((t) => repositoryMatcher(t.pattern));
   const matched: { repo: string; target: Target }[] = [];
   for (const repo of repositories) {
     const i = matchers.findIndex((m) => m(repo));
     if (i >= 0) matched.push({ repo, target: targets[i] });
   }
   return matched;
+}
+
+/**
+ * The lines that can never win: an earlier line selects their repository, or every repository of the catalog they
+ * match (a name written twice, a name below a catch-all `**`). Each comes with the lines that win instead.
+ */
+export function shadowedTargets(targets: Target[], catalog: readonly string[] = []): { target: Target; by: Target[] }[] {
+  const matchers = targets.map((t) => repositoryMatcher(t.pattern));
+  const shadowed: { target: Target; by: Target[] }[] = [];
+  targets.forEach((target, i) => {
+    const names = isGlob(target.pattern) ? catalog.filter((name) => matchers[i](name)) : [target.pattern];
+    const winners = new Set<Target>();
+    for (const name of names) {
+      const first = matchers.findIndex((m) => m(name));
+      if (first === i) return;
+      winners.add(targets[first]);
+    }
+    if (winners.size) shadowed.push({ target, by: [...winners] });
+  });
+  return shadowed;
 }

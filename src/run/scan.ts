@@ -1,6 +1,6 @@
 import pLimit from 'p-limit';
 import { CleanregError, RegistryError } from '../errors.js';
-import { isGlob, matchTargets, type Target } from '../config/targets.js';
+import { isGlob, matchTargets, shadowedTargets, type Target } from '../config/targets.js';
 import type { MetadataCache } from '../inventory/cache.js';
 import { ManifestDescriber } from '../inventory/describe.js';
 import { gatherRepository } from '../inventory/gather.js';
@@ -27,9 +27,13 @@ export interface ScanResult {
 
 /** The repositories to clean, each with the first target that selects it. Globs need the catalog (all pages). */
 export async function selectRepositories(session: Session, targets: Target[]): Promise<{ repo: string; target: Target; listed?: boolean }[]> {
-  if (!targets.some((t) => isGlob(t.pattern))) return matchTargets(new Set(targets.map((t) => t.pattern)), targets);
+  if (!targets.some((t) => isGlob(t.pattern))) {
+    warnShadowed(session, targets);
+    return matchTargets(new Set(targets.map((t) => t.pattern)), targets);
+  }
   const catalog: string[] = [];
   for await (const page of session.client.catalog()) catalog.push(...page);
+  warnShadowed(session, targets, catalog);
   const selected = matchTargets(catalog, targets);
   const listed = new Set(catalog);
   // Exact names missing from the catalog are still tried, so that a typo is reported, not silently skipped.
@@ -38,6 +42,14 @@ export async function selectRepositories(session: Session, targets: Target[]): P
     if (!selected.some((s) => s.target === t)) session.logger.warn(`${t.source}: "${t.pattern}" matches no repository in the catalog`);
   }
   return [...selected.map((s) => ({ ...s, listed: true })), ...missing];
+}
+
+/** First matching line wins: a line that never can is almost always a mistake in the configuration. */
+function warnShadowed(session: Session, targets: Target[], catalog?: readonly string[]): void {
+  for (const { target, by } of shadowedTargets(targets, catalog)) {
+    const winners = by.map((t) => `${t.source} ("${t.pattern}")`).join(', ');
+    session.logger.warn(`${target.source}: "${target.pattern}" never applies: ${winners} ${by.length > 1 ? 'select' : 'selects'} ${isGlob(target.pattern) ? 'every repository it matches' : 'it'} first (the first matching line wins)`);
+  }
 }
 
 /**

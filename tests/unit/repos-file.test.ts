@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, test } from '@jest/globals';
 import { ConfigError, UsageError } from '../../src/errors.js';
 import { parseReposFile, readReposFile } from '../../src/config/repos-file.js';
-import { checkRepositoryPattern, matchTargets, type Target } from '../../src/config/targets.js';
+import { checkRepositoryPattern, matchTargets, shadowedTargets, type Target } from '../../src/config/targets.js';
 import { errorOf } from '../helpers/error-of.js';
 
 const FILE = 'repos.conf';
@@ -219,10 +219,16 @@ describe('matchTargets', () => {
       expected: { 'team/a': 'repos.conf:1', 'team/b-c': 'repos.conf:1' },
     },
     {
-      name: '** crosses /',
-      text: 'team/** 1\n',
-      repos: ['team/a', 'team/a/b/c', 'other/a'],
-      expected: { 'team/a': 'repos.conf:1', 'team/a/b/c': 'repos.conf:1' },
+      name: '** crosses /; a trailing /** selects what is under the path, not the repository of that name',
+      text: 'team/** 1\n{ci,qa}/** 2\n',
+      repos: ['team/a', 'team/a/b/c', 'other/a', 'team', 'ci', 'qa/x', 'teams/a'],
+      expected: { 'team/a': 'repos.conf:1', 'team/a/b/c': 'repos.conf:1', 'qa/x': 'repos.conf:2' },
+    },
+    {
+      name: '** inside a path may stand for no segment at all',
+      text: 'team/**/web 1\n',
+      repos: ['team/web', 'team/x/web', 'team/x/y/web', 'team/webx'],
+      expected: { 'team/web': 'repos.conf:1', 'team/x/web': 'repos.conf:1', 'team/x/y/web': 'repos.conf:1' },
     },
     {
       name: 'a top-level * matches only one segment, ** matches everything',
@@ -253,6 +259,28 @@ describe('matchTargets', () => {
       ['a/x', 1, 'created'],
       ['b/y', 2, 'name'],
     ]);
+  });
+});
+
+describe('shadowedTargets: lines that can never win', () => {
+  const shadowed = (text: string, catalog?: string[]) =>
+    Object.fromEntries(shadowedTargets(parseReposFile(text, FILE), catalog).map(({ target, by }) => [target.source, by.map((t) => t.source)]));
+
+  test('a name written twice, and a name below a catch-all, with or without the catalog', () => {
+    expect(shadowed('consul 2\nconsul 0\n')).toEqual({ 'repos.conf:2': ['repos.conf:1'] });
+    expect(shadowed('** 20\nconsul 0\nteam/* 1\nteam/api 3\n', ['consul', 'team/api', 'team/x'])).toEqual({ 'repos.conf:2': ['repos.conf:1'], 'repos.conf:3': ['repos.conf:1'], 'repos.conf:4': ['repos.conf:1'] });
+  });
+
+  test('a glob is shadowed only when every repository of the catalog it matches goes to earlier lines', () => {
+    const text = 'team/api 1\nteam/web 2\nteam/* 3\nci/** 0\n';
+    expect(shadowed(text, ['team/api', 'team/web'])).toEqual({ 'repos.conf:3': ['repos.conf:1', 'repos.conf:2'] });
+    expect(shadowed(text, ['team/api', 'team/web', 'team/db'])).toEqual({});
+    // A glob that matches nothing is another warning ("matches no repository"), not this one.
+    expect(shadowed('team/* 3\n', ['x'])).toEqual({});
+  });
+
+  test('lines that each win somewhere are not reported', () => {
+    expect(shadowed('team/special 9\nteam/* 2\n** 5\n', ['team/special', 'team/x', 'y'])).toEqual({});
   });
 });
 
