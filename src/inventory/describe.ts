@@ -16,13 +16,21 @@ function isAttestationChild(d: NonNullable<ManifestJson['manifests']>[number]): 
   return d.annotations?.['vnd.docker.reference.type'] === 'attestation-manifest' || d.platform?.os === 'unknown';
 }
 
-/** A config's `created`, or null; Go's zero time (reproducible builds) counts as no date. */
+/**
+ * RFC 3339, as Go writes a time.Time (up to nanoseconds). A date-time without a zone is read as UTC, never in the
+ * local zone of the machine cleanreg runs on: the same image must have the same age in CI and on a laptop.
+ */
+const RFC3339 = /^(\d{4}-\d{2}-\d{2})(?:[Tt ](\d{2}:\d{2}(?::\d{2})?)(\.\d+)?([Zz]|[+-]\d{2}:?\d{2})?)?$/;
+
+/** A config's `created`, or null (no date, or one that is not RFC 3339); Go's zero time counts as no date. */
 export function parseCreated(config: unknown): string | null {
   const created = (config as { created?: unknown })?.created;
   if (typeof created !== 'string') return null;
-  const t = Date.parse(created);
-  if (Number.isNaN(t) || created.startsWith('0001-01-01')) return null;
-  return new Date(t).toISOString();
+  const m = RFC3339.exec(created.trim());
+  if (!m || m[1] === '0001-01-01') return null;
+  const zone = !m[4] || m[4].toUpperCase() === 'Z' ? 'Z' : m[4].length === 5 ? `${m[4].slice(0, 3)}:${m[4].slice(3)}` : m[4];
+  const t = Date.parse(`${m[1]}T${m[2] ?? '00:00'}${(m[3] ?? '').slice(0, 4)}${zone}`);
+  return Number.isNaN(t) ? null : new Date(t).toISOString();
 }
 
 /** A manifest of the same repository already read by tag in this run (platform images tagged on their own too). */

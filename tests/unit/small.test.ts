@@ -1,10 +1,11 @@
-/** The small pure helpers: legacy argv, redaction, paging, challenges, proxies, shards, plan files. */
+/** The small pure helpers: legacy argv, redaction, image dates, paging, challenges, proxies, shards, plan files. */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from '@jest/globals';
 import { rewriteLegacyArgs } from '../../src/cli/argv.js';
 import { UsageError } from '../../src/errors.js';
+import { parseCreated } from '../../src/inventory/describe.js';
 import type { PlannedImage, RepoPlan } from '../../src/planner/types.js';
 import { parseChallenge } from '../../src/registry/challenge.js';
 import { DOCKER_MANIFEST, DOCKER_SCHEMA1, MANIFEST_ACCEPT, OCI_INDEX } from '../../src/registry/media-types.js';
@@ -103,6 +104,37 @@ describe('redact', () => {
 });
 
 // ---------------------------------------------------------------------------------------------------------------
+describe('parseCreated: an image config\'s date', () => {
+  const zones = ['UTC', 'America/New_York', 'Asia/Tokyo'];
+  test.each([
+    ['2026-06-30T23:30:00Z', '2026-06-30T23:30:00.000Z'],
+    ['2026-06-30T23:30:00.123456789Z', '2026-06-30T23:30:00.123Z'],
+    ['2026-06-30T23:30:00+02:00', '2026-06-30T21:30:00.000Z'],
+    ['2026-06-30T23:30:00-0500', '2026-07-01T04:30:00.000Z'],
+    // No zone: UTC, whatever the machine's zone (a local reading would move the image across a --before bound).
+    ['2026-06-30T23:30:00', '2026-06-30T23:30:00.000Z'],
+    ['2026-06-30 23:30', '2026-06-30T23:30:00.000Z'],
+    ['2026-06-30', '2026-06-30T00:00:00.000Z'],
+    // Go's zero time (reproducible builds without a date), other formats and other types: no date.
+    ['0001-01-01T00:00:00Z', null],
+    ['June 30, 2026 23:30', null],
+    ['2026-06-30T25:00:00Z', null],
+    ['', null],
+    [1782862200, null],
+  ])('%p', (created, expected) => {
+    const before = process.env.TZ;
+    try {
+      for (const tz of zones) {
+        process.env.TZ = tz;
+        expect([tz, parseCreated({ created })]).toEqual([tz, expected]);
+      }
+    } finally {
+      if (before === undefined) delete process.env.TZ;
+      else process.env.TZ = before;
+    }
+  });
+});
+
 describe('MANIFEST_ACCEPT', () => {
   test('lists first (a multi-arch tag keeps its index digest), schema 1 last (accepted, never preferred)', () => {
     const types = MANIFEST_ACCEPT.split(', ');
