@@ -32,7 +32,8 @@ export async function main(argv: string[], io: Io): Promise<number> {
     // One language: the checks below read yargs' messages (and a translated "Unknown argument" would echo a word).
     .locale('en')
     // --exclude.a x would make an object of --exclude, which every check downstream would misread.
-    .parserConfiguration({ 'dot-notation': false })
+    // Words stay words: yargs would read `-k 0x2` as 2 and `-k 1e1` as 10 (NUMBER_OPTION reads decimals only).
+    .parserConfiguration({ 'dot-notation': false, 'parse-numbers': false, 'parse-positional-numbers': false })
     .usage('cleanreg: delete old images from a Docker/OCI registry under a retention policy\n\nUsage: $0 -r URL (-n REPO -k N | -f REPOSFILE) [options]')
     // Completions are answered through --get-yargs-completions; `completion` prints the script (captured as output).
     .completion('__complete', false, (current: string, parsed: { _: (string | number)[] }, completeAsYargs: (onCompleted: (error: Error | null, completions: string[] | undefined) => void) => void, done: (completions: string[]) => void) => {

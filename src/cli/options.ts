@@ -1,12 +1,15 @@
 import type { Argv } from 'yargs';
 
+/** A number as people write one: not hex (`0x2`), not an exponent (`1e1`), which Number() would take. */
+const DECIMAL = /^[+-]?\d+(?:\.\d+)?$/;
+
 /**
  * A number option that yargs does not convert: with `type: 'number'` it turns "abc" into NaN before any check
- * could name it. A numeric word becomes a number; anything else stays the word, which the checks then refuse.
+ * could name it. A decimal word becomes a number; anything else stays the word, which the checks then refuse.
  */
 export const NUMBER_OPTION = {
   requiresArg: true,
-  coerce: (value: unknown): number => (typeof value === 'string' && value.trim() !== '' && Number.isFinite(Number(value)) ? Number(value) : (value as number)),
+  coerce: (value: unknown): number => (typeof value === 'string' && DECIMAL.test(value.trim()) ? Number(value) : (value as number)),
 } as const;
 
 /** How to reach the registry: shared by every command that talks to one. */

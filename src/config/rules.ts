@@ -27,6 +27,8 @@ export const ORDERS: readonly Order[] = ['created', 'semver', 'name'];
 
 /** Patterns match the whole tag (as GitLab's cleanup policies do): `--exclude 'v1.*'`, not `--exclude v1`. */
 export function parseTagPattern(key: 'include' | 'exclude', source: string): RegExp {
+  // It would match only an empty tag, which no image has: `--exclude "$PROTECTED"` with the variable unset.
+  if (source.trim() === '') throw new RuleError(key, `empty pattern: it would match no tag (${key === 'exclude' ? 'protect nothing' : 'select nothing'}); leave --${key} out, or give a REGEX`);
   try {
     // Checked alone first: `a)|(b` is invalid, but would be valid (and unanchored) once wrapped.
     new RegExp(source);
