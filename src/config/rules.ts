@@ -65,18 +65,25 @@ const AGE_UNITS: Record<string, keyof Duration> = {
   y: 'years',
 };
 
-/** Relative ages: `30d`, `12h`, `2w`, `6mo`, `1y`, combined as `1w3d`. `m` is minutes, `mo` months. */
+/**
+ * Relative ages: `30d`, `12h`, `2w`, `6mo`, `1y`, combined as `1w3d`. `mo` is months, `min` minutes; a bare `m`
+ * is minutes only after hours (`1h30m`, as Go writes durations): `6m` alone is refused, as 6 minutes where 6
+ * months were meant would delete nearly everything.
+ */
 export function parseAge(key: 'olderThan' | 'newerThan', source: string): Duration {
   const duration: Duration = {};
   const re = /(\d+)\s*(mo|min|[smhdwy])/gy;
   let consumed = 0;
   for (let m = re.exec(source); m; m = re.exec(source)) {
+    if (m[2] === 'm' && duration.hours === undefined) {
+      throw new RuleError(key, `ambiguous age "${source}": write ${m[1]}mo for months or ${m[1]}min for minutes`);
+    }
     const unit = AGE_UNITS[m[2]];
     duration[unit] = (duration[unit] ?? 0) + Number(m[1]);
     consumed = re.lastIndex;
   }
   if (consumed === 0 || consumed !== source.length) {
-    throw new RuleError(key, `invalid age "${source}": use a number and a unit, e.g. 30d, 12h, 2w, 6mo, 1y (s, m=minutes, h, d, w, mo, y)`);
+    throw new RuleError(key, `invalid age "${source}": use a number and a unit, e.g. 30d, 12h, 2w, 6mo, 1y (s, min, h, d, w, mo, y)`);
   }
   return duration;
 }

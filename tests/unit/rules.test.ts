@@ -101,7 +101,8 @@ describe('parseAge: a number and a unit, combinable', () => {
     { source: '2w', duration: { weeks: 2 } },
     { source: '6mo', duration: { months: 6 } },
     { source: '1y', duration: { years: 1 } },
-    { source: '90m', duration: { minutes: 90 } },
+    { source: '90min', duration: { minutes: 90 } },
+    { source: '1h30m', duration: { hours: 1, minutes: 30 } },
     { source: '5min', duration: { minutes: 5 } },
     { source: '45s', duration: { seconds: 45 } },
     { source: '1w3d', duration: { weeks: 1, days: 3 } },
@@ -118,6 +119,12 @@ describe('parseAge: a number and a unit, combinable', () => {
     expect((error as RuleError).key).toBe('newerThan');
     expect(error.message).toContain(`invalid age "${source}"`);
     expect(error.message).toContain('30d');
+  });
+
+  test.each(['6m', '90m', '1d30m', '1y6m'])('a bare m not after hours is refused as ambiguous: "%s"', (source) => {
+    const error = errorOf(() => parseAge('olderThan', source));
+    expect(error).toBeInstanceOf(RuleError);
+    expect(error.message).toMatch(/^ambiguous age ".*": write \d+mo for months or \d+min for minutes$/);
   });
 });
 
