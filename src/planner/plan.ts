@@ -43,11 +43,28 @@ export function planRepository(inventory: RepoInventory, policy: Policy, now: Da
   });
   const plan = completePlan(inventory, decisions);
   plan.order = policy.order;
+  const tie = tieAtTheCut(candidates, policy);
+  if (tie) plan.notes.push(tie);
   // A date in the future takes the newest place: most likely a build machine's clock, worth a look.
   for (const image of images) {
     if (image.created && Date.parse(image.created) > now.getTime() + 60 * 60 * 1000) plan.notes.push(`${image.tags.join(', ') || shortDigest(image.digest)}: created ${image.created}, in the future (a build machine's clock?); it counts as the newest`);
   }
   return plan;
+}
+
+/**
+ * Images created at the same moment on both sides of the newest-N line (reproducible builds that set every date to
+ * one value, retags rebuilt in one go): their tag names, not their age, decided which stay. Worth saying.
+ */
+function tieAtTheCut(ranked: Image[], policy: Policy): string | undefined {
+  if (policy.order !== 'created' || policy.keep === 0 || ranked.length <= policy.keep) return undefined;
+  const created = ranked[policy.keep - 1].created;
+  if (!created || Date.parse(created) !== Date.parse(ranked[policy.keep].created ?? '')) return undefined;
+  const at = Date.parse(created);
+  const same = (image: Image) => !!image.created && Date.parse(image.created) === at;
+  const tied = ranked.filter(same).length;
+  const kept = ranked.slice(0, policy.keep).filter(same).length;
+  return `${tied} images share the creation date ${created} and only ${kept} of them fit in the newest ${policy.keep}: the highest tag names were kept (use --order semver or name to choose by tag)`;
 }
 
 /**

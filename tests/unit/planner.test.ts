@@ -104,6 +104,7 @@ const cases: Case[] = [
     keep: 1,
     images: [img('a', ['build-9'], ago(1)), img('b', ['build-10'], ago(1))],
     expect: { b: ['keep', 'newest 1'], a: ['delete', 'beyond the newest 1'] },
+    notes: ['2 images share the creation date', 'the highest tag names were kept'],
   },
 
   // --- tags sharing a digest ---------------------------------------------------------------------------------
@@ -815,5 +816,18 @@ describe('how a plan is shown', () => {
     const plan = planRepository(repo([img('a', ['a'], ago(1)), img('z', ['z'], ago(-30))]), buildPolicy(1, {}), NOW);
     expect(find(plan, 'z').action).toBe('keep');
     expect(plan.notes).toEqual([`z: created ${ago(-30)}, in the future (a build machine's clock?); it counts as the newest`]);
+  });
+
+  test('images created at one moment on both sides of the newest-N line are noted: tag names decided', () => {
+    const same = ago(400);
+    const inv = repo([img('v1', ['v1'], same), img('v2', ['v2'], same), img('v3', ['v3'], same), img('v4', ['v4'], same), img('old', ['old'], ago(500))]);
+    const plan = planRepository(inv, buildPolicy(2, {}), NOW);
+    expect(['v4', 'v3'].map((t) => find(plan, t).action)).toEqual(['keep', 'keep']);
+    expect(plan.notes).toEqual([`4 images share the creation date ${same} and only 2 of them fit in the newest 2: the highest tag names were kept (use --order semver or name to choose by tag)`]);
+    // No note when the line falls between two dates, when all fit, or when the order is not by date.
+    expect(planRepository(inv, buildPolicy(4, {}), NOW).notes).toEqual([]);
+    expect(planRepository(inv, buildPolicy(5, {}), NOW).notes).toEqual([]);
+    expect(planRepository(inv, buildPolicy(2, { order: 'name' }), NOW).notes).toEqual([]);
+    expect(planRepository(inv, buildPolicy(0, {}), NOW).notes).toEqual([]);
   });
 });
