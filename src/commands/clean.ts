@@ -1,4 +1,5 @@
 import type { Argv } from 'yargs';
+import { plural } from '../report/format.js';
 import { readReposFile } from '../config/repos-file.js';
 import { buildPolicy, parseKeep, RuleError, type RuleInput } from '../config/rules.js';
 import { checkRepositoryPattern, type Target } from '../config/targets.js';
@@ -92,8 +93,11 @@ export async function runClean(args: CleanArgs, io: Io): Promise<number> {
   }
   const hints = new Set([...result.errors, ...result.missing].map((e) => e.hint).filter(Boolean));
   if (result.errors.length || (result.missing.length && !result.plans.length)) {
-    const failed = result.errors.length + result.missing.length;
-    logger.error(`${failed} ${failed === 1 ? 'repository' : 'repositories'} could not be read; nothing was deleted`);
+    const problems = [
+      result.errors.length ? `${plural(result.errors.length, 'repository', 'repositories')} could not be read` : '',
+      result.missing.length ? `${plural(result.missing.length, 'repository', 'repositories')} ${result.missing.length === 1 ? 'is' : 'are'} not on the registry` : '',
+    ].filter(Boolean);
+    logger.error(`${problems.join(', ')}; nothing was deleted`);
     for (const hint of hints) logger.info(`hint: ${hint}`);
     return 1;
   }

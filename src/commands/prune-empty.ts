@@ -2,6 +2,7 @@ import { existsSync, readdirSync, rmdirSync, rmSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { Argv } from 'yargs';
 import { CleanregError, UsageError } from '../errors.js';
+import { plural } from '../report/format.js';
 import { confirmDeletion, requireConfirmationChannel } from '../run/confirm.js';
 import { createLogger } from '../run/session.js';
 import type { Io } from '../util/log.js';
@@ -78,7 +79,7 @@ async function pruneEmpty(args: PruneArgs, io: Io): Promise<number> {
     return 0;
   }
   const names = empty.map((d) => relative(root, d));
-  io.stdout.write(`${args.dryRun ? 'Would remove' : 'Removing'} ${names.length} repositories without tags:\n${names.map((n) => `  ${n}\n`).join('')}`);
+  io.stdout.write(`${args.dryRun ? 'Would remove' : 'Removing'} ${plural(names.length, 'repository', 'repositories')} without tags:\n${names.map((n) => `  ${n}\n`).join('')}`);
   if (args.dryRun) return 0;
   await confirmDeletion(`Remove ${names.length} empty repositories from ${root}?`, !!args.yes, io);
   for (const dir of empty) {

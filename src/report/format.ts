@@ -12,7 +12,10 @@ export function formatBytes(bytes: number): string {
 }
 
 export function formatAge(created: string | null, now: Date): string {
-  return created ? formatDistanceStrict(new Date(created), now) : 'unknown';
+  if (!created) return 'unknown';
+  const date = new Date(created);
+  const distance = formatDistanceStrict(date, now);
+  return date > now ? `in ${distance}` : distance;
 }
 
 export function formatCreated(created: string | null): string {

@@ -95,7 +95,7 @@ export async function planNamedDeletion(session: Session, repo: string, refs: Im
   const steps: Step[] = resolved.map(({ ref, digest }): Step => {
     if (!digest || !byDigest.has(digest)) return { ref, action: 'missing', detail: ref.digest ? 'no such manifest' : 'no such tag' };
     const tags = byDigest.get(digest)!.tags;
-    if (doomed.has(digest)) return { ref, digest, action: 'delete-manifest', detail: tags.length ? `removes tags ${tags.join(', ')}` : 'untagged manifest' };
+    if (doomed.has(digest)) return { ref, digest, action: 'delete-manifest', detail: tags.length ? `removes ${tags.length === 1 ? 'tag' : 'tags'} ${tags.join(', ')}` : 'untagged manifest' };
     const parents = stayingParents(digest);
     if (parents.length) {
       const which = parents.map((p) => p.tags.join(', ') || shortDigest(p.digest)).join('; ');

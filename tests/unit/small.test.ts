@@ -6,6 +6,7 @@ import { afterAll, describe, expect, test } from '@jest/globals';
 import { rewriteLegacyArgs } from '../../src/cli/argv.js';
 import { UsageError } from '../../src/errors.js';
 import { parseCreated } from '../../src/inventory/describe.js';
+import { formatAge } from '../../src/report/format.js';
 import type { PlannedImage, RepoPlan } from '../../src/planner/types.js';
 import { parseChallenge } from '../../src/registry/challenge.js';
 import { DOCKER_MANIFEST, DOCKER_SCHEMA1, MANIFEST_ACCEPT, OCI_INDEX } from '../../src/registry/media-types.js';
@@ -133,6 +134,13 @@ describe('parseCreated: an image config\'s date', () => {
       else process.env.TZ = before;
     }
   });
+});
+
+test('formatAge: how old an image is; one from the future says so', () => {
+  const now = new Date('2026-11-23T00:00:00Z');
+  expect(formatAge('2026-11-13T00:00:00Z', now)).toBe('10 days');
+  expect(formatAge('2029-11-23T00:00:00Z', now)).toBe('in 3 years');
+  expect(formatAge(null, now)).toBe('unknown');
 });
 
 describe('MANIFEST_ACCEPT', () => {
