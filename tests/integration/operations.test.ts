@@ -43,6 +43,12 @@ describe('list', () => {
     expect(table.code).toBe(0);
     expect(table.stdout).toMatch(/empty\/repo.*no tags: empty repository/);
     expect(table.stdout).toMatch(/1 repository, 0 images, 0 tags, 1 empty/);
+
+    // A signature is listed, and counted apart from the images.
+    await p.pushImage('web', [`${img.digest.replace(':', '-')}.sig`], { created: null, seed: 'l1-sig' });
+    const signed = await runCli(['list', '-r', reg.url, '-n', 'web']);
+    expect(signed.code).toBe(0);
+    expect(signed.stdout).toMatch(/1 repository, 1 image \(and 1 artifact\), 3 tags/);
   });
 });
 
