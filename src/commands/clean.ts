@@ -17,7 +17,7 @@ import type { Io } from '../util/log.js';
 
 export function cleanBuilder<T>(y: Argv<T>) {
   return runOptions(ruleOptions(connectionOptions(y)))
-    .option('reponame', { alias: 'n', type: 'string', describe: 'Repository (or glob: team/*, **) to clean; with -k', group: 'Selection:' })
+    .option('reponame', { alias: 'n', type: 'string', requiresArg: true, describe: 'Repository (or glob: team/*, **) to clean; with -k', group: 'Selection:' })
     .option('keepimages', { alias: 'k', ...NUMBER_OPTION, describe: 'Images (not tags!) to keep per repository; with -n', group: 'Selection:' })
     .option('reposfile', { alias: 'f', type: 'string', describe: 'File of "<repository|glob> <keep> [key=value ...]" lines', group: 'Selection:' })
     .option('plan-out', { type: 'string', describe: 'Write the plan as JSON to FILE (apply it later with `cleanreg apply FILE`)' })

@@ -17,7 +17,7 @@ import type { Io } from '../util/log.js';
 
 export function listBuilder<T>(y: Argv<T>) {
   return connectionOptions(y)
-    .option('reponame', { alias: 'n', type: 'string', describe: 'Repository or glob (default: every repository in the catalog)' })
+    .option('reponame', { alias: 'n', type: 'string', requiresArg: true, describe: 'Repository or glob (default: every repository in the catalog)' })
     .option('output', { alias: 'o', type: 'string', choices: ['table', 'json'], default: 'table', describe: 'Output format on stdout' })
     .option('cache-dir', { type: 'string', describe: 'Digest cache folder' })
     .option('cache', { type: 'boolean', default: true, describe: 'Use the on-disk digest cache' });

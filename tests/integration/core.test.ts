@@ -191,6 +191,7 @@ describe('refusals and failures delete nothing', () => {
     [['-n', 'app'], /-k/],
     [['-n', 'app', '-k', 'x'], /--keepimages: invalid number of images to keep "x"/],
     [['-n', 'app', '-k'], /Not enough arguments following: k/],
+    [['-n', '-k', '5'], /Not enough arguments following: n/],
     [['-n', 'app', '-k', '1', '-w', 'many'], /-w\/--metadata-workers must be a whole number from 1 to 256, not many/],
     [['-n', 'app', '-k', '1', '--retries', 'some'], /--retries must be a whole number, 0 or more, not some/],
     [['-n', 'app', '-k', '-1'], /keep/],
