@@ -3,13 +3,14 @@ import type { Argv } from 'yargs';
 import { newTable } from '../report/cli-table.js';
 import { connectionOptions } from '../cli/options.js';
 import { CleanregError, RegistryError, UsageError } from '../errors.js';
-import { applyPlans, reportHalt, type Halt, type RepoOutcome } from '../executor/apply.js';
+import { applyPlans, haltReason, reportHalt, type Halt, type RepoOutcome } from '../executor/apply.js';
 import { untag } from '../executor/untag.js';
 import { parseReference, parseReferenceFile, type ImageRef } from '../references.js';
 import { plural, shortDigest } from '../report/format.js';
 import { confirmDeletion, requireConfirmationChannel } from '../run/confirm.js';
 import { planNamedDeletion, type NamedDeletion, type Step } from '../run/named-plan.js';
 import { eachRepository } from '../run/scan.js';
+import { interruptible } from '../run/interrupt.js';
 import { checkConnectionArgs, createLogger, openSession, type ConnectionArgs, type Session } from '../run/session.js';
 import { redact } from '../util/redact.js';
 import type { Io, Logger } from '../util/log.js';
@@ -59,13 +60,16 @@ export async function runDelete(args: DeleteArgs, io: Io): Promise<number> {
   const toUntag = steps.filter((s) => s.action === 'untag').length;
   const along = steps.length - named.length;
 
+  let interrupted: number | undefined;
   if (!args.dryRun && actionable.length) {
     // Asked on a terminal: what will happen is shown first, and then what happened.
     if (!args.yes && args.output === 'table') await writeTable(io, steps, `Would delete ${plural(toDelete, 'manifest')}${alongText(along, 'would go')}, untag ${toUntag}.`);
     await confirmDeletion(`Delete ${plural(toDelete, 'manifest')}${along ? ` (${along} along with what is named)` : ''} and untag ${toUntag} in ${session.registry}?`, !!args.yes, io);
     const byRepo = new Map(deletions.map((d) => [d.plan.name, d]));
     const pending = deletions.filter((d) => d.steps.some((s) => s.action === 'delete-manifest' || s.action === 'untag'));
-    const { outcomes, halt } = await applyPlans(pending.map((d) => d.plan), session, (plan, stop) => untagAll(byRepo.get(plan.name)!, session, stop));
+    const applied = await interruptible(session.logger, (halt) => applyPlans(pending.map((d) => d.plan), session, (plan, stop) => untagAll(byRepo.get(plan.name)!, session, stop), halt));
+    const { outcomes, halt } = applied.result;
+    interrupted = applied.exitCode;
     for (const outcome of outcomes) record(byRepo.get(outcome.name)!, outcome);
     reportHalt(halt, session.logger);
   }
@@ -113,7 +117,7 @@ export async function runDelete(args: DeleteArgs, io: Io): Promise<number> {
   }
   // Done only when every named reference is (a dry run: when each can be); what goes along may be kept.
   const undone = named.some((s) => (args.dryRun ? s.status : s.status !== 'deleted' && s.status !== 'untagged'));
-  return undone || summary.failed || summary.notAttempted ? 1 : 0;
+  return interrupted ?? (undone || summary.failed || summary.notAttempted ? 1 : 0);
 }
 
 /** Each reference once: a reference named twice would otherwise be untagged, then found missing. */
@@ -149,9 +153,9 @@ async function writeTable(io: Io, steps: Step[], line: string, pending = 'planne
 async function untagAll(deletion: NamedDeletion, session: Session, halt: Halt): Promise<void> {
   for (const step of deletion.steps.filter((s) => s.action === 'untag')) {
     try {
-      const done = await session.limit(async () => (halt.error ? undefined : untag(session.client, step.ref.repo, step.ref.tag!, step.digest!)));
+      const done = await session.limit(async () => (haltReason(halt) ? undefined : untag(session.client, step.ref.repo, step.ref.tag!, step.digest!)));
       step.status = done ?? 'not-attempted';
-      if (!done) step.error = redact(halt.error!.reason);
+      if (!done) step.error = redact(haltReason(halt)!);
     } catch (error) {
       if (error instanceof RegistryError && error.kind === 'delete-disabled') halt.error ??= error;
       fail(step, error, session);

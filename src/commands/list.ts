@@ -48,11 +48,10 @@ export async function runList(args: ListArgs, io: Io): Promise<number> {
   await session.client.ping();
   const cache = await openCache({ enabled: args.cache, dir: args.cacheDir, env: io.env, logger });
   const target: Target = { pattern, policy: { keep: 0, ignoreRefTags: false, order: 'created' }, source: '-n' };
-  const repos = await selectRepositories(session, [target]);
   const describer = new ManifestDescriber(session.client, cache, session.logger);
   const errors: { repository: string; error: string }[] = [];
   const hints = new Set<string>();
-  const inventories = await eachRepository(session, repos, async ({ repo, listed }, limit) => {
+  const inventories = await eachRepository(session, selectRepositories(session, [target]), async ({ repo, listed }, limit) => {
     try {
       return await gatherRepository(repo, true, { ...session, limit, describer, workers: session.concurrency }, listed);
     } catch (error) {

@@ -20,9 +20,21 @@ export interface Outcome {
   detail?: string;
 }
 
-/** Shared by the repositories of one apply: set by the first 405, after which no DELETE is sent. */
+/** Shared by the repositories of one apply. */
 export interface Halt {
+  /** The first 405, or a registry that stopped answering: no further DELETE is sent. */
   error?: RegistryError;
+  /**
+   * An interruption (SIGINT, SIGTERM): no further image or index is deleted, but what a deletion already done would
+   * leave behind still goes (its signatures and referrers, the untagged platform manifests of a deleted index):
+   * nothing would find those again once their image is gone.
+   */
+  stopped?: string;
+}
+
+/** Why nothing more is sent, whatever it is, or undefined. */
+export function haltReason(halt: Halt): string | undefined {
+  return halt.error ? notAttempted(halt.error) : halt.stopped;
 }
 
 export interface RepoOutcome {
@@ -50,7 +62,7 @@ export interface ApplyContext {
 export async function applyRepoPlan(plan: RepoPlan, ctx: ApplyContext, halt: Halt = {}): Promise<RepoOutcome> {
   const result: RepoOutcome = { name: plan.name, outcomes: [] };
   if (plan.delete.length === 0) return result;
-  if (halt.error) return notAttemptedAll(plan, notAttempted(halt.error));
+  if (haltReason(halt)) return notAttemptedAll(plan, haltReason(halt)!);
 
   const now = await readRepositoryNow(plan, ctx.client, ctx.limit);
   const kept = reverify(plan, now);
@@ -64,15 +76,27 @@ export async function applyRepoPlan(plan: RepoPlan, ctx: ApplyContext, halt: Hal
 
   const deleteOne = async (image: PlannedImage): Promise<Outcome> => {
     const outcome = (status: Outcome['status'], detail?: string): Outcome => ({ digest: image.digest, tags: image.tags, status, detail });
+    const leftBehind = !!image.follows && gone.has(image.follows);
+    const refusal = () => (halt.error ? notAttempted(halt.error) : halt.stopped && !leftBehind ? halt.stopped : undefined);
     // Checked again once a place in the request limit is given: a 405 may have come in while this one waited.
-    const send = async () => (halt.error ? undefined : ctx.client.deleteManifest(plan.name, image.digest));
+    const send = async () => (refusal() ? undefined : ctx.client.deleteManifest(plan.name, image.digest));
     try {
-      const status = halt.error ? undefined : await ctx.limit(send);
-      if (!status) return outcome('not-attempted', notAttempted(halt.error!));
+      const status = refusal() ? undefined : await ctx.limit(send);
+      if (!status) return outcome('not-attempted', refusal());
       ctx.logger.verbose(`${status === 'deleted' ? 'deleted' : 'already gone:'} ${plan.name}@${image.digest} (${image.tags.join(', ') || 'untagged'})`);
       return outcome(status);
     } catch (error) {
       if (error instanceof RegistryError && error.kind === 'delete-disabled') halt.error ??= error;
+      if (error instanceof RegistryError && (error.kind === 'timeout' || error.kind === 'connection')) {
+        // The answer is lost, not necessarily the deletion: ask. Gone means done, and what follows it can go.
+        const now = await ctx.limit(() => ctx.client.resolve(plan.name, image.digest)).catch(() => undefined);
+        if (now === null) {
+          ctx.logger.verbose(`deleted ${plan.name}@${image.digest} (its answer was lost: ${error.reason}; the registry no longer has it)`);
+          return outcome('deleted');
+        }
+        // The registry does not answer any more, even after retries: every further DELETE would wait as long.
+        halt.error ??= error;
+      }
       // Redacted here too: outcomes are printed on stdout.
       const message = redact(error instanceof CleanregError ? error.message : String(error));
       ctx.logger.error(message);
@@ -132,9 +156,8 @@ export function notAttemptedAll(plan: RepoPlan, why: string): RepoOutcome {
  * go even where the plan deletes nothing). A repository whose re-verification fails deletes nothing; a 405 halts
  * them all. The outcomes come in the plans' order.
  */
-export async function applyPlans(plans: RepoPlan[], ctx: ApplyContext & { concurrency: number }, beforeEach?: (plan: RepoPlan, halt: Halt) => Promise<void>): Promise<{ outcomes: RepoOutcome[]; halt: Halt }> {
+export async function applyPlans(plans: RepoPlan[], ctx: ApplyContext & { concurrency: number }, beforeEach?: (plan: RepoPlan, halt: Halt) => Promise<void>, halt: Halt = {}): Promise<{ outcomes: RepoOutcome[]; halt: Halt }> {
   const outcomes: RepoOutcome[] = [];
-  const halt: Halt = {};
   const applyOne = async (plan: RepoPlan) => {
     await beforeEach?.(plan, halt);
     try {
@@ -154,9 +177,16 @@ export async function applyPlans(plans: RepoPlan[], ctx: ApplyContext & { concur
   return { outcomes: outcomes.sort((a, b) => order.get(a.name)! - order.get(b.name)!), halt };
 }
 
-/** After a 405: that no further deletion was attempted, and how to enable deletion; said once, after the report. */
+/**
+ * After a 405, a registry that stopped answering or an interruption: that no further deletion was attempted, and
+ * what to do; said once, after the report.
+ */
 export function reportHalt(halt: Halt, logger: Logger): void {
-  if (!halt.error) return;
-  logger.error('stopped: no further deletion was attempted');
-  if (halt.error.hint) logger.info(`hint: ${halt.error.hint}`);
+  if (halt.error) {
+    logger.error('stopped: no further deletion was attempted');
+    if (halt.error.hint) logger.info(`hint: ${halt.error.hint}`);
+    if (halt.error.kind === 'timeout' || halt.error.kind === 'connection') logger.info('hint: run the same command again once the registry answers: what is left is planned again');
+  } else if (halt.stopped) {
+    logger.error(`stopped: ${halt.stopped}; no further image was deleted (run the same command again to finish)`);
+  }
 }

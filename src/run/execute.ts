@@ -7,6 +7,7 @@ import { applySummaryLine, planSummaryLine, summarizeOutcomes, summarizePlan, wi
 import { renderPlanTable } from '../report/table.js';
 import type { Io } from '../util/log.js';
 import { confirmDeletion } from './confirm.js';
+import { interruptible } from './interrupt.js';
 import { runGcCommand } from './gc.js';
 import type { Session } from './session.js';
 
@@ -44,7 +45,8 @@ export async function showAndApply(session: Session, plans: RepoPlan[], opts: Ex
 
   await confirmDeletion(`Delete ${plural(summary.imagesToDelete, 'image')} (${plural(summary.tagsToDelete, 'tag')})${withThem(summary.manifestsToDelete - summary.imagesToDelete)} from ${session.registry}?`, opts.yes, io);
 
-  const { outcomes, halt } = await applyPlans(plans, session);
+  const { result: applied, exitCode: interrupted } = await interruptible(session.logger, (halt) => applyPlans(plans, session, undefined, halt));
+  const { outcomes, halt } = applied;
   const result = summarizeOutcomes(outcomes, plans);
   if (table) {
     const c = createColors(color); // not picocolors' default, which colours any output when CI is set
@@ -63,14 +65,16 @@ export async function showAndApply(session: Session, plans: RepoPlan[], opts: Ex
   reportHalt(halt, session.logger);
   let exitCode = result.failed > 0 || result.notAttempted > 0 ? 1 : 0;
   if (result.deleted > 0) {
-    if (opts.gcCommand) {
+    if (opts.gcCommand && interrupted) {
+      session.logger.warn('--gc-command not run: the run was interrupted');
+    } else if (opts.gcCommand) {
       if ((await runGcCommand(opts.gcCommand, io, session.logger)) !== 0) exitCode = 1;
     } else {
       session.logger.info('Space is freed by the registry garbage collection: see "Garbage collection" in the README (e.g. docker-registry garbage-collect /etc/docker/registry/config.yml, registry stopped or read-only).');
     }
   }
   reportEmpty(session, result.emptiedRepositories);
-  return exitCode;
+  return interrupted ?? exitCode;
 }
 
 function reportEmpty(session: Session, names: string[]): void {

@@ -39,8 +39,10 @@ export async function startProgress(io: Io, logger: Logger, client: () => Regist
     const update = () => bar.update(reposDone, { tags, requests: requests(), rate: rate(), etaText: etaText() });
     return {
       hooks: {
+        // Called again as more catalog pages come: the total grows.
         onRepositories: (n) => {
           repos = n;
+          if (started_) return bar.setTotal(n);
           bar.start(n, 0, { tags: 0, requests: requests(), rate: 0, etaText: '…' });
           started_ = true;
         },

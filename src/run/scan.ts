@@ -12,6 +12,7 @@ import { addReferrers } from './referrers.js';
 import type { Session } from './session.js';
 
 export interface ScanHooks {
+  /** The repositories selected so far (it grows as catalog pages come). */
   onRepositories?: (count: number) => void;
   onTag?: () => void;
   onRepository?: (plan: RepoPlan) => void;
@@ -25,23 +26,39 @@ export interface ScanResult {
   missing: CleanregError[];
 }
 
-/** The repositories to clean, each with the first target that selects it. Globs need the catalog (all pages). */
-export async function selectRepositories(session: Session, targets: Target[]): Promise<{ repo: string; target: Target; listed?: boolean }[]> {
+/** A repository to read, with the first target that selects it; `listed` when the catalog has it. */
+export interface Selected {
+  repo: string;
+  target: Target;
+  listed?: boolean;
+}
+
+/**
+ * The repositories to clean, each with the first target that selects it, page by page: with globs, the catalog's
+ * repositories come as its pages do, so reading them starts with the first page rather than after the last (a
+ * catalog of thousands is tens of pages, one after the other). What needs every page (names that are not in it,
+ * globs that matched nothing, lines that never win) comes at the end.
+ */
+export async function* selectRepositories(session: Session, targets: Target[]): AsyncGenerator<Selected> {
   if (!targets.some((t) => isGlob(t.pattern))) {
     warnShadowed(session, targets);
-    return matchTargets(new Set(targets.map((t) => t.pattern)), targets);
+    yield* matchTargets(new Set(targets.map((t) => t.pattern)), targets);
+    return;
   }
   const catalog: string[] = [];
-  for await (const page of session.client.catalog()) catalog.push(...page);
-  warnShadowed(session, targets, catalog);
-  const selected = matchTargets(catalog, targets);
-  const listed = new Set(catalog);
-  // Exact names missing from the catalog are still tried, so that a typo is reported, not silently skipped.
-  const missing = targets.filter((t) => !isGlob(t.pattern) && !listed.has(t.pattern)).map((t) => ({ repo: t.pattern, target: t }));
-  for (const t of targets.filter((t) => isGlob(t.pattern))) {
-    if (!selected.some((s) => s.target === t)) session.logger.warn(`${t.source}: "${t.pattern}" matches no repository in the catalog`);
+  const used = new Set<Target>();
+  for await (const page of session.client.catalog()) {
+    catalog.push(...page);
+    for (const selected of matchTargets(page, targets)) {
+      used.add(selected.target);
+      yield { ...selected, listed: true };
+    }
   }
-  return [...selected.map((s) => ({ ...s, listed: true })), ...missing];
+  warnShadowed(session, targets, catalog);
+  for (const t of targets.filter((t) => isGlob(t.pattern) && !used.has(t))) session.logger.warn(`${t.source}: "${t.pattern}" matches no repository in the catalog`);
+  // Exact names missing from the catalog are still tried, so that a typo is reported, not silently skipped.
+  const listed = new Set(catalog);
+  for (const t of targets) if (!isGlob(t.pattern) && !listed.has(t.pattern)) yield { repo: t.pattern, target: t };
 }
 
 /** First matching line wins: a line that never can is almost always a mistake in the configuration. */
@@ -57,12 +74,18 @@ function warnShadowed(session: Session, targets: Target[], catalog?: readonly st
  * largest repository rather than the registry. A failing repository is reported and the others go on.
  */
 export async function scanAndPlan(session: Session, targets: Target[], cache: MetadataCache, now: Date, hooks: ScanHooks = {}, inShard?: (repo: string) => boolean): Promise<ScanResult> {
-  const selected = (await selectRepositories(session, targets)).filter(({ repo }) => !inShard || inShard(repo));
-  hooks.onRepositories?.(selected.length);
+  let count = 0;
+  const selected = async function* () {
+    for await (const item of selectRepositories(session, targets)) {
+      if (inShard && !inShard(item.repo)) continue;
+      hooks.onRepositories?.(++count);
+      yield item;
+    }
+  };
   const describer = new ManifestDescriber(session.client, cache, session.logger);
   const errors: CleanregError[] = [];
   const missing: CleanregError[] = [];
-  const plans = await eachRepository(session, selected, async ({ repo, target, listed }, limit) => {
+  const plans = await eachRepository(session, selected(), async ({ repo, target, listed }, limit) => {
     try {
       const inventory = await gatherRepository(repo, needsCreated(target.policy), { ...session, limit, describer, workers: session.concurrency, onTag: hooks.onTag }, listed);
       const plan = planRepository(inventory, target.policy, now);
@@ -83,10 +106,25 @@ export async function scanAndPlan(session: Session, targets: Target[], cache: Me
 }
 
 /**
- * Runs `read` for each repository, a bounded number at a time. Each takes the session's request limit at its place
- * in the run, so the waiting requests of the repositories started first go first (see requestLimit).
+ * Runs `read` for each repository, a bounded number at a time, starting each as it comes. Each takes the session's
+ * request limit at its place in the run, so the waiting requests of the repositories started first go first (see
+ * requestLimit). The results are in the order the repositories came.
  */
-export function eachRepository<T, R>(session: Session, items: readonly T[], read: (item: T, limit: RequestLimit) => Promise<R>): Promise<R[]> {
+export async function eachRepository<T, R>(session: Session, items: Iterable<T> | AsyncIterable<T>, read: (item: T, limit: RequestLimit) => Promise<R>): Promise<R[]> {
   const repoLimit = pLimit(Math.max(2, session.concurrency));
-  return Promise.all(items.map((item, order) => repoLimit(() => read(item, (task) => session.limit(task, order)))));
+  const started: Promise<R>[] = [];
+  try {
+    for await (const item of items) {
+      const order = started.length;
+      const result = repoLimit(() => read(item, (task) => session.limit(task, order)));
+      // Handled below, once every item has come; until then a failure must not count as unhandled.
+      result.catch(() => undefined);
+      started.push(result);
+    }
+  } catch (error) {
+    // The items stopped coming (a catalog page failed): what was started ends before the error is reported.
+    await Promise.allSettled(started);
+    throw error;
+  }
+  return Promise.all(started);
 }

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -47,9 +47,10 @@ export async function runCli(args: string[], opts: { env?: NodeJS.ProcessEnv; in
 export const CLI_PATH = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
 
 /** Runs the built CLI (dist/cli.js) as a real process: exit codes, pipes and argv exactly as a user has them. */
-export async function runBuiltCli(args: string[], opts: { env?: NodeJS.ProcessEnv; input?: string } = {}): Promise<CliResult> {
+export async function runBuiltCli(args: string[], opts: { env?: NodeJS.ProcessEnv; input?: string; onSpawn?: (child: ChildProcessWithoutNullStreams) => void } = {}): Promise<CliResult> {
   const result = await isolated(opts.env, (env) => new Promise<CliResult>((resolve, reject) => {
     const child = spawn(process.execPath, [CLI_PATH, ...args], { env, stdio: 'pipe' });
+    opts.onSpawn?.(child);
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c) => (stdout += c));

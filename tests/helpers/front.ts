@@ -4,7 +4,8 @@
  *   (Harbor, zot, Quay and distribution 3 can). The front learns referrers from the manifest PUTs that pass through
  *   it, forgets one when its DELETE succeeds, and answers `GET /v2/<name>/referrers/<digest>` with an image index of
  *   `pageSize` descriptors a page, linked by `Link: <...>; rel="next"`;
- * - a failure at a chosen moment: `fault` may answer a request with an error status instead of the registry.
+ * - a failure at a chosen moment: `fault` may answer a request with an error status instead of the registry, `cut`
+ *   may drop the connection before or after the registry serves it, `hold` may keep a request waiting.
  * Every other request goes through unchanged, Host header included, so upload locations point back at the front.
  */
 import http from 'node:http';
@@ -20,6 +21,13 @@ export interface Front {
    * UNKNOWN) or a status and the registry's error code; undefined to serve it.
    */
   fault?: (method: string, path: string) => number | { status: number; code: string } | undefined;
+  /** Set by a test: waited for before the request is served (to act while cleanreg waits for that answer). */
+  hold?: (method: string, path: string) => Promise<void> | undefined;
+  /**
+   * Set by a test: the connection is cut instead of answering, `before` the registry sees the request or `after`
+   * it has served it (the work done, the answer lost).
+   */
+  cut?: (method: string, path: string) => 'before' | 'after' | undefined;
   /** Set by a test: descriptors listed as referrers of `subject` besides those learned (a registry's own mistakes). */
   extraReferrers?: (subject: string) => unknown[];
   stop(): Promise<void>;
@@ -64,9 +72,12 @@ export async function startFront(registryUrl: string, pageSize = 100): Promise<F
     res.writeHead(200, headers).end(body);
   };
 
-  const server = http.createServer((req, res) => {
+  const server = http.createServer(async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://front');
     seen.push(`${req.method} ${url.pathname}${url.search}`);
+    await front.hold?.(req.method ?? 'GET', `${url.pathname}${url.search}`);
+    const cut = front.cut?.(req.method ?? 'GET', `${url.pathname}${url.search}`);
+    if (cut === 'before') return void req.socket.destroy();
     const fault = front.fault?.(req.method ?? 'GET', `${url.pathname}${url.search}`);
     if (fault) {
       const { status, code } = typeof fault === 'number' ? { status: fault, code: 'UNKNOWN' } : fault;
@@ -82,6 +93,7 @@ export async function startFront(registryUrl: string, pageSize = 100): Promise<F
         const manifest = /^\/v2\/(.+)\/manifests\/([^/]+)$/.exec(url.pathname);
         if (manifest && req.method === 'PUT' && answer.statusCode === 201) learn(manifest[1], body, String(answer.headers['docker-content-digest'] ?? sha256(body)));
         if (manifest && req.method === 'DELETE' && answer.statusCode === 202) forget(manifest[1], decodeURIComponent(manifest[2]));
+        if (cut === 'after') return void answer.resume().on('end', () => req.socket.destroy());
         res.writeHead(answer.statusCode ?? 502, answer.headers);
         answer.pipe(res);
       });

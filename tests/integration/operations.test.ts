@@ -1,4 +1,7 @@
-/** Everyday operations on real registries: list, delete by reference, --gc-command, prune-empty, completion. */
+/**
+ * Everyday operations on real registries: list, delete by reference, an apply interrupted or losing answers,
+ * --gc-command, prune-empty, completion.
+ */
 import { afterAll, describe, expect, test } from '@jest/globals';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -6,7 +9,7 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { stripVTControlCharacters as stripAnsi } from 'node:util';
 import { main } from '../../src/main.js';
-import { runCli } from '../helpers/cli.js';
+import { runBuiltCli, runCli } from '../helpers/cli.js';
 import { registryPerTest } from '../helpers/fixture.js';
 import { ImagePusher, MT } from '../helpers/images.js';
 import { startFront } from '../helpers/front.js';
@@ -340,6 +343,84 @@ describe('delete by reference, deletion disabled', () => {
     } finally {
       q.close();
       await off.stop();
+    }
+  });
+});
+
+describe('an apply interrupted, or losing answers', () => {
+  const sigTag = (digest: string) => `${digest.replace(':', '-')}.sig`;
+  /** An index (two platforms), a signed image and an image to delete under -k 1, and the newest to keep. */
+  const seed = async () => {
+    const multi = await p.pushIndex('app', ['multi'], [{ arch: 'amd64', created: day(1), seed: 'ia' }, { arch: 'arm64', created: day(1), seed: 'ib' }], { seed: 'i' });
+    const a = await p.pushImage('app', ['a'], { created: day(2), seed: 'ja' });
+    const sig = await p.pushImage('app', [sigTag(a.digest)], { created: null, seed: 'ja-sig' });
+    const b = await p.pushImage('app', ['b'], { created: day(3), seed: 'jb' });
+    await p.pushImage('app', ['c'], { created: day(4), seed: 'jc' });
+    return { multi, a, sig, b };
+  };
+
+  test('SIGINT while the first DELETE is under way: no further image goes, what that one leaves behind does; exit 130; a re-run finishes', async () => {
+    const { multi, a, sig, b } = await seed();
+    const front = await startFront(reg.url);
+    try {
+      let child: import('node:child_process').ChildProcess | undefined;
+      let stopping!: Promise<void>;
+      // The first DELETE (the index goes first, alone) waits until cleanreg has taken the signal.
+      front.hold = (method, path) => {
+        if (method !== 'DELETE' || !path.endsWith(multi.digest)) return undefined;
+        child!.kill('SIGINT');
+        return stopping;
+      };
+      const r = await runBuiltCli(['-r', front.url, '-n', 'app', '-k', '1', '-y', '--output', 'json'], {
+        onSpawn: (c) => {
+          child = c;
+          stopping = new Promise((resolve) => c.stderr.on('data', (d) => String(d).includes('SIGINT: stopping') && resolve()));
+        },
+      });
+      expect(r.code).toBe(130);
+      expect(r.stderr).toMatch(/stopped: interrupted \(SIGINT\); no further image was deleted \(run the same command again to finish\)/);
+      const doc = JSON.parse(r.stdout);
+      expect(doc.summary).toMatchObject({ deleted: 3, notAttempted: 3, failed: 0 });
+      for (const gone of [multi, ...multi.children]) expect(await p.resolve('app', gone.digest)).toBeNull();
+      for (const left of [a, sig, b]) expect(await p.resolve('app', left.digest)).toBe(left.digest);
+    } finally {
+      await front.stop();
+    }
+    const again = await runCli(['-r', reg.url, '-n', 'app', '-k', '1', '-y']);
+    expect(again.code).toBe(0);
+    for (const gone of [a, sig, b]) expect(await p.resolve('app', gone.digest)).toBeNull();
+    expect(await sorted('app')).toEqual(['c']);
+  });
+
+  test('a DELETE whose answer is lost is asked about: the registry no longer has it, so it counts as deleted and what follows it goes', async () => {
+    const { multi } = await seed();
+    const front = await startFront(reg.url);
+    try {
+      front.cut = (method, path) => (method === 'DELETE' && path.endsWith(multi.digest) ? 'after' : undefined);
+      const r = await runCli(['-r', front.url, '-n', 'app', '-k', '1', '-y', '--retries', '0', '--output', 'json']);
+      expect(r.code).toBe(0);
+      expect(JSON.parse(r.stdout).summary).toMatchObject({ deleted: 6, failed: 0, notAttempted: 0 });
+      for (const gone of [multi, ...multi.children]) expect(await p.resolve('app', gone.digest)).toBeNull();
+      expect(await sorted('app')).toEqual(['c']);
+    } finally {
+      await front.stop();
+    }
+  });
+
+  test('a registry that stops answering DELETEs halts the apply: no further DELETE waits out its retries', async () => {
+    await seed();
+    const front = await startFront(reg.url);
+    try {
+      front.cut = (method) => (method === 'DELETE' ? 'before' : undefined);
+      const r = await runCli(['-r', front.url, '-n', 'app', '-k', '1', '-y', '--retries', '0', '--output', 'json']);
+      expect(r.code).toBe(1);
+      expect(front.seen.filter((s) => s.startsWith('DELETE '))).toHaveLength(1);
+      expect(JSON.parse(r.stdout).summary).toMatchObject({ deleted: 0, failed: 1, notAttempted: 5 });
+      expect(r.stderr).toMatch(/stopped: no further deletion was attempted/);
+      expect(r.stderr).toMatch(/run the same command again once the registry answers/);
+      expect(await sorted('app')).toEqual(['a', 'b', 'c', 'multi', sigTag((await p.resolve('app', 'a'))!)].sort());
+    } finally {
+      await front.stop();
     }
   });
 });

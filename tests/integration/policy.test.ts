@@ -7,6 +7,7 @@ import { runCli } from '../helpers/cli.js';
 import { registryPerTest } from '../helpers/fixture.js';
 import { MT, type ImagePusher } from '../helpers/images.js';
 import { storeSchema1Image } from '../helpers/schema1.js';
+import { startFront } from '../helpers/front.js';
 import { stopAllRegistries, type TestRegistry } from '../helpers/registry.js';
 
 afterAll(stopAllRegistries);
@@ -224,6 +225,24 @@ describe('repos.conf with globs over a paged catalog', () => {
     expect(await sorted('keepme')).toEqual(['stable', 't1', 't2', 't3']);
     // The catalog was read across its pages (2 per page → at least 3 pages).
     expect(reg.accessEntries().filter((e) => e.uri.startsWith('/v2/_catalog')).length).toBeGreaterThanOrEqual(3);
+  });
+
+  test('repositories are read as the catalog pages come; a page that fails stops the run with nothing deleted', async () => {
+    for (const repo of ['a1', 'a2', 'b1', 'b2', 'c1']) for (let i = 1; i <= 2; i++) await p.pushImage(repo, [`t${i}`], { created: day(i), seed: `${repo}${i}` });
+    const front = await startFront(reg.url);
+    try {
+      // The third page (after b2) fails: by then the repositories of the first page are being read.
+      front.fault = (_, path) => (path.startsWith('/v2/_catalog') && path.includes('last=b2') ? 500 : undefined);
+      const r = await runCli(['-r', front.url, '-n', '**', '-k', '0', '-y', '--retries', '0']);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/catalog.*500/);
+      expect(front.seen).toContain('GET /v2/a1/tags/list');
+      expect(front.seen.indexOf('GET /v2/a1/tags/list')).toBeLessThan(front.seen.findIndex((s) => s.includes('last=b2')));
+      expect(front.seen.some((s) => s.startsWith('DELETE '))).toBe(false);
+      for (const repo of ['a1', 'a2', 'b1', 'b2', 'c1']) expect(await sorted(repo)).toEqual(['t1', 't2']);
+    } finally {
+      await front.stop();
+    }
   });
 });
 
