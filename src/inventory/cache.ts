@@ -1,4 +1,5 @@
 import type { BlobRef, ImageKind } from '../planner/types.js';
+import { DIGEST } from '../util/digest.js';
 
 /**
  * What a manifest says, keyed by its digest. Manifests and config blobs are content-addressed, so an entry never
@@ -40,13 +41,21 @@ export class MemoryCache implements MetadataCache {
   private lookup<T>(key: string, kind: 'm' | 'c'): T | undefined {
     const text = this.entries.get(key);
     if (text === undefined || kindOf(text) !== kind) return undefined;
+    let value: unknown;
     try {
-      return JSON.parse(text) as T;
+      value = JSON.parse(text);
     } catch {
-      this.entries.delete(key);
-      return undefined;
+      value = undefined;
     }
+    if (kind === 'm' ? isSummary(value) : isCreated(value)) return value as T;
+    // A damaged entry is a miss: fetched again, and the fresh entry written after it wins from then on.
+    this.entries.delete(key);
+    this.corrupt(key);
+    return undefined;
   }
+
+  /** An entry that does not hold what it should (a disk cache says so). */
+  protected corrupt(_key: string): void {}
 
   protected store(key: string, kind: 'm' | 'c', value: unknown): string {
     const text = JSON.stringify(value);
@@ -67,4 +76,31 @@ export class MemoryCache implements MetadataCache {
     this.store(configDigest, 'c', created);
   }
   async flush(): Promise<void> {}
+}
+
+const KINDS = new Set<unknown>(['image', 'index', 'artifact']);
+
+/** A date as cleanreg writes one (Date#toISOString): anything else in a cache file is damage, not a date. */
+function isCreated(value: unknown): value is string | null {
+  if (value === null) return true;
+  if (typeof value !== 'string' || !/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/.test(value)) return false;
+  const t = Date.parse(value);
+  return !Number.isNaN(t) && new Date(t).toISOString() === value;
+}
+
+const isDigest = (value: unknown) => typeof value === 'string' && DIGEST.test(value);
+const isSize = (value: unknown) => typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+
+function isSummary(value: unknown): value is ManifestSummary {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const s = value as Record<string, unknown>;
+  return (
+    KINDS.has(s.kind) &&
+    typeof s.mediaType === 'string' &&
+    (s.created === undefined || isCreated(s.created)) &&
+    (s.subject === undefined || isDigest(s.subject)) &&
+    (s.children === undefined || (Array.isArray(s.children) && s.children.every(isDigest))) &&
+    (s.blobs === undefined || (Array.isArray(s.blobs) && s.blobs.every((b: BlobRef) => isDigest(b?.digest) && (b.size === undefined || isSize(b.size))))) &&
+    (s.size === undefined || isSize(s.size))
+  );
 }

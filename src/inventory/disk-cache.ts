@@ -66,6 +66,14 @@ export class DiskCache extends MemoryCache {
     }
   }
 
+  private warnedCorrupt = false;
+
+  protected override corrupt(key: string): void {
+    if (this.warnedCorrupt) return;
+    this.warnedCorrupt = true;
+    this.logger.warn(`the cache ${this.path} has a damaged entry (${key}, and maybe more): such entries are read from the registry again and rewritten`);
+  }
+
   protected override store(key: string, kind: 'm' | 'c', value: unknown): string {
     const text = super.store(key, kind, value);
     // Summaries without a date were made for a policy that did not need one: not worth keeping.

@@ -52,6 +52,35 @@ describe('DiskCache', () => {
     expect(readFileSync(file, 'utf8')).toContain('sha256:aaaa1111\tm\t{"kind":"image"');
   });
 
+  test('a damaged entry that still parses (a flipped byte, a value of the wrong type) is a miss, said once, and rewritten', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cache-'));
+    const file = join(dir, 'metadata-v2.tsv');
+    const digest = (c: string) => `sha256:${c.repeat(64)}`;
+    writeFileSync(
+      file,
+      [
+        `${digest('a')}\tc\t"2025-11-30T15)46:47.223Z"`,
+        `${digest('b')}\tc\t42`,
+        `${digest('c')}\tm\t${JSON.stringify({ ...summary, created: '2024-13-01T00:00:00.000Z' })}`,
+        `${digest('d')}\tm\t${JSON.stringify({ ...summary, children: ['sha256:zz'] })}`,
+        `${digest('e')}\tm\t${JSON.stringify({ ...summary, kind: 'imagf' })}`,
+        `${digest('f')}\tc\t"2024-01-01T00:00:00.000Z"`,
+        '',
+      ].join('\n'),
+    );
+    const out = new PassThrough();
+    let said = '';
+    out.on('data', (c) => (said += c));
+    const cache = new DiskCache(dir, new Logger(out, 0));
+    for (const c of ['a', 'b']) expect(cache.created(digest(c))).toBeUndefined();
+    for (const c of ['c', 'd', 'e']) expect(cache.manifest(digest(c))).toBeUndefined();
+    expect(cache.created(digest('f'))).toBe('2024-01-01T00:00:00.000Z');
+    expect(said.match(/warning: the cache .* has a damaged entry/g)).toHaveLength(1);
+    cache.setCreated(digest('a'), '2025-11-30T15:46:47.223Z');
+    await cache.flush();
+    expect(new DiskCache(dir, logger).created(digest('a'))).toBe('2025-11-30T15:46:47.223Z');
+  });
+
   test('a file read a megabyte at a time: lines across chunk edges, a line longer than a chunk, non-ASCII text', () => {
     const dir = mkdtempSync(join(tmpdir(), 'cache-'));
     const created = (i: number) => new Date(Date.UTC(2024, 0, 1) + i * 1000).toISOString();
