@@ -8,7 +8,7 @@ import { listBuilder, runList } from './commands/list.js';
 import { pruneEmptyBuilder, runPruneEmpty } from './commands/prune-empty.js';
 import { CleanregError } from './errors.js';
 import type { Io } from './util/log.js';
-import { redact } from './util/redact.js';
+import { redact, registerSecret } from './util/redact.js';
 import { VERSION } from './version.js';
 
 const EXAMPLES: [string, string][] = [
@@ -78,6 +78,9 @@ export async function main(argv: string[], io: Io): Promise<number> {
       output = out;
       parsed = given;
     });
+    // Known before anything can fail: an error about another option must not echo the password either
+    // (`-f S3cr3t -pw S3cr3t`). One from --password-stdin is registered once read.
+    for (const value of [parsed['basicauth-pw'], io.env.CLEANREG_PASSWORD].flat()) if (typeof value === 'string') registerSecret(value);
     // Completing a command line is not running it (the default command's options are unknown there).
     const repeated = args.includes('--get-yargs-completions') ? [] : repeatedOptions(parsed);
     if (repeated.length && !usageError) {

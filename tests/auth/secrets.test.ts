@@ -199,6 +199,19 @@ describe('passwords on the command line that yargs would have split or echoed', 
     expectNoSecrets(asFile, [PASSWORD]);
   });
 
+  test('nor in an error about another option that was given the same word (the password is known from the start)', async () => {
+    const base = ['-r', reg.url, '-u', USER, '--no-cache', '--dry-run'];
+    for (const [words, env, said] of [
+      [['-f', PASSWORD, '-pw', PASSWORD], {}, /cannot read repos file \[REDACTED\]/],
+      [['-n', 'dash/app', '-k', '1', '--older-than', PASSWORD], { CLEANREG_PASSWORD: PASSWORD }, /--older-than: invalid age "\[REDACTED\]"/],
+    ] as const) {
+      const r = await runBuiltCli([...base, ...words], { env });
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(said);
+      expectNoSecrets(r, [PASSWORD]);
+    }
+  });
+
   test('nor are the letters of an unknown -xyz group, while unknown options are still named', async () => {
     const r = await runBuiltCli([...base(), '-pw', DASHED, '-Qz9Kq', '--frobnicate']);
     expect(r.code).toBe(2);
