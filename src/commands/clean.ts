@@ -1,5 +1,6 @@
 import type { Argv } from 'yargs';
 import { plural } from '../report/format.js';
+import { redact } from '../util/redact.js';
 import { readReposFile } from '../config/repos-file.js';
 import { buildPolicy, parseKeep, RuleError, type RuleInput } from '../config/rules.js';
 import { checkRepositoryPattern, type Target } from '../config/targets.js';
@@ -91,7 +92,7 @@ export async function runClean(args: CleanArgs, io: Io): Promise<number> {
   } finally {
     progress.stop();
   }
-  const hints = new Set([...result.errors, ...result.missing].map((e) => e.hint).filter(Boolean));
+  const hints = new Set([...result.errors, ...result.missing.map((m) => m.error)].map((e) => e.hint).filter(Boolean));
   if (result.errors.length || (result.missing.length && !result.plans.length)) {
     const problems = [
       result.errors.length ? `${plural(result.errors.length, 'repository', 'repositories')} could not be read` : '',
@@ -104,6 +105,7 @@ export async function runClean(args: CleanArgs, io: Io): Promise<number> {
   // A repository named in the file but gone from the registry must not stop the cleaning of the others.
   if (result.missing.length) logger.warn(`${result.missing.length} named ${result.missing.length === 1 ? 'repository is' : 'repositories are'} not on the registry; the others are cleaned (exit code 1 at the end)`);
   if (args.planOut) writePlanFile(args.planOut, session.registry, result.plans, now);
-  const code = await showAndApply(session, result.plans, { dryRun: !!args.dryRun, yes: !!(args.yes || args.quiet), output: args.output as 'table' | 'json', gcCommand: args.gcCommand, now }, io);
+  const errors = result.missing.map((m) => ({ repository: m.repository, error: redact(m.error.message) }));
+  const code = await showAndApply(session, result.plans, { dryRun: !!args.dryRun, yes: !!(args.yes || args.quiet), output: args.output as 'table' | 'json', gcCommand: args.gcCommand, now, errors }, io);
   return result.missing.length ? 1 : code;
 }

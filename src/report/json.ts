@@ -32,13 +32,23 @@ function repositoryEntry(plan: RepoPlan, outcome?: RepoOutcome) {
   };
 }
 
-/** The one JSON document of `--output json`; after an apply it also says what was deleted and what failed. */
-export function planDocument(registry: string, plans: RepoPlan[], outcomes?: RepoOutcome[], dryRun = true) {
+/** A repository of the configuration that is not in the plan: named, but not on the registry. */
+export interface RepositoryError {
+  repository: string;
+  error: string;
+}
+
+/**
+ * The one JSON document of `--output json`; after an apply it also says what was deleted and what failed.
+ * `errors` names the repositories left out (as `cleanreg list` does).
+ */
+export function planDocument(registry: string, plans: RepoPlan[], outcomes?: RepoOutcome[], dryRun = true, errors: RepositoryError[] = []) {
   const byRepo = new Map(outcomes?.map((o) => [o.name, o]));
   return {
     registry,
     dryRun,
     repositories: plans.map((plan) => repositoryEntry(plan, byRepo.get(plan.name))),
+    errors,
     summary: { ...summarizePlan(plans), ...(outcomes ? summarizeOutcomes(outcomes, plans) : {}) },
   };
 }
@@ -47,11 +57,11 @@ export function planDocument(registry: string, plans: RepoPlan[], outcomes?: Rep
  * Writes the same document repository by repository, so that a plan of a hundred thousand images is never one
  * string in memory.
  */
-export function writePlanDocument(out: NodeJS.WritableStream, registry: string, plans: RepoPlan[], outcomes?: RepoOutcome[], dryRun = true): void {
+export function writePlanDocument(out: NodeJS.WritableStream, registry: string, plans: RepoPlan[], outcomes?: RepoOutcome[], dryRun = true, errors: RepositoryError[] = []): void {
   const byRepo = new Map(outcomes?.map((o) => [o.name, o]));
   const indent = (json: string) => json.replace(/\n/g, '\n    ');
   out.write(`{\n  "registry": ${JSON.stringify(registry)},\n  "dryRun": ${dryRun},\n  "repositories": [`);
   plans.forEach((plan, i) => out.write(`${i ? ',' : ''}\n    ${indent(JSON.stringify(repositoryEntry(plan, byRepo.get(plan.name)), null, 2))}`));
   const summary = { ...summarizePlan(plans), ...(outcomes ? summarizeOutcomes(outcomes, plans) : {}) };
-  out.write(`${plans.length ? '\n  ' : ''}],\n  "summary": ${JSON.stringify(summary, null, 2).replace(/\n/g, '\n  ')}\n}\n`);
+  out.write(`${plans.length ? '\n  ' : ''}],\n  "errors": ${JSON.stringify(errors, null, 2).replace(/\n/g, '\n  ')},\n  "summary": ${JSON.stringify(summary, null, 2).replace(/\n/g, '\n  ')}\n}\n`);
 }

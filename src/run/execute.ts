@@ -2,7 +2,7 @@ import { createColors } from 'picocolors';
 import { applyPlans, reportHalt, type Outcome } from '../executor/apply.js';
 import type { RepoPlan } from '../planner/types.js';
 import { plural } from '../report/format.js';
-import { writePlanDocument } from '../report/json.js';
+import { writePlanDocument, type RepositoryError } from '../report/json.js';
 import { applySummaryLine, planSummaryLine, summarizeOutcomes, summarizePlan, withThem } from '../report/summary.js';
 import { renderPlanTable } from '../report/table.js';
 import type { Io } from '../util/log.js';
@@ -17,6 +17,8 @@ export interface ExecuteOptions {
   output: 'table' | 'json';
   gcCommand?: string;
   now: Date;
+  /** Repositories of the configuration left out of the plans (not on the registry), for the JSON document. */
+  errors?: RepositoryError[];
 }
 
 const OUTCOME_LABEL: Record<Outcome['status'], string> = { deleted: 'deleted', gone: 'already gone', kept: 'kept', failed: 'failed', 'not-attempted': 'not attempted' };
@@ -37,7 +39,7 @@ export async function showAndApply(session: Session, plans: RepoPlan[], opts: Ex
   }
 
   if (opts.dryRun || !toDelete) {
-    if (!table) writePlanDocument(io.stdout, session.registry, plans, undefined, opts.dryRun);
+    if (!table) writePlanDocument(io.stdout, session.registry, plans, undefined, opts.dryRun, opts.errors);
     else if (!toDelete) io.stdout.write('Nothing to delete.\n');
     reportEmpty(session, plans.filter((p) => p.empty).map((p) => p.name));
     return 0;
@@ -59,7 +61,7 @@ export async function showAndApply(session: Session, plans: RepoPlan[], opts: Ex
     }
     io.stdout.write(applySummaryLine(result) + '\n');
   } else {
-    writePlanDocument(io.stdout, session.registry, plans, outcomes, false);
+    writePlanDocument(io.stdout, session.registry, plans, outcomes, false, opts.errors);
   }
 
   reportHalt(halt, session.logger);

@@ -23,7 +23,7 @@ export interface ScanResult {
   /** Repositories that could not be read (auth, server, network): nothing should be deleted. */
   errors: CleanregError[];
   /** Repositories named in the configuration that the registry does not have. */
-  missing: CleanregError[];
+  missing: { repository: string; error: CleanregError }[];
 }
 
 /** A repository to read, with the first target that selects it; `listed` when the catalog has it. */
@@ -84,7 +84,7 @@ export async function scanAndPlan(session: Session, targets: Target[], cache: Me
   };
   const describer = new ManifestDescriber(session.client, cache, session.logger);
   const errors: CleanregError[] = [];
-  const missing: CleanregError[] = [];
+  const missing: ScanResult['missing'] = [];
   const plans = await eachRepository(session, selected(), async ({ repo, target, listed }, limit) => {
     try {
       const inventory = await gatherRepository(repo, needsCreated(target.policy), { ...session, limit, describer, workers: session.concurrency, onTag: hooks.onTag }, listed);
@@ -95,7 +95,7 @@ export async function scanAndPlan(session: Session, targets: Target[], cache: Me
       return plan;
     } catch (error) {
       if (!(error instanceof CleanregError)) throw error;
-      if (error instanceof RegistryError && error.kind === 'repository-missing') missing.push(error);
+      if (error instanceof RegistryError && error.kind === 'repository-missing') missing.push({ repository: repo, error });
       else errors.push(error);
       session.logger.error(`${repo}: ${error.message}`);
       return undefined;

@@ -286,6 +286,10 @@ describe('refusals and failures delete nothing', () => {
   test('a repos.conf naming a repository the registry lacks: the others are cleaned, exit 1', async () => {
     const file = join(tmp, 'ghost.conf');
     writeFileSync(file, 'ghost/repo 1\napp 1\n');
+    const dry = await runCli(['-r', reg.url, '-f', file, '--dry-run', '--output', 'json']);
+    expect(dry.code).toBe(1);
+    // The JSON document names it too, as `list` does.
+    expect(JSON.parse(dry.stdout).errors).toEqual([{ repository: 'ghost/repo', error: expect.stringMatching(/repository "ghost\/repo" not found/) }]);
     const r = await runCli(['-r', reg.url, '-f', file, '-y']);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/repository "ghost\/repo" not found/);
