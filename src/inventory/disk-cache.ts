@@ -1,6 +1,6 @@
 import { appendFileSync, closeSync, mkdirSync, openSync, readSync, renameSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Logger } from '../util/log.js';
 import { kindOf, MemoryCache, type ManifestSummary, type MetadataCache } from './cache.js';
 
@@ -85,7 +85,7 @@ export class DiskCache extends MemoryCache {
   override async flush(): Promise<void> {
     if (!this.fresh.length) return;
     try {
-      mkdirSync(this.dir, { recursive: true });
+      makeDirectory(this.dir);
       // Led by a newline: a line cut short by a crash must not swallow the first new one.
       appendFileSync(this.path, `\n${this.fresh.join('')}`);
     } catch (error) {
@@ -111,4 +111,20 @@ export class DiskCache extends MemoryCache {
 export async function openCache(opts: { enabled: boolean; dir?: string; env: NodeJS.ProcessEnv; logger: Logger }): Promise<MetadataCache> {
   if (!opts.enabled) return new MemoryCache();
   return new DiskCache(opts.dir ?? defaultCacheDir(opts.env), opts.logger);
+}
+
+/**
+ * mkdir -p, one level at a time: node 20's own recursive mkdir never returns where a level cannot be made and
+ * says ENOENT (under /proc, a --cache-dir typed wrongly).
+ */
+function makeDirectory(dir: string): void {
+  try {
+    mkdirSync(dir);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') return;
+    if (code !== 'ENOENT' || dirname(dir) === dir) throw error;
+    makeDirectory(dirname(dir));
+    mkdirSync(dir);
+  }
 }
