@@ -1,7 +1,7 @@
 import type { Argv } from 'yargs';
 
 /** A number as people write one: not hex (`0x2`), not an exponent (`1e1`), which Number() would take. */
-const DECIMAL = /^[+-]?\d+(?:\.\d+)?$/;
+const DECIMAL = /^[+-]?(?:\d+\.?\d*|\.\d+)$/;
 
 /**
  * A number option that yargs does not convert: with `type: 'number'` it turns "abc" into NaN before any check

@@ -103,9 +103,10 @@ export async function runClean(args: CleanArgs, io: Io): Promise<number> {
     return 1;
   }
   // A repository named in the file but gone from the registry must not stop the cleaning of the others.
-  if (result.missing.length) logger.warn(`${result.missing.length} named ${result.missing.length === 1 ? 'repository is' : 'repositories are'} not on the registry; the others are cleaned (exit code 1 at the end)`);
+  if (result.missing.length) logger.warn(`${plural(result.missing.length, 'named repository', 'named repositories')} ${result.missing.length === 1 ? 'is' : 'are'} not on the registry; the others are cleaned (exit code 1 at the end)`);
   if (args.planOut) writePlanFile(args.planOut, session.registry, result.plans, now);
   const errors = result.missing.map((m) => ({ repository: m.repository, error: redact(m.error.message) }));
   const code = await showAndApply(session, result.plans, { dryRun: !!args.dryRun, yes: !!(args.yes || args.quiet), output: args.output as 'table' | 'json', gcCommand: args.gcCommand, now, errors }, io);
-  return result.missing.length ? 1 : code;
+  // An interruption's code (130, 143) says more than a missing repository's 1.
+  return code < 128 && result.missing.length ? 1 : code;
 }

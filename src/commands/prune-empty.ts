@@ -81,7 +81,7 @@ async function pruneEmpty(args: PruneArgs, io: Io): Promise<number> {
   const names = empty.map((d) => relative(root, d));
   io.stdout.write(`${args.dryRun ? 'Would remove' : 'Removing'} ${plural(names.length, 'repository', 'repositories')} without tags:\n${names.map((n) => `  ${n}\n`).join('')}`);
   if (args.dryRun) return 0;
-  await confirmDeletion(`Remove ${names.length} empty repositories from ${root}?`, !!args.yes, io);
+  await confirmDeletion(`Remove ${plural(names.length, 'empty repository', 'empty repositories')} from ${root}?`, !!args.yes, io);
   for (const dir of empty) {
     // Checked again right before: a tag or manifest pushed since the listing keeps the repository.
     if (!isEmpty(dir)) {

@@ -5,15 +5,15 @@ import type { RegistryClient } from '../registry/client.js';
 import type { Logger } from '../util/log.js';
 import { redact } from '../util/redact.js';
 import type { RequestLimit } from '../util/request-limit.js';
-import { readRepositoryNow, reverify } from './reverify.js';
+import { readRepositoryNow, reverify, type RepositoryNow } from './reverify.js';
 
 export interface Outcome {
   digest: string;
   tags: string[];
   /**
    * deleted; gone (already deleted by someone else); kept (re-verification changed its fate); failed (its DELETE
-   * failed); not-attempted (no DELETE was sent: deletion turned out disabled, re-verification failed, or what it
-   * follows was not deleted).
+   * failed); not-attempted (no DELETE was sent: deletion turned out disabled, the registry stopped answering, the
+   * run was interrupted, re-verification failed, or what it follows was not deleted).
    */
   status: 'deleted' | 'gone' | 'kept' | 'failed' | 'not-attempted';
   /** Why it was kept, failed or not attempted. */
@@ -64,7 +64,17 @@ export async function applyRepoPlan(plan: RepoPlan, ctx: ApplyContext, halt: Hal
   if (plan.delete.length === 0) return result;
   if (haltReason(halt)) return notAttemptedAll(plan, haltReason(halt)!);
 
-  const now = await readRepositoryNow(plan, ctx.client, ctx.limit);
+  // A halt while this repository is re-verified (one HEAD per tag) ends it there: nothing is deleted here yet.
+  const halted = Symbol('halted');
+  const limit: RequestLimit = (task, order) => ctx.limit(() => (haltReason(halt) ? Promise.reject(halted) : task()), order);
+  let now: RepositoryNow;
+  try {
+    now = await readRepositoryNow(plan, ctx.client, limit);
+  } catch (error) {
+    if (error === halted) return notAttemptedAll(plan, haltReason(halt)!);
+    throw error;
+  }
+  if (haltReason(halt)) return notAttemptedAll(plan, haltReason(halt)!);
   const kept = reverify(plan, now);
   for (const image of plan.delete) {
     if (kept.has(image.digest)) result.outcomes.push({ digest: image.digest, tags: image.tags, status: 'kept', detail: kept.get(image.digest) });
@@ -74,10 +84,12 @@ export async function applyRepoPlan(plan: RepoPlan, ctx: ApplyContext, halt: Hal
   const doomedParents = new Map<string, string[]>();
   for (const index of doomed) for (const child of index.children ?? []) if (doomedDigests.has(child)) doomedParents.set(child, [...(doomedParents.get(child) ?? []), index.digest]);
 
+  const gone = new Set<string>();
   const deleteOne = async (image: PlannedImage): Promise<Outcome> => {
     const outcome = (status: Outcome['status'], detail?: string): Outcome => ({ digest: image.digest, tags: image.tags, status, detail });
-    const leftBehind = !!image.follows && gone.has(image.follows);
-    const refusal = () => (halt.error ? notAttempted(halt.error) : halt.stopped && !leftBehind ? halt.stopped : undefined);
+    // What follows a manifest is sent only once that manifest is gone (see blocker): after a stop it still goes,
+    // as nothing would find it again.
+    const refusal = () => (halt.error ? notAttempted(halt.error) : halt.stopped && !image.follows ? halt.stopped : undefined);
     // Checked again once a place in the request limit is given: a 405 may have come in while this one waited.
     const send = async () => (refusal() ? undefined : ctx.client.deleteManifest(plan.name, image.digest));
     try {
@@ -89,13 +101,14 @@ export async function applyRepoPlan(plan: RepoPlan, ctx: ApplyContext, halt: Hal
       if (error instanceof RegistryError && error.kind === 'delete-disabled') halt.error ??= error;
       if (error instanceof RegistryError && (error.kind === 'timeout' || error.kind === 'connection')) {
         // The answer is lost, not necessarily the deletion: ask. Gone means done, and what follows it can go.
-        const now = await ctx.limit(() => ctx.client.resolve(plan.name, image.digest)).catch(() => undefined);
-        if (now === null) {
+        const still = await ctx.limit(() => ctx.client.resolve(plan.name, image.digest)).catch(() => undefined);
+        if (still === null) {
           ctx.logger.verbose(`deleted ${plan.name}@${image.digest} (its answer was lost: ${error.reason}; the registry no longer has it)`);
           return outcome('deleted');
         }
-        // The registry does not answer any more, even after retries: every further DELETE would wait as long.
-        halt.error ??= error;
+        // Not even that answered: the registry is gone, and every further DELETE would wait out its retries too.
+        // (Still there: this DELETE failed, slowly; the others go on.)
+        if (still === undefined) halt.error ??= error;
       }
       // Redacted here too: outcomes are printed on stdout.
       const message = redact(error instanceof CleanregError ? error.message : String(error));
@@ -104,7 +117,6 @@ export async function applyRepoPlan(plan: RepoPlan, ctx: ApplyContext, halt: Hal
     }
   };
 
-  const gone = new Set<string>();
   const record = (outcome: Outcome) => {
     result.outcomes.push(outcome);
     if (outcome.status === 'deleted' || outcome.status === 'gone') gone.add(outcome.digest);
@@ -153,8 +165,9 @@ export function notAttemptedAll(plan: RepoPlan, why: string): RepoOutcome {
 /**
  * Applies the plans of a run, repository by repository: the first alone (its first DELETE finds out whether
  * deletion is enabled at all), the rest in parallel. `beforeEach` runs first in each (cleanreg delete's untags, which
- * go even where the plan deletes nothing). A repository whose re-verification fails deletes nothing; a 405 halts
- * them all. The outcomes come in the plans' order.
+ * go even where the plan deletes nothing). A repository whose re-verification fails deletes nothing; a halt (a 405,
+ * a registry that stopped answering, an interruption: see Halt) holds for them all. The outcomes come in the plans'
+ * order.
  */
 export async function applyPlans(plans: RepoPlan[], ctx: ApplyContext & { concurrency: number }, beforeEach?: (plan: RepoPlan, halt: Halt) => Promise<void>, halt: Halt = {}): Promise<{ outcomes: RepoOutcome[]; halt: Halt }> {
   const outcomes: RepoOutcome[] = [];

@@ -47,7 +47,7 @@ export class MemoryCache implements MetadataCache {
     } catch {
       value = undefined;
     }
-    if (kind === 'm' ? isSummary(value) : isCreated(value)) return value as T;
+    if (isValidEntry(kind, value)) return value as T;
     // A damaged entry is a miss: fetched again, and the fresh entry written after it wins from then on.
     this.entries.delete(key);
     this.corrupt(key);
@@ -76,6 +76,11 @@ export class MemoryCache implements MetadataCache {
     this.store(configDigest, 'c', created);
   }
   async flush(): Promise<void> {}
+}
+
+/** What an entry of each kind must hold: a summary (m) or a config's date (c). */
+export function isValidEntry(kind: 'm' | 'c', value: unknown): boolean {
+  return kind === 'm' ? isSummary(value) : isCreated(value);
 }
 
 const KINDS = new Set<unknown>(['image', 'index', 'artifact']);

@@ -2,9 +2,10 @@ import { appendFileSync, closeSync, mkdirSync, openSync, readSync, renameSync, w
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Logger } from '../util/log.js';
-import { kindOf, MemoryCache, type ManifestSummary, type MetadataCache } from './cache.js';
+import { isValidEntry, kindOf, MemoryCache, type ManifestSummary, type MetadataCache } from './cache.js';
 
-const FILE = 'metadata-v2.tsv';
+/** v3: dates read as RFC 3339 in UTC (v2 read a date without a zone in the local zone, and took other formats). */
+export const CACHE_FILE = 'metadata-v3.tsv';
 /** Entries kept at most (a few hundred bytes each); past this the file is compacted to the newest. */
 export const MAX_ENTRIES = 150_000;
 
@@ -27,7 +28,7 @@ export class DiskCache extends MemoryCache {
     private readonly logger: Logger,
   ) {
     super();
-    this.path = join(dir, FILE);
+    this.path = join(dir, CACHE_FILE);
     try {
       this.load();
     } catch {
@@ -76,8 +77,9 @@ export class DiskCache extends MemoryCache {
 
   protected override store(key: string, kind: 'm' | 'c', value: unknown): string {
     const text = super.store(key, kind, value);
-    // Summaries without a date were made for a policy that did not need one: not worth keeping.
-    if (kind === 'c' || (value as ManifestSummary).created !== undefined) this.fresh.push(`${key}\t${kind}\t${text}\n`);
+    // Summaries without a date were made for a policy that did not need one: not worth keeping. Nor is what a
+    // later run would refuse to read (a registry's odd sizes): it would be warned about as damage on every run.
+    if ((kind === 'c' || (value as ManifestSummary).created !== undefined) && isValidEntry(kind, value)) this.fresh.push(`${key}\t${kind}\t${text}\n`);
     if (this.fresh.length >= 2000) void this.flush();
     return text;
   }
@@ -125,6 +127,11 @@ function makeDirectory(dir: string): void {
     if (code === 'EEXIST') return;
     if (code !== 'ENOENT' || dirname(dir) === dir) throw error;
     makeDirectory(dirname(dir));
-    mkdirSync(dir);
+    try {
+      mkdirSync(dir);
+    } catch (again) {
+      // Made by another run meanwhile: fine. (ENOENT again, as under /proc, is thrown: no second loop.)
+      if ((again as NodeJS.ErrnoException).code !== 'EEXIST') throw again;
+    }
   }
 }

@@ -43,7 +43,7 @@ export function planRepository(inventory: RepoInventory, policy: Policy, now: Da
   });
   const plan = completePlan(inventory, decisions);
   plan.order = policy.order;
-  const tie = tieAtTheCut(candidates, policy);
+  const tie = tieAtTheCut(candidates, policy, (image) => decisions.get(image.digest)?.action === 'delete');
   if (tie) plan.notes.push(tie);
   // A date in the future takes the newest place: most likely a build machine's clock, worth a look.
   for (const image of images) {
@@ -56,12 +56,14 @@ export function planRepository(inventory: RepoInventory, policy: Policy, now: Da
  * Images created at the same moment on both sides of the newest-N line (reproducible builds that set every date to
  * one value, retags rebuilt in one go): their tag names, not their age, decided which stay. Worth saying.
  */
-function tieAtTheCut(ranked: Image[], policy: Policy): string | undefined {
+function tieAtTheCut(ranked: Image[], policy: Policy, deleted: (image: Image) => boolean): string | undefined {
   if (policy.order !== 'created' || policy.keep === 0 || ranked.length <= policy.keep) return undefined;
   const created = ranked[policy.keep - 1].created;
   if (!created || Date.parse(created) !== Date.parse(ranked[policy.keep].created ?? '')) return undefined;
   const at = Date.parse(created);
   const same = (image: Image) => !!image.created && Date.parse(image.created) === at;
+  // Those beyond the line that the date window keeps anyway: the names decided nothing.
+  if (!ranked.slice(policy.keep).some((image) => same(image) && deleted(image))) return undefined;
   const tied = ranked.filter(same).length;
   const kept = ranked.slice(0, policy.keep).filter(same).length;
   return `${tied} images share the creation date ${created} and only ${kept} of them fit in the newest ${policy.keep}: the highest tag names were kept (use --order semver or name to choose by tag)`;

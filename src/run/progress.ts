@@ -39,7 +39,7 @@ export async function startProgress(io: Io, logger: Logger, client: () => Regist
     const update = () => bar.update(reposDone, { tags, requests: requests(), rate: rate(), etaText: etaText() });
     return {
       hooks: {
-        // Called again as more catalog pages come: the total grows.
+        // Called again for each repository as catalog pages come: the total grows.
         onRepositories: (n) => {
           repos = n;
           if (started_) return bar.setTotal(n);

@@ -5,6 +5,7 @@ import type { Descriptor, RegistryClient } from '../registry/client.js';
 import { DIGEST, shortDigest } from '../util/digest.js';
 import type { RequestLimit } from '../util/request-limit.js';
 import { allSettledOrThrow } from '../util/settle.js';
+import { fetchManifest } from '../inventory/gather.js';
 import type { Logger } from '../util/log.js';
 
 /**
@@ -107,10 +108,12 @@ export async function addTaggedReferrers(session: { client: RegistryClient }, pl
   plan.delete.push(...added);
   // A referrers list (`sha256-<hex>`, no suffix) is an index of untagged referrers that nothing would find again
   // once it is gone: they go after it, as in a fresh plan. Re-verification keeps any of them that carries a tag.
+  for (const digest of [...found.keys()]) knownDigests.add(digest);
   const lists = added.filter((entry) => entry.tags.some((tag) => !referrerTagKind(tag)));
-  const children = await allSettledOrThrow(lists.map((list) => limit(() => session.client.getManifest(plan.name, list.digest))));
+  // A list deleted meanwhile (404) lists nothing.
+  const children = await allSettledOrThrow(lists.map((list) => fetchManifest(plan.name, list.digest, { client: session.client, limit })));
   lists.forEach((list, i) => {
-    for (const child of children[i].json.manifests ?? []) {
+    for (const child of children[i]?.json.manifests ?? []) {
       if (typeof child.digest !== 'string' || !DIGEST.test(child.digest) || knownDigests.has(child.digest)) continue;
       knownDigests.add(child.digest);
       plan.delete.push({ digest: child.digest, tags: [], created: null, kind: 'artifact', mediaType: child.mediaType ?? '', action: 'delete', reason: `referrer listed by ${list.tags.join(', ')}, pushed since the plan`, subject: list.subject, follows: list.digest });

@@ -12,7 +12,7 @@ import { addReferrers } from './referrers.js';
 import type { Session } from './session.js';
 
 export interface ScanHooks {
-  /** The repositories selected so far (it grows as catalog pages come). */
+  /** The repositories selected so far: called again for each one as catalog pages come. */
   onRepositories?: (count: number) => void;
   onTag?: () => void;
   onRepository?: (plan: RepoPlan) => void;
@@ -54,19 +54,21 @@ export async function* selectRepositories(session: Session, targets: Target[]): 
       yield { ...selected, listed: true };
     }
   }
-  warnShadowed(session, targets, catalog);
-  for (const t of targets.filter((t) => isGlob(t.pattern) && !used.has(t))) session.logger.warn(`${t.source}: "${t.pattern}" matches no repository in the catalog`);
+  const shadowed = warnShadowed(session, targets, catalog);
+  for (const t of targets.filter((t) => isGlob(t.pattern) && !used.has(t) && !shadowed.has(t))) session.logger.warn(`${t.source}: "${t.pattern}" matches no repository in the catalog`);
   // Exact names missing from the catalog are still tried, so that a typo is reported, not silently skipped.
   const listed = new Set(catalog);
   for (const t of targets) if (!isGlob(t.pattern) && !listed.has(t.pattern)) yield { repo: t.pattern, target: t };
 }
 
 /** First matching line wins: a line that never can is almost always a mistake in the configuration. */
-function warnShadowed(session: Session, targets: Target[], catalog?: readonly string[]): void {
-  for (const { target, by } of shadowedTargets(targets, catalog)) {
+function warnShadowed(session: Session, targets: Target[], catalog?: readonly string[]): Set<Target> {
+  const shadowed = shadowedTargets(targets, catalog);
+  for (const { target, by } of shadowed) {
     const winners = by.map((t) => `${t.source} ("${t.pattern}")`).join(', ');
     session.logger.warn(`${target.source}: "${target.pattern}" never applies: ${winners} ${by.length > 1 ? 'select' : 'selects'} ${isGlob(target.pattern) ? 'every repository it matches' : 'it'} first (the first matching line wins)`);
   }
+  return new Set(shadowed.map((s) => s.target));
 }
 
 /**
@@ -85,7 +87,7 @@ export async function scanAndPlan(session: Session, targets: Target[], cache: Me
   const describer = new ManifestDescriber(session.client, cache, session.logger);
   const errors: CleanregError[] = [];
   const missing: ScanResult['missing'] = [];
-  const plans = await eachRepository(session, selected(), async ({ repo, target, listed }, limit) => {
+  const planOne = async ({ repo, target, listed }: Selected, limit: RequestLimit): Promise<RepoPlan | undefined> => {
     try {
       const inventory = await gatherRepository(repo, needsCreated(target.policy), { ...session, limit, describer, workers: session.concurrency, onTag: hooks.onTag }, listed);
       const plan = planRepository(inventory, target.policy, now);
@@ -100,8 +102,14 @@ export async function scanAndPlan(session: Session, targets: Target[], cache: Me
       session.logger.error(`${repo}: ${error.message}`);
       return undefined;
     }
-  });
-  await cache.flush();
+  };
+  let plans: (RepoPlan | undefined)[];
+  try {
+    plans = await eachRepository(session, selected(), planOne);
+  } finally {
+    // What was learnt is kept even when the catalog failed part-way.
+    await cache.flush();
+  }
   return { plans: plans.filter((p): p is RepoPlan => !!p), errors, missing };
 }
 
@@ -113,16 +121,19 @@ export async function scanAndPlan(session: Session, targets: Target[], cache: Me
 export async function eachRepository<T, R>(session: Session, items: Iterable<T> | AsyncIterable<T>, read: (item: T, limit: RequestLimit) => Promise<R>): Promise<R[]> {
   const repoLimit = pLimit(Math.max(2, session.concurrency));
   const started: Promise<R>[] = [];
+  let cancelled = false;
   try {
     for await (const item of items) {
       const order = started.length;
-      const result = repoLimit(() => read(item, (task) => session.limit(task, order)));
+      const result = repoLimit(() => (cancelled ? Promise.resolve(undefined as R) : read(item, (task) => session.limit(task, order))));
       // Handled below, once every item has come; until then a failure must not count as unhandled.
       result.catch(() => undefined);
       started.push(result);
     }
   } catch (error) {
-    // The items stopped coming (a catalog page failed): what was started ends before the error is reported.
+    // The items stopped coming (a catalog page failed): what is being read ends before the error is reported; what
+    // still waits for its turn is not read at all.
+    cancelled = true;
     await Promise.allSettled(started);
     throw error;
   }

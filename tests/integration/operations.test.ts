@@ -359,7 +359,10 @@ describe('an apply interrupted, or losing answers', () => {
     return { multi, a, sig, b };
   };
 
-  test('SIGINT while the first DELETE is under way: no further image goes, what that one leaves behind does; exit 130; a re-run finishes', async () => {
+  test.each([
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+  ] as const)('%s while the first DELETE is under way: no further image goes, what that one leaves behind does; exit %d; a re-run finishes', async (signal, code) => {
     const { multi, a, sig, b } = await seed();
     const front = await startFront(reg.url);
     try {
@@ -368,17 +371,17 @@ describe('an apply interrupted, or losing answers', () => {
       // The first DELETE (the index goes first, alone) waits until cleanreg has taken the signal.
       front.hold = (method, path) => {
         if (method !== 'DELETE' || !path.endsWith(multi.digest)) return undefined;
-        child!.kill('SIGINT');
+        child!.kill(signal);
         return stopping;
       };
       const r = await runBuiltCli(['-r', front.url, '-n', 'app', '-k', '1', '-y', '--output', 'json'], {
         onSpawn: (c) => {
           child = c;
-          stopping = new Promise((resolve) => c.stderr.on('data', (d) => String(d).includes('SIGINT: stopping') && resolve()));
+          stopping = new Promise((resolve) => c.stderr.on('data', (d) => String(d).includes(`${signal}: stopping`) && resolve()));
         },
       });
-      expect(r.code).toBe(130);
-      expect(r.stderr).toMatch(/stopped: interrupted \(SIGINT\); no further image was deleted \(run the same command again to finish\)/);
+      expect(r.code).toBe(code);
+      expect(r.stderr).toContain(`stopped: interrupted (${signal}); no further image was deleted (run the same command again to finish)`);
       const doc = JSON.parse(r.stdout);
       expect(doc.summary).toMatchObject({ deleted: 3, notAttempted: 3, failed: 0 });
       for (const gone of [multi, ...multi.children]) expect(await p.resolve('app', gone.digest)).toBeNull();
@@ -390,6 +393,36 @@ describe('an apply interrupted, or losing answers', () => {
     expect(again.code).toBe(0);
     for (const gone of [a, sig, b]) expect(await p.resolve('app', gone.digest)).toBeNull();
     expect(await sorted('app')).toEqual(['c']);
+  });
+
+  test('a signal during re-verification: nothing is deleted, and the rest of it is not read', async () => {
+    await seed();
+    const front = await startFront(reg.url);
+    try {
+      let child: import('node:child_process').ChildProcess | undefined;
+      let stopping!: Promise<void>;
+      let held = false;
+      front.hold = (method) => {
+        if (method !== 'HEAD' || held) return undefined;
+        held = true;
+        child!.kill('SIGTERM');
+        return stopping;
+      };
+      const r = await runBuiltCli(['-r', front.url, '-n', 'app', '-k', '1', '-y', '--output', 'json', '-w', '1'], {
+        onSpawn: (c) => {
+          child = c;
+          stopping = new Promise((resolve) => c.stderr.on('data', (d) => String(d).includes('SIGTERM: stopping') && resolve()));
+        },
+      });
+      expect(r.code).toBe(143);
+      expect(JSON.parse(r.stdout).summary).toMatchObject({ deleted: 0, notAttempted: 6 });
+      expect(front.seen.some((s) => s.startsWith('DELETE '))).toBe(false);
+      // One tag at a time (-w 1): the first HEAD was held, and none came after it.
+      expect(front.seen.filter((s) => s.startsWith('HEAD '))).toHaveLength(1);
+    } finally {
+      await front.stop();
+    }
+    expect(await sorted('app')).toHaveLength(5);
   });
 
   test('a DELETE whose answer is lost is asked about: the registry no longer has it, so it counts as deleted and what follows it goes', async () => {
@@ -407,18 +440,36 @@ describe('an apply interrupted, or losing answers', () => {
     }
   });
 
-  test('a registry that stops answering DELETEs halts the apply: no further DELETE waits out its retries', async () => {
+  test('a registry that stops answering halts the apply: no further DELETE waits out its retries', async () => {
     await seed();
     const front = await startFront(reg.url);
     try {
-      front.cut = (method) => (method === 'DELETE' ? 'before' : undefined);
+      // From the first DELETE on, nothing is answered: the HEAD that asks about it fails too.
+      let down = false;
+      front.cut = (method) => (down || method === 'DELETE' ? ((down = true), 'before') : undefined);
       const r = await runCli(['-r', front.url, '-n', 'app', '-k', '1', '-y', '--retries', '0', '--output', 'json']);
       expect(r.code).toBe(1);
       expect(front.seen.filter((s) => s.startsWith('DELETE '))).toHaveLength(1);
       expect(JSON.parse(r.stdout).summary).toMatchObject({ deleted: 0, failed: 1, notAttempted: 5 });
       expect(r.stderr).toMatch(/stopped: no further deletion was attempted/);
       expect(r.stderr).toMatch(/run the same command again once the registry answers/);
-      expect(await sorted('app')).toEqual(['a', 'b', 'c', 'multi', sigTag((await p.resolve('app', 'a'))!)].sort());
+    } finally {
+      await front.stop();
+    }
+    expect(await sorted('app')).toEqual(['a', 'b', 'c', 'multi', sigTag((await p.resolve('app', 'a'))!)].sort());
+  });
+
+  test('a DELETE lost while the registry still answers fails alone: what follows it stays, the others go', async () => {
+    const { a, sig } = await seed();
+    const front = await startFront(reg.url);
+    try {
+      front.cut = (method, path) => (method === 'DELETE' && path.endsWith(a.digest) ? 'before' : undefined);
+      const r = await runCli(['-r', front.url, '-n', 'app', '-k', '1', '-y', '--retries', '0', '--output', 'json']);
+      expect(r.code).toBe(1);
+      expect(JSON.parse(r.stdout).summary).toMatchObject({ deleted: 4, failed: 1, notAttempted: 1 });
+      expect(r.stderr).not.toMatch(/stopped: /);
+      expect(await sorted('app')).toEqual(['a', 'c', sigTag(a.digest)].sort());
+      expect(await p.resolve('app', sig.digest)).toBe(sig.digest);
     } finally {
       await front.stop();
     }

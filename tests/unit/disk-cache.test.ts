@@ -3,7 +3,7 @@ import { appendFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { DiskCache, defaultCacheDir } from '../../src/inventory/disk-cache.js';
+import { CACHE_FILE, DiskCache, defaultCacheDir } from '../../src/inventory/disk-cache.js';
 import { Logger } from '../../src/util/log.js';
 
 const logger = new Logger(new PassThrough(), 0);
@@ -39,7 +39,7 @@ describe('DiskCache', () => {
 
   test('a corrupt file is ignored line by line, never fatal, and rebuilt', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'cache-'));
-    const file = join(dir, 'metadata-v2.tsv');
+    const file = join(dir, CACHE_FILE);
     writeFileSync(file, '\u0000garbage\nsha256:aaaa1111\tm\t{not json\nsha256:bbbb2222\tc\t"2024-01-01T00:00:00.000Z"\n');
     appendFileSync(file, 'sha256:cccc3333\tm\t{"kind":"image"');
     const cache = new DiskCache(dir, logger);
@@ -54,7 +54,7 @@ describe('DiskCache', () => {
 
   test('a damaged entry that still parses (a flipped byte, a value of the wrong type) is a miss, said once, and rewritten', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'cache-'));
-    const file = join(dir, 'metadata-v2.tsv');
+    const file = join(dir, CACHE_FILE);
     const digest = (c: string) => `sha256:${c.repeat(64)}`;
     writeFileSync(
       file,
@@ -87,7 +87,7 @@ describe('DiskCache', () => {
     const lines = Array.from({ length: 30_000 }, (_, i) => `sha256:${String(i).padStart(64, '0')}\tc\t"${created(i)}"\n`);
     const long = { ...summary, mediaType: `application/vnd.example.é${'x'.repeat(3 << 20)}+json` };
     lines.splice(12_345, 0, `sha256:${'f'.repeat(64)}\tm\t${JSON.stringify(long)}\n`);
-    writeFileSync(join(dir, 'metadata-v2.tsv'), lines.join(''));
+    writeFileSync(join(dir, CACHE_FILE), lines.join(''));
     const cache = new DiskCache(dir, logger);
     const found = lines.map((_, i) => i < 30_000 && cache.created(`sha256:${String(i).padStart(64, '0')}`) === created(i));
     expect(found.filter(Boolean)).toHaveLength(30_000);

@@ -829,5 +829,7 @@ describe('how a plan is shown', () => {
     expect(planRepository(inv, buildPolicy(5, {}), NOW).notes).toEqual([]);
     expect(planRepository(inv, buildPolicy(2, { order: 'name' }), NOW).notes).toEqual([]);
     expect(planRepository(inv, buildPolicy(0, {}), NOW).notes).toEqual([]);
+    // Nor when the date window keeps the tied images beyond the line anyway.
+    expect(planRepository(inv, buildPolicy(2, { olderThan: '450d' }), NOW).notes).toEqual([]);
   });
 });
