@@ -23,6 +23,16 @@ interface PlannedJson { digest: string; tags: string[]; kind: string; reason: st
 let reg: TestRegistry;
 let direct: ImagePusher;
 
+/**
+ * A notation signature of `subject` in app, as notation and oras push one without the API: the signature untagged,
+ * found through an index tagged `sha256-<hex>` for its subject (the referrers tag schema).
+ */
+async function signWithReferrersList(subject: string, seed: string): Promise<{ sig: { digest: string }; list: string }> {
+  const sig = await direct.pushArtifact('app', subject, [], { seed, artifactType: 'application/vnd.cncf.notary.signature' });
+  const list = { schemaVersion: 2, mediaType: MT.ociIndex, manifests: [{ mediaType: MT.ociManifest, digest: sig.digest, size: sig.size, artifactType: 'application/vnd.cncf.notary.signature' }] };
+  return { sig, list: await direct.pushManifest('app', MT.ociIndex, Buffer.from(JSON.stringify(list)), [subject.replace(':', '-')]) };
+}
+
 /** The test's registry behind a front with the referrers API, and a pusher through it; both closed afterwards. */
 async function withFront(pageSize: number | undefined, body: (front: Front, p: ImagePusher) => Promise<void>): Promise<void> {
   const front = await startFront(reg.url, pageSize);
@@ -138,14 +148,8 @@ describe('OCI referrers, with and without the API', () => {
     const cur = await direct.pushImage('app', ['cur'], { created: day(2), seed: 'tl2' });
     const planFile = join(tmp, 'saved-list.json');
     expect((await runCli(['-r', reg.url, '-n', 'app', '-k', '1', '--dry-run', '--plan-out', planFile])).code).toBe(0);
-    // As notation and oras push without the API: the signature untagged, found through the index tagged for its subject.
-    const tagIndex = async (subject: string, seed: string) => {
-      const sig = await direct.pushArtifact('app', subject, [], { seed, artifactType: 'application/vnd.cncf.notary.signature' });
-      const list = { schemaVersion: 2, mediaType: MT.ociIndex, manifests: [{ mediaType: MT.ociManifest, digest: sig.digest, size: sig.size, artifactType: 'application/vnd.cncf.notary.signature' }] };
-      return { sig, list: await direct.pushManifest('app', MT.ociIndex, Buffer.from(JSON.stringify(list)), [subject.replace(':', '-')]) };
-    };
-    const oldSigned = await tagIndex(old.digest, 'tl-old');
-    const curSigned = await tagIndex(cur.digest, 'tl-cur');
+    const oldSigned = await signWithReferrersList(old.digest, 'tl-old');
+    const curSigned = await signWithReferrersList(cur.digest, 'tl-cur');
     const r = await runCli(['apply', planFile, '-y', '--output', 'json']);
     expect(r.code).toBe(0);
     for (const gone of [old.digest, oldSigned.list, oldSigned.sig.digest]) expect(await direct.resolve('app', gone)).toBeNull();
@@ -335,13 +339,8 @@ describe('OCI referrers, with and without the API', () => {
   test('without the API, the referrers tag schema (notation, oras): the index tagged sha256-<hex> and the referrers it lists go with the image', async () => {
     const old = await direct.pushImage('app', ['v1'], { created: day(1), seed: 't1' });
     const cur = await direct.pushImage('app', ['v2'], { created: day(2), seed: 't2' });
-    const tagIndex = async (subject: string, seed: string) => {
-      const sig = await direct.pushArtifact('app', subject, [], { seed, artifactType: 'application/vnd.cncf.notary.signature' });
-      const list = { schemaVersion: 2, mediaType: MT.ociIndex, manifests: [{ mediaType: MT.ociManifest, digest: sig.digest, size: sig.size, artifactType: 'application/vnd.cncf.notary.signature' }] };
-      return { sig, list: await direct.pushManifest('app', MT.ociIndex, Buffer.from(JSON.stringify(list)), [subject.replace(':', '-')]) };
-    };
-    const oldSigned = await tagIndex(old.digest, 't-old');
-    const curSigned = await tagIndex(cur.digest, 't-cur');
+    const oldSigned = await signWithReferrersList(old.digest, 't-old');
+    const curSigned = await signWithReferrersList(cur.digest, 't-cur');
     const r = await runCli(['-r', reg.url, '-n', 'app', '-k', '1', '-y']);
     expect(r.code).toBe(0);
     for (const gone of [old.digest, oldSigned.list, oldSigned.sig.digest]) expect(await direct.resolve('app', gone)).toBeNull();
