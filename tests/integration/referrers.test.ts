@@ -158,6 +158,23 @@ describe('OCI referrers, with and without the API', () => {
     expect(deleted.get(oldSigned.sig.digest)).toMatchObject({ subject: old.digest, reason: `referrer listed by ${old.digest.replace(':', '-')}, pushed since the plan` });
   });
 
+  test('a saved plan: an artifact pushed since under a .att tag and also named by a referrers list goes once, with its image', async () => {
+    const old = await direct.pushImage('app', ['old'], { created: day(1), seed: 'tw1' });
+    await direct.pushImage('app', ['cur'], { created: day(2), seed: 'tw2' });
+    const planFile = join(tmp, 'saved-twice.json');
+    expect((await runCli(['-r', reg.url, '-n', 'app', '-k', '1', '--dry-run', '--plan-out', planFile])).code).toBe(0);
+    const att = await direct.pushImage('app', [`${old.digest.replace(':', '-')}.att`], { created: null, seed: 'tw1-att' });
+    const list = { schemaVersion: 2, mediaType: MT.ociIndex, manifests: [{ mediaType: att.mediaType, digest: att.digest, size: att.size }] };
+    const listDigest = await direct.pushManifest('app', MT.ociIndex, Buffer.from(JSON.stringify(list)), [old.digest.replace(':', '-')]);
+    const r = await runCli(['apply', planFile, '-y', '--output', 'json']);
+    expect(r.code).toBe(0);
+    const repo = JSON.parse(r.stdout).repositories[0];
+    expect(repo.keptOnReverify).toEqual([]);
+    expect((repo.delete as PlannedJson[]).filter((d) => d.digest === att.digest)).toHaveLength(1);
+    for (const gone of [old.digest, att.digest, listDigest]) expect(await direct.resolve('app', gone)).toBeNull();
+    expect(await direct.tags('app')).toEqual(['cur']);
+  });
+
   test('a saved plan: an image signed again since the plan takes its new signature along; the old one, its tag moved, stays', async () => {
     const sigTag = (digest: string) => `${digest.replace(':', '-')}.sig`;
     const old = await direct.pushImage('app', ['old'], { created: day(1), seed: 'rs1' });
