@@ -48,6 +48,8 @@ export class RegistryError extends CleanregError {
   readonly status?: number;
   /** The request the message begins with (`delete app@sha256:…: …`), when it names one. */
   what?: string;
+  /** For a request that got no answer: node's code (ECONNREFUSED: it never reached the registry). */
+  networkCode?: string;
 
   constructor(kind: RegistryErrorKind, message: string, hint?: string, status?: number) {
     super(message, 1, hint);

@@ -1,6 +1,7 @@
 import type { Argv } from 'yargs';
 import { plural } from '../report/format.js';
 import { redact } from '../util/redact.js';
+import { writePlanDocument } from '../report/json.js';
 import { readReposFile } from '../config/repos-file.js';
 import { buildPolicy, parseKeep, RuleError, type RuleInput } from '../config/rules.js';
 import { checkRepositoryPattern, type Target } from '../config/targets.js';
@@ -92,8 +93,11 @@ export async function runClean(args: CleanArgs, io: Io): Promise<number> {
   } finally {
     progress.stop();
   }
-  const hints = new Set([...result.errors, ...result.missing.map((m) => m.error)].map((e) => e.hint).filter(Boolean));
+  const hints = new Set([...result.errors, ...result.missing].map((e) => e.error.hint).filter(Boolean));
+  const errors = [...result.errors, ...result.missing].map((e) => ({ repository: e.repository, error: redact(e.error.message) }));
   if (result.errors.length || (result.missing.length && !result.plans.length)) {
+    // Nothing is planned then; a JSON reader still gets its document, with what went wrong.
+    if (args.output === 'json') writePlanDocument(io.stdout, session.registry, [], undefined, !!args.dryRun, errors);
     const problems = [
       result.errors.length ? `${plural(result.errors.length, 'repository', 'repositories')} could not be read` : '',
       result.missing.length ? `${plural(result.missing.length, 'repository', 'repositories')} ${result.missing.length === 1 ? 'is' : 'are'} not on the registry` : '',
@@ -105,7 +109,6 @@ export async function runClean(args: CleanArgs, io: Io): Promise<number> {
   // A repository named in the file but gone from the registry must not stop the cleaning of the others.
   if (result.missing.length) logger.warn(`${plural(result.missing.length, 'named repository', 'named repositories')} ${result.missing.length === 1 ? 'is' : 'are'} not on the registry; the others are cleaned (exit code 1 at the end)`);
   if (args.planOut) writePlanFile(args.planOut, session.registry, result.plans, now);
-  const errors = result.missing.map((m) => ({ repository: m.repository, error: redact(m.error.message) }));
   const code = await showAndApply(session, result.plans, { dryRun: !!args.dryRun, yes: !!(args.yes || args.quiet), output: args.output as 'table' | 'json', gcCommand: args.gcCommand, now, errors }, io);
   // An interruption's code (130, 143) says more than a missing repository's 1.
   return code < 128 && result.missing.length ? 1 : code;

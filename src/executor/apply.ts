@@ -100,8 +100,11 @@ export async function applyRepoPlan(plan: RepoPlan, ctx: ApplyContext, halt: Hal
     } catch (error) {
       if (error instanceof RegistryError && error.kind === 'delete-disabled') halt.error ??= error;
       if (error instanceof RegistryError && (error.kind === 'timeout' || error.kind === 'connection')) {
-        // The answer is lost, not necessarily the deletion: ask. Gone means done, and what follows it can go.
-        const still = await ctx.limit(() => ctx.client.resolve(plan.name, image.digest)).catch(() => undefined);
+        // The answer is lost, not necessarily the deletion: ask, ahead of the DELETEs waiting (a registry that is
+        // gone must stop them soon). Gone means done, and what follows it can go. A refused connection never
+        // reached the registry: nothing to ask.
+        const ask = () => ctx.limit(() => ctx.client.resolve(plan.name, image.digest), -1).catch(() => undefined);
+        const still = error.networkCode === 'ECONNREFUSED' ? undefined : await ask();
         if (still === null) {
           ctx.logger.verbose(`deleted ${plan.name}@${image.digest} (its answer was lost: ${error.reason}; the registry no longer has it)`);
           return outcome('deleted');

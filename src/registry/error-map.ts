@@ -61,6 +61,7 @@ export function mapRequestError(error: unknown, ctx: RequestContext): CleanregEr
   if (error instanceof CleanregError) return error;
   const mapped = describeFailure(error, ctx);
   mapped.what = ctx.what;
+  if (error instanceof HttpRequestError) mapped.networkCode = error.code;
   return mapped;
 }
 

@@ -78,8 +78,9 @@ export function withThem(n: number): string {
 export function applySummaryLine(s: ApplySummary): string {
   const parts = [`Deleted ${plural(s.deleted - s.deletedAlong, 'image')}${withThem(s.deletedAlong)}`];
   if (s.alreadyGone) parts.push(`${s.alreadyGone} already gone`);
-  if (s.keptOnReverify) parts.push(`${plural(s.keptOnReverify, 'image')} kept because the registry changed since the plan`);
+  // Counted by manifest: what goes with an image is counted too.
+  if (s.keptOnReverify) parts.push(`${plural(s.keptOnReverify, 'manifest')} kept because the registry changed since the plan`);
   parts.push(`${s.failed} failed`);
-  if (s.notAttempted) parts.push(`${plural(s.notAttempted, 'image')} not attempted`);
+  if (s.notAttempted) parts.push(`${plural(s.notAttempted, 'manifest')} not attempted`);
   return parts.join(', ') + '.';
 }

@@ -45,6 +45,11 @@ export async function showAndApply(session: Session, plans: RepoPlan[], opts: Ex
     return 0;
   }
 
+  if (!table && !opts.yes) {
+    // Asked at a terminal: the plan is shown where the question is; stdout keeps its one JSON document.
+    for (const plan of plans) io.stderr.write(await renderPlanTable(plan, opts.now, false));
+    io.stderr.write(planSummaryLine(summary, false) + '\n');
+  }
   await confirmDeletion(`Delete ${plural(summary.imagesToDelete, 'image')} (${plural(summary.tagsToDelete, 'tag')})${withThem(summary.manifestsToDelete - summary.imagesToDelete)} from ${session.registry}?`, opts.yes, io);
 
   const { result: applied, exitCode: interrupted } = await interruptible(session.logger, (halt) => applyPlans(plans, session, undefined, halt));

@@ -21,7 +21,7 @@ export interface ScanHooks {
 export interface ScanResult {
   plans: RepoPlan[];
   /** Repositories that could not be read (auth, server, network): nothing should be deleted. */
-  errors: CleanregError[];
+  errors: { repository: string; error: CleanregError }[];
   /** Repositories named in the configuration that the registry does not have. */
   missing: { repository: string; error: CleanregError }[];
 }
@@ -85,7 +85,7 @@ export async function scanAndPlan(session: Session, targets: Target[], cache: Me
     }
   };
   const describer = new ManifestDescriber(session.client, cache, session.logger);
-  const errors: CleanregError[] = [];
+  const errors: ScanResult['errors'] = [];
   const missing: ScanResult['missing'] = [];
   const planOne = async ({ repo, target, listed }: Selected, limit: RequestLimit): Promise<RepoPlan | undefined> => {
     try {
@@ -98,7 +98,7 @@ export async function scanAndPlan(session: Session, targets: Target[], cache: Me
     } catch (error) {
       if (!(error instanceof CleanregError)) throw error;
       if (error instanceof RegistryError && error.kind === 'repository-missing') missing.push({ repository: repo, error });
-      else errors.push(error);
+      else errors.push({ repository: repo, error });
       session.logger.error(`${repo}: ${error.message}`);
       return undefined;
     }

@@ -176,7 +176,7 @@ describe('DELETE', () => {
     expect(deletes(r)).toEqual([]);
     expect(run.stderr).toMatch(/app: list tags of app: the registry answered HTTP 500/);
     expect(run.stdout).toMatch(/^app: old: not attempted \(re-verification failed: list tags of app: the registry answered HTTP 500 UNAVAILABLE\)$/m);
-    expect(run.stdout).toMatch(/Deleted 0 images, 0 failed, 1 image not attempted\./);
+    expect(run.stdout).toMatch(/Deleted 0 images, 0 failed, 1 manifest not attempted\./);
     tagLists = 0;
     const json = await runCli(args(r, '--output', 'json'));
     expect(json.code).toBe(1);

@@ -325,6 +325,10 @@ describe('refusals and failures delete nothing', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/repository "nope\/missing" not found/);
     await untouched();
+    // With --output json, the document is still there, empty, and says why.
+    const json = await runCli(['-r', reg.url, '-n', 'nope/missing', '-k', '1', '--dry-run', '--output', 'json']);
+    expect(json.code).toBe(1);
+    expect(JSON.parse(json.stdout)).toMatchObject({ repositories: [], errors: [{ repository: 'nope/missing', error: expect.stringMatching(/not found/) }], summary: { imagesToDelete: 0 } });
   });
 });
 
@@ -369,7 +373,7 @@ describe('deletion disabled', () => {
     await reg.syncLog();
     expect(reg.accessEntries().filter((e) => e.method === 'GET' && e.uri.startsWith('/v2/lib/tags/list'))).toHaveLength(1);
     expect(table.stdout).toMatch(/^lib: (old|mid): not attempted \(deletion is disabled on this registry/m);
-    expect(table.stdout).toMatch(/Deleted 0 images, 1 failed, 3 images not attempted\./);
+    expect(table.stdout).toMatch(/Deleted 0 images, 1 failed, 3 manifests not attempted\./);
     p.close();
     await reg.stop();
   });

@@ -322,6 +322,30 @@ describe('delete by reference', () => {
   });
 });
 
+describe('--output json asked at a terminal', () => {
+  test('the plan is shown on stderr before the question (stdout is for the JSON document); answered no, nothing changes', async () => {
+    await p.pushImage('app', ['old'], { created: day(1), seed: 'aj1' });
+    await p.pushImage('app', ['new'], { created: day(2), seed: 'aj2' });
+    const terminal = () => Object.assign(new PassThrough(), { isTTY: true, end() { return this; } });
+    const [stdin, stdout, stderr] = [terminal(), new PassThrough(), terminal()];
+    let out = '';
+    let asked = '';
+    let answered = false;
+    stdout.on('data', (c) => (out += c));
+    stderr.on('data', (c) => {
+      asked += c;
+      if (/\? Delete/.test(stripAnsi(asked)) && !answered) answered = !!setTimeout(() => stdin.write('n\r'), 200);
+    });
+    const code = await main(['-r', reg.url, '-n', 'app', '-k', '1', '--output', 'json', '--no-cache'], { stdout, stderr, stdin, env: { HOME: '/nonexistent-home', PATH: process.env.PATH } });
+    expect(code).toBe(2);
+    const shown = stripAnsi(asked);
+    expect(shown.indexOf('beyond the newest 1 (by created)')).toBeGreaterThanOrEqual(0);
+    expect(shown.indexOf('beyond the newest 1 (by created)')).toBeLessThan(shown.indexOf('? Delete 1 image (1 tag)'));
+    expect(out).toBe('');
+    expect(await sorted('app')).toEqual(['new', 'old']);
+  });
+});
+
 describe('delete by reference, deletion disabled', () => {
   test('after the first 405 nothing more is tried, an untag in another repository included: the tags stay', async () => {
     const off = await startRegistry({ deleteEnabled: false });
@@ -457,6 +481,19 @@ describe('an apply interrupted, or losing answers', () => {
       await front.stop();
     }
     expect(await sorted('app')).toEqual(['a', 'b', 'c', 'multi', sigTag((await p.resolve('app', 'a'))!)].sort());
+  });
+
+  test('a registry that goes away mid-apply (connections refused): no further DELETE is sent', async () => {
+    await seed();
+    const front = await startFront(reg.url);
+    // The first DELETE finds the registry gone: its connection dropped, and every later one refused.
+    front.hold = (method) => (method === 'DELETE' ? front.stop() : undefined);
+    const r = await runCli(['-r', front.url, '-n', 'app', '-k', '1', '-y', '--retries', '1', '--output', 'json']);
+    expect(r.code).toBe(1);
+    expect(front.seen.filter((s) => s.startsWith('DELETE '))).toHaveLength(1);
+    expect(JSON.parse(r.stdout).summary).toMatchObject({ deleted: 0, failed: 1, notAttempted: 5 });
+    expect(r.stderr).toMatch(/connection refused/);
+    expect(r.stderr).toMatch(/stopped: no further deletion was attempted/);
   });
 
   test('a DELETE lost while the registry still answers fails alone: what follows it stays, the others go', async () => {
