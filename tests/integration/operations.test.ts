@@ -25,6 +25,26 @@ const sorted = async (repo: string) => (await p.tags(repo))?.sort() ?? null;
 
 registryPerTest((r, q) => ((reg = r), (p = q)));
 
+/**
+ * Runs cleanreg in-process at a (fake) terminal and answers "n" to its question: the exit code, stdout, and what
+ * was shown on the terminal (stderr, without colours).
+ */
+async function answeredNo(args: string[]): Promise<{ code: number; out: string; asked: string }> {
+  // As process.stderr, which the prompt's end() leaves open.
+  const terminal = () => Object.assign(new PassThrough(), { isTTY: true, end() { return this; } });
+  const [stdin, stdout, stderr] = [terminal(), new PassThrough(), terminal()];
+  let out = '';
+  let asked = '';
+  let answered = false;
+  stdout.on('data', (c) => (out += c));
+  stderr.on('data', (c) => {
+    asked += c;
+    if (/\? Delete/.test(stripAnsi(asked)) && !answered) answered = !!setTimeout(() => stdin.write('n\r'), 200);
+  });
+  const code = await main(args, { stdout, stderr, stdin, env: { HOME: '/nonexistent-home', PATH: process.env.PATH } });
+  return { code, out, asked: stripAnsi(asked) };
+}
+
 describe('list', () => {
   test('repositories, tags, types, created and sizes; an emptied repository is flagged', async () => {
     const img = await p.pushImage('web', ['1.0', 'latest'], { created: day(1), seed: 'l1', layers: 2 });
@@ -291,22 +311,11 @@ describe('delete by reference', () => {
   test('asked on a terminal: what will happen is shown before the question; answered no, nothing changes', async () => {
     const img = await p.pushImage('app', ['old'], { created: day(1), seed: 't1' });
     await p.pushImage('app', [`${img.digest.replace(':', '-')}.sig`], { created: null, seed: 't1-sig' });
-    // As process.stderr, which the prompt's end() leaves open.
-    const terminal = () => Object.assign(new PassThrough(), { isTTY: true, end() { return this; } });
-    const [stdin, stdout, stderr] = [terminal(), new PassThrough(), terminal()];
-    let out = '';
-    let asked = '';
-    let answered = false;
-    stdout.on('data', (c) => (out += c));
-    stderr.on('data', (c) => {
-      asked += c;
-      if (/\? Delete/.test(stripAnsi(asked)) && !answered) answered = !!setTimeout(() => stdin.write('n\r'), 200);
-    });
-    const code = await main(['delete', '-r', reg.url, 'app:old'], { stdout, stderr, stdin, env: { HOME: '/nonexistent-home', PATH: process.env.PATH } });
+    const { code, out, asked } = await answeredNo(['delete', '-r', reg.url, 'app:old']);
     expect(code).toBe(2);
     expect(out).toMatch(/app:old .*delete-manifest.*planned/);
     expect(out).toMatch(/Would delete 2 manifests \(1 of them would go along with what is named/);
-    expect(stripAnsi(asked)).toMatch(/Delete 2 manifests \(1 along with what is named\) and untag 0 in\s/);
+    expect(asked).toMatch(/Delete 2 manifests \(1 along with what is named\) and untag 0 in\s/);
     expect(await p.resolve('app', img.digest)).toBe(img.digest);
   });
 
@@ -326,21 +335,10 @@ describe('--output json asked at a terminal', () => {
   test('the plan is shown on stderr before the question (stdout is for the JSON document); answered no, nothing changes', async () => {
     await p.pushImage('app', ['old'], { created: day(1), seed: 'aj1' });
     await p.pushImage('app', ['new'], { created: day(2), seed: 'aj2' });
-    const terminal = () => Object.assign(new PassThrough(), { isTTY: true, end() { return this; } });
-    const [stdin, stdout, stderr] = [terminal(), new PassThrough(), terminal()];
-    let out = '';
-    let asked = '';
-    let answered = false;
-    stdout.on('data', (c) => (out += c));
-    stderr.on('data', (c) => {
-      asked += c;
-      if (/\? Delete/.test(stripAnsi(asked)) && !answered) answered = !!setTimeout(() => stdin.write('n\r'), 200);
-    });
-    const code = await main(['-r', reg.url, '-n', 'app', '-k', '1', '--output', 'json', '--no-cache'], { stdout, stderr, stdin, env: { HOME: '/nonexistent-home', PATH: process.env.PATH } });
+    const { code, out, asked } = await answeredNo(['-r', reg.url, '-n', 'app', '-k', '1', '--output', 'json', '--no-cache']);
     expect(code).toBe(2);
-    const shown = stripAnsi(asked);
-    expect(shown.indexOf('beyond the newest 1 (by created)')).toBeGreaterThanOrEqual(0);
-    expect(shown.indexOf('beyond the newest 1 (by created)')).toBeLessThan(shown.indexOf('? Delete 1 image (1 tag)'));
+    expect(asked.indexOf('beyond the newest 1 (by created)')).toBeGreaterThanOrEqual(0);
+    expect(asked.indexOf('beyond the newest 1 (by created)')).toBeLessThan(asked.indexOf('? Delete 1 image (1 tag)'));
     expect(out).toBe('');
     expect(await sorted('app')).toEqual(['new', 'old']);
   });
