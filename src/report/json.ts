@@ -32,7 +32,7 @@ function repositoryEntry(plan: RepoPlan, outcome?: RepoOutcome) {
   };
 }
 
-/** A repository of the configuration that is not in the plan: named, but not on the registry. */
+/** A repository of the configuration that is not in the plan: not on the registry, or not readable. */
 export interface RepositoryError {
   repository: string;
   error: string;
