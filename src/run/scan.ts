@@ -65,7 +65,8 @@ export async function* selectRepositories(session: Session, targets: Target[]): 
 function warnShadowed(session: Session, targets: Target[], catalog?: readonly string[]): Set<Target> {
   const shadowed = shadowedTargets(targets, catalog);
   for (const { target, by } of shadowed) {
-    const winners = by.map((t) => `${t.source} ("${t.pattern}")`).join(', ');
+    const named = by.slice(0, 3).map((t) => `${t.source} ("${t.pattern}")`);
+    const winners = by.length > 3 ? `${named.join(', ')} and ${by.length - 3} more` : named.join(', ');
     session.logger.warn(`${target.source}: "${target.pattern}" never applies: ${winners} ${by.length > 1 ? 'select' : 'selects'} ${isGlob(target.pattern) ? 'every repository it matches' : 'it'} first (the first matching line wins)`);
   }
   return new Set(shadowed.map((s) => s.target));
