@@ -71,7 +71,7 @@ export async function runDelete(args: DeleteArgs, io: Io): Promise<number> {
     const { outcomes, halt } = applied.result;
     interrupted = applied.exitCode;
     for (const outcome of outcomes) record(byRepo.get(outcome.name)!, outcome);
-    reportHalt(halt, session.logger);
+    reportHalt(halt, session.logger, steps.some((s) => s.status === 'not-attempted' && s.error === halt.stopped));
   }
 
   const status = (s: Step['status']) => steps.filter((x) => x.status === s).length;

@@ -195,14 +195,16 @@ export async function applyPlans(plans: RepoPlan[], ctx: ApplyContext & { concur
 
 /**
  * After a 405, a registry that stopped answering or an interruption: that no further deletion was attempted, and
- * what to do; said once, after the report.
+ * what to do; said once, after the report. `leftUndone`: the halt kept something from being sent.
  */
-export function reportHalt(halt: Halt, logger: Logger): void {
+export function reportHalt(halt: Halt, logger: Logger, leftUndone: boolean): void {
   if (halt.error) {
     logger.error('stopped: no further deletion was attempted');
     if (halt.error.hint) logger.info(`hint: ${halt.error.hint}`);
     if (halt.error.kind === 'timeout' || halt.error.kind === 'connection') logger.info('hint: run the same command again once the registry answers: what is left is planned again');
   } else if (halt.stopped) {
-    logger.error(`stopped: ${halt.stopped}; no further image was deleted (run the same command again to finish)`);
+    // A signal that came once every DELETE was sent stopped nothing.
+    if (leftUndone) logger.error(`stopped: ${halt.stopped}; no further image was deleted (run the same command again to finish)`);
+    else logger.warn(`${halt.stopped} after every deletion had been sent: nothing was left undone`);
   }
 }

@@ -69,7 +69,7 @@ export async function showAndApply(session: Session, plans: RepoPlan[], opts: Ex
     writePlanDocument(io.stdout, session.registry, plans, outcomes, false, opts.errors);
   }
 
-  reportHalt(halt, session.logger);
+  reportHalt(halt, session.logger, outcomes.some((o) => o.outcomes.some((x) => x.status === 'not-attempted' && x.detail === halt.stopped)));
   let exitCode = result.failed > 0 || result.notAttempted > 0 ? 1 : 0;
   if (result.deleted > 0) {
     if (opts.gcCommand && interrupted) {

@@ -417,6 +417,34 @@ describe('an apply interrupted, or losing answers', () => {
     expect(await sorted('app')).toEqual(['c']);
   });
 
+  test('a signal while the last DELETE is under way stops nothing, and says so', async () => {
+    const { sig } = await seed();
+    const front = await startFront(reg.url);
+    try {
+      let child: import('node:child_process').ChildProcess | undefined;
+      let stopping!: Promise<void>;
+      // The signature goes last, once its image is gone.
+      front.hold = (method, path) => {
+        if (method !== 'DELETE' || !path.endsWith(sig.digest)) return undefined;
+        child!.kill('SIGINT');
+        return stopping;
+      };
+      const r = await runBuiltCli(['-r', front.url, '-n', 'app', '-k', '1', '-y', '--output', 'json'], {
+        onSpawn: (c) => {
+          child = c;
+          stopping = new Promise((resolve) => c.stderr.on('data', (d) => String(d).includes('SIGINT: stopping') && resolve()));
+        },
+      });
+      expect(r.code).toBe(130);
+      expect(JSON.parse(r.stdout).summary).toMatchObject({ deleted: 6, notAttempted: 0 });
+      expect(r.stderr).toMatch(/interrupted \(SIGINT\) after every deletion had been sent: nothing was left undone/);
+      expect(r.stderr).not.toMatch(/stopped: /);
+    } finally {
+      await front.stop();
+    }
+    expect(await sorted('app')).toEqual(['c']);
+  });
+
   test('a signal during re-verification: nothing is deleted, and the rest of it is not read', async () => {
     await seed();
     const front = await startFront(reg.url);
