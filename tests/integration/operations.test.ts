@@ -12,7 +12,7 @@ import { main } from '../../src/main.js';
 import { runBuiltCli, runCli } from '../helpers/cli.js';
 import { registryPerTest } from '../helpers/fixture.js';
 import { ImagePusher, MT } from '../helpers/images.js';
-import { startFront } from '../helpers/front.js';
+import { startFront, type Front } from '../helpers/front.js';
 import { startRegistry, stopAllRegistries, type TestRegistry } from '../helpers/registry.js';
 
 afterAll(stopAllRegistries);
@@ -380,6 +380,27 @@ describe('an apply interrupted, or losing answers', () => {
     await p.pushImage('app', ['c'], { created: day(4), seed: 'jc' });
     return { multi, a, sig, b };
   };
+  /**
+   * Runs the built CLI through `front` with `args`; the first request `at` picks is held, the signal sent, and the
+   * request served once cleanreg has said it is stopping.
+   */
+  const interrupted = (front: Front, args: string[], signal: 'SIGINT' | 'SIGTERM', at: (method: string, path: string) => boolean) => {
+    let child: import('node:child_process').ChildProcess | undefined;
+    let stopping!: Promise<void>;
+    let held = false;
+    front.hold = (method, path) => {
+      if (held || !at(method, path)) return undefined;
+      held = true;
+      child!.kill(signal);
+      return stopping;
+    };
+    return runBuiltCli(['-r', front.url, ...args], {
+      onSpawn: (c) => {
+        child = c;
+        stopping = new Promise((resolve) => c.stderr.on('data', (d) => String(d).includes(`${signal}: stopping`) && resolve()));
+      },
+    });
+  };
 
   test.each([
     ['SIGINT', 130],
@@ -388,20 +409,8 @@ describe('an apply interrupted, or losing answers', () => {
     const { multi, a, sig, b } = await seed();
     const front = await startFront(reg.url);
     try {
-      let child: import('node:child_process').ChildProcess | undefined;
-      let stopping!: Promise<void>;
       // The first DELETE (the index goes first, alone) waits until cleanreg has taken the signal.
-      front.hold = (method, path) => {
-        if (method !== 'DELETE' || !path.endsWith(multi.digest)) return undefined;
-        child!.kill(signal);
-        return stopping;
-      };
-      const r = await runBuiltCli(['-r', front.url, '-n', 'app', '-k', '1', '-y', '--output', 'json'], {
-        onSpawn: (c) => {
-          child = c;
-          stopping = new Promise((resolve) => c.stderr.on('data', (d) => String(d).includes(`${signal}: stopping`) && resolve()));
-        },
-      });
+      const r = await interrupted(front, ['-n', 'app', '-k', '1', '-y', '--output', 'json'], signal, (method, path) => method === 'DELETE' && path.endsWith(multi.digest));
       expect(r.code).toBe(code);
       expect(r.stderr).toContain(`stopped: interrupted (${signal}); no further image was deleted (run the same command again to finish)`);
       const doc = JSON.parse(r.stdout);
@@ -421,20 +430,8 @@ describe('an apply interrupted, or losing answers', () => {
     const { sig } = await seed();
     const front = await startFront(reg.url);
     try {
-      let child: import('node:child_process').ChildProcess | undefined;
-      let stopping!: Promise<void>;
       // The signature goes last, once its image is gone.
-      front.hold = (method, path) => {
-        if (method !== 'DELETE' || !path.endsWith(sig.digest)) return undefined;
-        child!.kill('SIGINT');
-        return stopping;
-      };
-      const r = await runBuiltCli(['-r', front.url, '-n', 'app', '-k', '1', '-y', '--output', 'json'], {
-        onSpawn: (c) => {
-          child = c;
-          stopping = new Promise((resolve) => c.stderr.on('data', (d) => String(d).includes('SIGINT: stopping') && resolve()));
-        },
-      });
+      const r = await interrupted(front, ['-n', 'app', '-k', '1', '-y', '--output', 'json'], 'SIGINT', (method, path) => method === 'DELETE' && path.endsWith(sig.digest));
       expect(r.code).toBe(130);
       expect(JSON.parse(r.stdout).summary).toMatchObject({ deleted: 6, notAttempted: 0 });
       expect(r.stderr).toMatch(/interrupted \(SIGINT\) after every deletion had been sent: nothing was left undone/);
@@ -449,21 +446,7 @@ describe('an apply interrupted, or losing answers', () => {
     await seed();
     const front = await startFront(reg.url);
     try {
-      let child: import('node:child_process').ChildProcess | undefined;
-      let stopping!: Promise<void>;
-      let held = false;
-      front.hold = (method) => {
-        if (method !== 'HEAD' || held) return undefined;
-        held = true;
-        child!.kill('SIGTERM');
-        return stopping;
-      };
-      const r = await runBuiltCli(['-r', front.url, '-n', 'app', '-k', '1', '-y', '--output', 'json', '-w', '1'], {
-        onSpawn: (c) => {
-          child = c;
-          stopping = new Promise((resolve) => c.stderr.on('data', (d) => String(d).includes('SIGTERM: stopping') && resolve()));
-        },
-      });
+      const r = await interrupted(front, ['-n', 'app', '-k', '1', '-y', '--output', 'json', '-w', '1'], 'SIGTERM', (method) => method === 'HEAD');
       expect(r.code).toBe(143);
       expect(JSON.parse(r.stdout).summary).toMatchObject({ deleted: 0, notAttempted: 6 });
       expect(front.seen.some((s) => s.startsWith('DELETE '))).toBe(false);
