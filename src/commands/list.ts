@@ -7,7 +7,7 @@ import { redact } from '../util/redact.js';
 import { openCache } from '../inventory/disk-cache.js';
 import { ManifestDescriber } from '../inventory/describe.js';
 import { gatherRepository } from '../inventory/gather.js';
-import type { Image, RepoInventory } from '../planner/types.js';
+import type { RepoInventory } from '../planner/types.js';
 import { formatBytes, formatCreated, plural, shortDigest } from '../report/format.js';
 import { eachRepository, selectRepositories } from '../run/scan.js';
 import { isArtifact } from '../planner/plan.js';
@@ -92,14 +92,11 @@ export async function runList(args: ListArgs, io: Io): Promise<number> {
     }
     io.stdout.write(table.toString() + '\n');
     const empty = listed.filter((i) => !i.images.length).length;
+    // Signatures, attestations and other artifacts are counted apart: they are not images (the plan says so too).
+    const images = listed.reduce((n, inv) => n + inv.images.length, 0);
+    const artifacts = listed.reduce((n, inv) => n + inv.images.filter(isArtifact).length, 0);
     const total = listed.map(repositorySize).reduce<number | null>((a, b) => (a === null || b === null ? null : a + b), 0);
-    io.stdout.write(`${plural(listed.length, 'repository', 'repositories')}, ${plural(listed.reduce((n, i) => n + i.images.filter((image) => !isArtifact(image)).length, 0), 'image')}${artifactCount(listed)}, ${plural(listed.reduce((n, i) => n + (i.tags?.length ?? 0), 0), 'tag')}${empty ? `, ${empty} empty` : ''}${total !== null ? `, ${formatBytes(total)} in blobs (shared blobs once per repository)` : ''}.\n`);
+    io.stdout.write(`${plural(listed.length, 'repository', 'repositories')}, ${plural(images - artifacts, 'image')}${artifacts ? ` (and ${plural(artifacts, 'artifact')})` : ''}, ${plural(listed.reduce((n, i) => n + (i.tags?.length ?? 0), 0), 'tag')}${empty ? `, ${empty} empty` : ''}${total !== null ? `, ${formatBytes(total)} in blobs (shared blobs once per repository)` : ''}.\n`);
   }
   return errors.length ? 1 : 0;
-}
-
-/** Signatures, attestations and other artifacts are counted apart: they are not images (the plan says so too). */
-function artifactCount(listed: { images: Image[] }[]): string {
-  const n = listed.reduce((sum, inv) => sum + inv.images.filter(isArtifact).length, 0);
-  return n ? ` (and ${plural(n, 'artifact')})` : '';
 }

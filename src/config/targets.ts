@@ -41,8 +41,7 @@ function repositoryMatcher(pattern: string): (name: string) => boolean {
   if (!isGlob(pattern)) return (name) => name === pattern;
   const matches = picomatch(pattern, { dot: true });
   if (!pattern.endsWith('/**')) return matches;
-  const base = pattern.slice(0, -3);
-  const isBase = isGlob(base) ? picomatch(base, { dot: true }) : (name: string) => name === base;
+  const isBase = repositoryMatcher(pattern.slice(0, -3));
   return (name) => matches(name) && !isBase(name);
 }
 
