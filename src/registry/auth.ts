@@ -72,8 +72,13 @@ export class Authenticator {
   }
 
   /** The Authorization header value for a request that needs `scope`, if any. */
-  async header(scope: string | undefined): Promise<string | undefined> {
-    if (this.bearer) return `Bearer ${await this.token(scope)}`;
+  header(scope: string | undefined): string | undefined | Promise<string> {
+    // Answered at once when nothing has to be fetched: every request asks.
+    if (this.bearer) {
+      const cached = this.tokens.get(scope ?? '');
+      if (cached && cached.expiresAt > Date.now()) return `Bearer ${cached.value}`;
+      return this.token(scope).then((token) => `Bearer ${token}`);
+    }
     if (this.hasPassword) return `Basic ${this.basic()}`;
     return undefined;
   }

@@ -115,12 +115,13 @@ export class RegistryClient {
   }
 
   private url(path: string): URL {
-    return new URL(path.replace(/^\//, ''), this.base);
+    return new URL(path.charCodeAt(0) === 0x2f ? path.slice(1) : path, this.base);
   }
 
   private async send(op: Operation): Promise<HttpResponse> {
     for (let refusals = 0; ; refusals++) {
-      const authorization = await this.auth.header(op.scope);
+      const header = this.auth.header(op.scope);
+      const authorization = typeof header === 'object' ? await header : header;
       const headers = authorization ? { ...op.headers, authorization } : op.headers;
       try {
         return await this.http(op.url, { method: op.method, headers, body: op.body });

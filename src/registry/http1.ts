@@ -30,12 +30,19 @@ export class Http1Client {
 
   constructor(private readonly opts: Http1Options) {}
 
-  async request(url: URL, method: string, headers: Record<string, string>, body: Buffer | undefined, timeoutMs: number): Promise<HttpResponse> {
-    const head = requestHead(url, method, headers);
+  request(url: URL, method: string, headers: Record<string, string>, body: Buffer | undefined, timeoutMs: number): Promise<HttpResponse> {
+    let head: string;
+    try {
+      head = requestHead(url, method, headers);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     // A kept-alive connection the server closed just as it was reused fails with ECONNRESET, as with node's
     // agents: the transport's retries deal with it.
-    const connection = await this.origin(url).acquire();
-    return connection.exchange(head, body, method === 'HEAD', timeoutMs);
+    const connection = this.origin(url).acquire();
+    const headRequest = method === 'HEAD';
+    if (connection instanceof Connection) return connection.exchange(head, body, headRequest, timeoutMs);
+    return connection.then((free) => free.exchange(head, body, headRequest, timeoutMs));
   }
 
   private origin(url: URL): Origin {
@@ -118,6 +125,8 @@ class Connection {
     private readonly onGone: (c: Connection) => void,
   ) {
     socket.setNoDelay(true);
+    // A connection never keeps the process alive by itself: while a request is out, its timeout timer does.
+    socket.unref();
     socket.on('data', (data: Buffer) => this.data(data));
     socket.on('error', (error: RequestFailure) => this.fail(error));
     socket.on('close', () => this.closed());
@@ -132,7 +141,6 @@ class Connection {
       this.reader = new ResponseReader(headRequest);
       this.settle = { resolve, reject };
       this.timer = setTimeout(() => this.fail(timeoutError(timeoutMs)), timeoutMs);
-      this.socket.ref();
       if (body?.length) {
         this.socket.cork();
         this.socket.write(head, 'latin1');
@@ -161,7 +169,6 @@ class Connection {
     const settle = this.settle!;
     this.done();
     if (reusable) {
-      this.socket.unref(); // an idle connection does not keep the process alive
       this.onFree(this);
     } else {
       this.socket.destroy();

@@ -96,44 +96,45 @@ export function createTransport(opts: TransportOptions): Transport {
     return url.protocol === 'https:' ? agents.https : agents.http;
   };
 
-  /** One request and its whole answer, on a keep-alive connection. */
-  const exchange = async (url: URL, method: string, headers: Record<string, string>, body: Buffer | undefined): Promise<HttpResponse> => {
+  /** One request and its whole answer, on a keep-alive connection; a failure is an HttpRequestError. */
+  const exchange = (url: URL, method: string, headers: Record<string, string>, body: Buffer | undefined): Promise<HttpResponse> => {
     opts.onRequest?.(method);
     if (logger.verbosity >= 3) logger.trace(`> ${method} ${displayUrl(url.href)}`);
     const proxy = opts.useProxy ? proxyFor(url, env) : undefined;
     try {
-      return await (proxy ? viaAgent(proxyAgents(proxy, url), url, method, headers, body, opts.timeoutMs) : direct.request(url, method, headers, body, opts.timeoutMs));
+      return proxy ? viaAgent(proxyAgents(proxy, url), url, method, headers, body, opts.timeoutMs) : direct.request(url, method, headers, body, opts.timeoutMs);
     } catch (error) {
-      const failure = error as RequestFailure;
-      throw new HttpRequestError(failure.message, failure.code, failure.timedOut === true);
+      // node:http refuses some requests at once (a header with CR or LF): a failure of the request like any other.
+      return Promise.reject(error as Error);
     }
   };
 
-  /** Follows redirects the way browsers and docker do: credentials stay with their origin, 303 becomes a GET. */
-  const follow = async (first: URL, request: HttpRequest): Promise<HttpResponse> => {
-    let url = first;
-    let { method, body } = request;
+  /**
+   * Follows redirects the way browsers and docker do: credentials stay with their origin, 303 becomes a GET.
+   * Written with `then` rather than `async`: every request of a run passes through here.
+   */
+  const follow = (first: URL, request: HttpRequest): Promise<HttpResponse> => {
     // Registry admins read the client's name in their access logs.
     const headers: Record<string, string> = { 'user-agent': USER_AGENT, ...request.headers };
-    if (body || method === 'PUT' || method === 'POST') headers['content-length'] = String(body?.length ?? 0);
-    for (let hops = 0; ; hops++) {
-      const res = await exchange(url, method, headers, body);
-      const location = res.headers.location;
-      if (!REDIRECT_STATUS.has(res.statusCode) || !location || hops >= MAX_REDIRECTS) return res;
-      const next = new URL(location, url);
-      // A POST's form may hold a secret (a refresh token): it is not re-sent to another origin.
-      if (next.origin !== url.origin && method === 'POST' && res.statusCode >= 307) return res;
-      // A storage backend (S3, GCS) behind a redirect gets no registry credentials: the URL itself is signed.
-      if (next.origin !== url.origin) delete headers.authorization;
-      // 303, and 301/302 after a POST (as browsers and Go do), continue as a GET without the body.
-      if ((res.statusCode === 303 && method !== 'HEAD') || (method === 'POST' && res.statusCode <= 302)) {
-        method = 'GET';
-        body = undefined;
-        delete headers['content-length'];
-        delete headers['content-type'];
-      }
-      url = next;
-    }
+    if (request.body || request.method === 'PUT' || request.method === 'POST') headers['content-length'] = String(request.body?.length ?? 0);
+    const hop = (url: URL, method: string, body: Buffer | undefined, hops: number): Promise<HttpResponse> =>
+      exchange(url, method, headers, body).then((res) => {
+        const location = res.headers.location;
+        if (!REDIRECT_STATUS.has(res.statusCode) || !location || hops >= MAX_REDIRECTS) return res;
+        const next = new URL(location, url);
+        // A POST's form may hold a secret (a refresh token): it is not re-sent to another origin.
+        if (next.origin !== url.origin && method === 'POST' && res.statusCode >= 307) return res;
+        // A storage backend (S3, GCS) behind a redirect gets no registry credentials: the URL itself is signed.
+        if (next.origin !== url.origin) delete headers.authorization;
+        // 303, and 301/302 after a POST (as browsers and Go do), continue as a GET without the body.
+        if ((res.statusCode === 303 && method !== 'HEAD') || (method === 'POST' && res.statusCode <= 302)) {
+          delete headers['content-length'];
+          delete headers['content-type'];
+          return hop(next, 'GET', undefined, hops + 1);
+        }
+        return hop(next, method, body, hops + 1);
+      }, asRequestError);
+    return hop(first, request.method, request.body, 0);
   };
 
   return async (url, request) => {
@@ -200,6 +201,12 @@ function viaAgent(agent: http.Agent, url: URL, method: string, headers: Record<s
     req.on('error', fail);
     req.end(body);
   });
+}
+
+/** A failure of the request itself (not an HttpRequestError already: that came from a redirect's hop). */
+function asRequestError(error: RequestFailure): never {
+  if (error instanceof HttpRequestError) throw error;
+  throw new HttpRequestError(error.message, error.code, error.timedOut === true);
 }
 
 /** Milliseconds before retry number `attempt`: the server's Retry-After, else 1 s, 2 s, 4 s ... up to 30 s, plus jitter. */
