@@ -1,4 +1,4 @@
-import { appendFileSync, closeSync, mkdirSync, openSync, readSync, renameSync, writeFileSync } from 'node:fs';
+import { appendFileSync, closeSync, mkdirSync, openSync, readSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Logger } from '../util/log.js';
@@ -6,6 +6,8 @@ import { isValidEntry, kindOf, MemoryCache, type ManifestSummary, type MetadataC
 
 /** v3: dates read as RFC 3339 in UTC (v2 read a date without a zone in the local zone, and took other formats). */
 export const CACHE_FILE = 'metadata-v3.tsv';
+/** What earlier versions wrote, replaced by CACHE_FILE: removed when the cache is next written. */
+export const SUPERSEDED_FILES = ['metadata-v1.json', 'metadata-v2.tsv'];
 /** Entries kept at most (a few hundred bytes each); past this the file is compacted to the newest. */
 export const MAX_ENTRIES = 150_000;
 
@@ -90,10 +92,20 @@ export class DiskCache extends MemoryCache {
       makeDirectory(this.dir);
       // Led by a newline: a line cut short by a crash must not swallow the first new one.
       appendFileSync(this.path, `\n${this.fresh.join('')}`);
+      this.removeSuperseded();
     } catch (error) {
       this.logger.warn(`could not write the cache ${this.path}: ${(error as Error).message}`);
     }
     this.fresh.length = 0;
+  }
+
+  private supersededRemoved = false;
+
+  /** Once per run: an old version's file would otherwise stay in the folder for good. */
+  private removeSuperseded(): void {
+    if (this.supersededRemoved) return;
+    this.supersededRemoved = true;
+    for (const name of SUPERSEDED_FILES) rmSync(join(this.dir, name), { force: true });
   }
 
   /** Keeps the newest MAX_ENTRIES lines: written to a temporary file and renamed, never half a file. */

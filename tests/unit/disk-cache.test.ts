@@ -1,9 +1,9 @@
 import { describe, expect, test } from '@jest/globals';
-import { appendFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { CACHE_FILE, DiskCache, defaultCacheDir } from '../../src/inventory/disk-cache.js';
+import { CACHE_FILE, DiskCache, SUPERSEDED_FILES, defaultCacheDir } from '../../src/inventory/disk-cache.js';
 import { Logger } from '../../src/util/log.js';
 
 const logger = new Logger(new PassThrough(), 0);
@@ -35,6 +35,22 @@ describe('DiskCache', () => {
     const c = new DiskCache(dir, logger);
     expect(c.created('sha256:aaaa1111')).toBe('2024-01-01T00:00:00.000Z');
     expect(c.created('sha256:bbbb2222')).toBe('2024-02-01T00:00:00.000Z');
+  });
+
+  test("an earlier version's cache file is removed when the cache is written, and only then", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cache-'));
+    for (const name of SUPERSEDED_FILES) writeFileSync(join(dir, name), 'sha256:aaaa1111\tc\t"2020-01-01T00:00:00.000Z"\n');
+    writeFileSync(join(dir, 'notes.txt'), 'mine');
+    const reader = new DiskCache(dir, logger);
+    expect(reader.created('sha256:aaaa1111')).toBeUndefined();
+    await reader.flush(); // nothing learnt: nothing written, nothing removed
+    expect(SUPERSEDED_FILES.filter((name) => existsSync(join(dir, name)))).toEqual(SUPERSEDED_FILES);
+    const writer = new DiskCache(dir, logger);
+    writer.setCreated('sha256:bbbb2222', '2024-02-01T00:00:00.000Z');
+    await writer.flush();
+    expect(SUPERSEDED_FILES.filter((name) => existsSync(join(dir, name)))).toEqual([]);
+    expect(readFileSync(join(dir, 'notes.txt'), 'utf8')).toBe('mine');
+    expect(new DiskCache(dir, logger).created('sha256:bbbb2222')).toBe('2024-02-01T00:00:00.000Z');
   });
 
   test('a corrupt file is ignored line by line, never fatal, and rebuilt', async () => {
