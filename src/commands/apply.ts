@@ -6,7 +6,7 @@ import { showAndApply } from '../run/execute.js';
 import { parseRegistryUrl } from '../registry/client.js';
 import { readPlanFile } from '../run/plan-file.js';
 import { reverifyInPlace } from '../executor/reverify.js';
-import { addReferrers, addTaggedReferrers } from '../run/referrers.js';
+import { addPushedSince } from '../run/referrers.js';
 import { eachRepository } from '../run/scan.js';
 import { createLogger, openSession, type ConnectionArgs } from '../run/session.js';
 import type { Io } from '../util/log.js';
@@ -33,13 +33,11 @@ export async function runApply(args: ApplyArgs, io: Io): Promise<number> {
   const session = await openSession({ ...args, registry }, io, logger);
   await session.client.ping();
   // Referrers pushed since the plan was made (a new signature of a doomed image), tagged or listed by the API, go
-  // with their subject too.
-  await eachRepository(session, plan.plans, async (repoPlan, limit) => {
-    await addTaggedReferrers(session, repoPlan, limit);
-    await addReferrers(session, repoPlan, limit);
-    // A dry run shows what an apply would do now, not the plan as it was saved.
-    if (args.dryRun) await reverifyInPlace(repoPlan, { ...session, limit });
-  });
-  return showAndApply(session, plan.plans, { dryRun: !!args.dryRun, yes: !!(args.yes || args.quiet), output: args.output as 'table' | 'json', gcCommand: args.gcCommand, now: new Date() }, io);
+  // with their subject too. They are looked for right before each repository's re-verification, with its tag list:
+  // in an apply, after the question (the plan shown is the saved one; the report has what was found).
+  const beforeReverify = addPushedSince(session);
+  // A dry run shows what an apply would do now, not the plan as it was saved.
+  if (args.dryRun) await eachRepository(session, plan.plans, (repoPlan, limit) => reverifyInPlace(repoPlan, { ...session, limit, beforeReverify }));
+  return showAndApply(session, plan.plans, { dryRun: !!args.dryRun, yes: !!(args.yes || args.quiet), output: args.output as 'table' | 'json', gcCommand: args.gcCommand, now: new Date(), beforeReverify }, io);
 }
 

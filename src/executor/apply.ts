@@ -5,7 +5,7 @@ import type { RegistryClient } from '../registry/client.js';
 import type { Logger } from '../util/log.js';
 import { redact } from '../util/redact.js';
 import type { RequestLimit } from '../util/request-limit.js';
-import { readRepositoryNow, reverify, type RepositoryNow } from './reverify.js';
+import { readRepositoryNow, reverify, type BeforeReverify, type RepositoryNow } from './reverify.js';
 
 export interface Outcome {
   digest: string;
@@ -48,6 +48,7 @@ export interface ApplyContext {
   client: RegistryClient;
   limit: RequestLimit;
   logger: Logger;
+  beforeReverify?: BeforeReverify;
 }
 
 /**
@@ -69,7 +70,7 @@ export async function applyRepoPlan(plan: RepoPlan, ctx: ApplyContext, halt: Hal
   const limit: RequestLimit = (task, order) => ctx.limit(() => (haltReason(halt) ? Promise.reject(halted) : task()), order);
   let now: RepositoryNow;
   try {
-    now = await readRepositoryNow(plan, ctx.client, limit);
+    now = await readRepositoryNow(plan, ctx.client, limit, ctx.beforeReverify);
   } catch (error) {
     if (error === halted) return notAttemptedAll(plan, haltReason(halt)!);
     throw error;

@@ -17,15 +17,28 @@ export interface RepositoryNow {
 }
 
 /**
- * Reads what re-verification needs: the tag list, every tag's digest (a kept tag moved onto a doomed image, as in
- * a rollback of `latest`, must protect it), and the children of indexes the plan has never seen.
+ * What a saved plan adds right before re-verification (what was pushed since under a referrer's tag or through the
+ * referrers API), given the tag list that re-verification then uses: one list per repository.
  */
-export async function readRepositoryNow(plan: RepoPlan, client: RegistryClient, limit: RequestLimit): Promise<RepositoryNow> {
-  const tags = (await limit(() => client.tags(plan.name).catch((error) => {
-    // Deleted since the plan: every planned DELETE will find its manifest gone.
+export type BeforeReverify = (plan: RepoPlan, tags: string[], limit: RequestLimit) => Promise<void>;
+
+/** The repository's tags now; none when it was deleted since the plan (every planned DELETE will find its manifest gone). */
+async function listTagsNow(plan: RepoPlan, client: RegistryClient, limit: RequestLimit): Promise<string[]> {
+  const tags = await limit(() => client.tags(plan.name).catch((error) => {
     if (error instanceof RegistryError && error.kind === 'repository-missing') return null;
     throw error;
-  }))) ?? [];
+  }));
+  return tags ?? [];
+}
+
+/**
+ * Reads what re-verification needs: the tag list (read once, first, and given to `before`), every tag's digest (a
+ * kept tag moved onto a doomed image, as in a rollback of `latest`, must protect it), and the children of indexes
+ * the plan has never seen.
+ */
+export async function readRepositoryNow(plan: RepoPlan, client: RegistryClient, limit: RequestLimit, before?: BeforeReverify): Promise<RepositoryNow> {
+  const tags = await listTagsNow(plan, client, limit);
+  await before?.(plan, tags, limit);
   const toResolve = new Set([...tags, ...plan.delete.flatMap((p) => p.tags)]);
   const digestOf = new Map<string, string | null>();
   await allSettledOrThrow([...toResolve].map(async (tag) => digestOf.set(tag, await limit(() => client.resolve(plan.name, tag)))));
@@ -103,11 +116,11 @@ export function reverify(plan: RepoPlan, now: RepositoryNow): Map<string, string
  * so the preview shows what an apply would do. The same requests as an apply's re-verification; nothing deleted.
  * As in an apply, a repository whose re-verification fails keeps everything, and the others go on.
  */
-export async function reverifyInPlace(plan: RepoPlan, ctx: { client: RegistryClient; limit: RequestLimit; logger: Logger }): Promise<void> {
+export async function reverifyInPlace(plan: RepoPlan, ctx: { client: RegistryClient; limit: RequestLimit; logger: Logger; beforeReverify?: BeforeReverify }): Promise<void> {
   if (!plan.delete.length) return;
   let why: (digest: string) => string | undefined;
   try {
-    const kept = reverify(plan, await readRepositoryNow(plan, ctx.client, ctx.limit));
+    const kept = reverify(plan, await readRepositoryNow(plan, ctx.client, ctx.limit, ctx.beforeReverify));
     why = (digest) => kept.has(digest) ? `kept now, the registry changed since the plan: ${kept.get(digest)}` : undefined;
   } catch (error) {
     if (!(error instanceof CleanregError)) throw error;

@@ -1,5 +1,6 @@
 import { createColors } from 'picocolors';
 import { applyPlans, reportHalt, type Outcome } from '../executor/apply.js';
+import type { BeforeReverify } from '../executor/reverify.js';
 import type { RepoPlan } from '../planner/types.js';
 import { plural } from '../report/format.js';
 import { writePlanDocument, type RepositoryError } from '../report/json.js';
@@ -19,6 +20,8 @@ export interface ExecuteOptions {
   now: Date;
   /** Repositories of the configuration left out of the plans (not on the registry), for the JSON document. */
   errors?: RepositoryError[];
+  /** A saved plan's look for what was pushed since, in each repository right before it is re-verified. */
+  beforeReverify?: BeforeReverify;
 }
 
 const OUTCOME_LABEL: Record<Outcome['status'], string> = { deleted: 'deleted', gone: 'already gone', kept: 'kept', failed: 'failed', 'not-attempted': 'not attempted' };
@@ -52,7 +55,7 @@ export async function showAndApply(session: Session, plans: RepoPlan[], opts: Ex
   }
   await confirmDeletion(`Delete ${plural(summary.imagesToDelete, 'image')} (${plural(summary.tagsToDelete, 'tag')})${withThem(summary.manifestsToDelete - summary.imagesToDelete)} from ${session.registry}?`, opts.yes, io);
 
-  const { result: applied, exitCode: interrupted } = await interruptible(session.logger, (halt) => applyPlans(plans, session, undefined, halt));
+  const { result: applied, exitCode: interrupted } = await interruptible(session.logger, (halt) => applyPlans(plans, { ...session, beforeReverify: opts.beforeReverify }, undefined, halt));
   const { outcomes, halt } = applied;
   const result = summarizeOutcomes(outcomes, plans);
   if (table) {

@@ -1,4 +1,3 @@
-import { RegistryError } from '../errors.js';
 import type { PlannedImage, RepoPlan } from '../planner/types.js';
 import { referrerTagKind, referrerTagSubject } from '../registry/media-types.js';
 import type { Descriptor, RegistryClient } from '../registry/client.js';
@@ -7,6 +6,7 @@ import type { RequestLimit } from '../util/request-limit.js';
 import { allSettledOrThrow } from '../util/settle.js';
 import { fetchManifest } from '../inventory/gather.js';
 import type { Logger } from '../util/log.js';
+import type { BeforeReverify } from '../executor/reverify.js';
 
 /**
  * OCI 1.1 referrers (signatures, SBOMs, attestations pushed by digest, without a tag) go with what they refer to.
@@ -66,22 +66,26 @@ function referrerOf(subject: PlannedImage, r: Descriptor): PlannedImage {
 }
 
 /**
- * For a saved plan: what was pushed since under a tag that names a manifest the plan deletes (cosign's
- * `sha256-<hex>.sig|.att|.sbom`, the referrers tag schema's `sha256-<hex>`) goes with that manifest, after it, as a
- * fresh plan would have planned it, with the referrers such a list names. One tag list per repository with deletions,
- * one HEAD per such tag, and one GET per referrers list found.
+ * For a saved plan, in each repository right before its re-verification: what was pushed since goes with what the
+ * plan deletes, tagged (below), then listed by the referrers API (so a new signature's own referrers go too). The
+ * tags are re-verification's own list, read just before: a repository's tags are listed once.
  */
-export async function addTaggedReferrers(session: { client: RegistryClient }, plan: RepoPlan, limit: RequestLimit): Promise<void> {
+export function addPushedSince(session: { client: RegistryClient; logger: Logger }): BeforeReverify {
+  return async (plan, tags, limit) => {
+    await addTaggedReferrers(session, plan, tags, limit);
+    await addReferrers(session, plan, limit);
+  };
+}
+
+/**
+ * What was pushed since the plan under a tag (of `tags`, the repository's now) that names a manifest the plan
+ * deletes (cosign's `sha256-<hex>.sig|.att|.sbom`, the referrers tag schema's `sha256-<hex>`) goes with that
+ * manifest, after it, as a fresh plan would have planned it, with the referrers such a list names. One HEAD per such
+ * tag, and one GET per referrers list found.
+ */
+async function addTaggedReferrers(session: { client: RegistryClient }, plan: RepoPlan, tags: string[], limit: RequestLimit): Promise<void> {
   const doomed = new Map(plan.delete.map((p) => [p.digest, p]));
   if (!doomed.size) return;
-  let tags: string[];
-  try {
-    tags = (await limit(() => session.client.tags(plan.name))) ?? [];
-  } catch (error) {
-    // Gone since the plan: its DELETEs will find every manifest gone.
-    if (error instanceof RegistryError && error.kind === 'repository-missing') return;
-    throw error;
-  }
   // What the plan has (and what a kept index lists) is never planned again. A tag the plan knows is read again
   // too: signing an image again moves its `.sig` tag onto a new manifest.
   const planned = [...plan.keep, ...plan.delete];

@@ -143,6 +143,34 @@ describe('OCI referrers, with and without the API', () => {
     expect(JSON.parse(r.stdout).repositories[0].delete).toEqual(expect.arrayContaining([expect.objectContaining({ digest: lateSig.digest, reason: expect.stringMatching(/^signature of deleted image .*, pushed since the plan$/) })]));
   });
 
+  test('a saved plan lists the tags of a repository once, dry run or not: the look for signatures pushed since and re-verification share that list', async () => {
+    const sigTag = (digest: string) => `${digest.replace(':', '-')}.sig`;
+    const old = await direct.pushImage('app', ['old'], { created: day(1), seed: 'once1' });
+    await direct.pushImage('app', ['cur'], { created: day(2), seed: 'once2' });
+    const planFile = join(tmp, 'saved-once.json');
+    expect((await runCli(['-r', reg.url, '-n', 'app', '-k', '1', '--dry-run', '--plan-out', planFile])).code).toBe(0);
+    const lateSig = await direct.pushImage('app', [sigTag(old.digest)], { created: null, seed: 'once1-sig' });
+    const tagLists = () => reg.accessEntries().filter((e) => e.method === 'GET' && e.uri.startsWith('/v2/app/tags/list'));
+
+    await reg.syncLog();
+    reg.clearAccessLog();
+    const preview = await runCli(['apply', planFile, '--dry-run', '--output', 'json']);
+    expect(preview.code).toBe(0);
+    expect(tagLists()).toHaveLength(1);
+    expect((JSON.parse(preview.stdout).repositories[0].delete as PlannedJson[]).map((d) => d.digest)).toEqual([old.digest, lateSig.digest]);
+
+    reg.clearAccessLog();
+    const r = await runCli(['apply', planFile, '-y', '--output', 'json']);
+    expect(r.code).toBe(0);
+    expect(tagLists()).toHaveLength(1);
+    const deletes = reg.accessEntries().filter((e) => e.method === 'DELETE').map((e) => e.uri.replace('/v2/app/manifests/', ''));
+    expect(deletes).toEqual([old.digest, lateSig.digest]);
+    expect(JSON.parse(r.stdout).summary).toMatchObject({ deleted: 2, failed: 0, notAttempted: 0, keptOnReverify: 0 });
+    expect(await direct.resolve('app', old.digest)).toBeNull();
+    expect(await direct.resolve('app', lateSig.digest)).toBeNull();
+    expect(await direct.tags('app')).toEqual(['cur']);
+  });
+
   test('a saved plan, on a registry without the API: a referrers list tagged sha256-<hex> since the plan goes with its image, and so do the referrers it lists', async () => {
     const old = await direct.pushImage('app', ['old'], { created: day(1), seed: 'tl1' });
     const cur = await direct.pushImage('app', ['cur'], { created: day(2), seed: 'tl2' });
