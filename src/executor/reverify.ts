@@ -17,10 +17,15 @@ export interface RepositoryNow {
 }
 
 /**
- * What a saved plan adds right before re-verification (what was pushed since under a referrer's tag or through the
- * referrers API), given the tag list that re-verification then uses: one list per repository.
+ * What a saved plan adds at re-verification: what was pushed since, through the referrers API or under a referrer's
+ * tag. `untagged` needs no tag list and runs before it is read; `tagged` gets re-verification's own list (one list
+ * per repository) and gives back the digests it resolved. Little comes between the list and the HEADs of its tags:
+ * a tag pushed onto a doomed image after the list was read would not be seen.
  */
-export type BeforeReverify = (plan: RepoPlan, tags: string[], limit: RequestLimit) => Promise<void>;
+export interface BeforeReverify {
+  untagged(plan: RepoPlan, limit: RequestLimit): Promise<void>;
+  tagged(plan: RepoPlan, tags: string[], limit: RequestLimit): Promise<Map<string, string | null>>;
+}
 
 /** The repository's tags now; none when it was deleted since the plan (every planned DELETE will find its manifest gone). */
 async function listTagsNow(plan: RepoPlan, client: RegistryClient, limit: RequestLimit): Promise<string[]> {
@@ -32,15 +37,15 @@ async function listTagsNow(plan: RepoPlan, client: RegistryClient, limit: Reques
 }
 
 /**
- * Reads what re-verification needs: the tag list (read once, first, and given to `before`), every tag's digest (a
- * kept tag moved onto a doomed image, as in a rollback of `latest`, must protect it), and the children of indexes
- * the plan has never seen.
+ * Reads what re-verification needs: the tag list (read once, and given to `before`), every tag's digest (a kept tag
+ * moved onto a doomed image, as in a rollback of `latest`, must protect it), and the children of indexes the plan
+ * has never seen.
  */
 export async function readRepositoryNow(plan: RepoPlan, client: RegistryClient, limit: RequestLimit, before?: BeforeReverify): Promise<RepositoryNow> {
+  await before?.untagged(plan, limit);
   const tags = await listTagsNow(plan, client, limit);
-  await before?.(plan, tags, limit);
-  const toResolve = new Set([...tags, ...plan.delete.flatMap((p) => p.tags)]);
-  const digestOf = new Map<string, string | null>();
+  const digestOf = (await before?.tagged(plan, tags, limit)) ?? new Map<string, string | null>();
+  const toResolve = new Set([...tags, ...plan.delete.flatMap((p) => p.tags)].filter((tag) => !digestOf.has(tag)));
   await allSettledOrThrow([...toResolve].map(async (tag) => digestOf.set(tag, await limit(() => client.resolve(plan.name, tag)))));
 
   const indexChildren = new Map<string, string[]>();

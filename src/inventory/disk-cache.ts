@@ -105,7 +105,13 @@ export class DiskCache extends MemoryCache {
   private removeSuperseded(): void {
     if (this.supersededRemoved) return;
     this.supersededRemoved = true;
-    for (const name of SUPERSEDED_FILES) rmSync(join(this.dir, name), { force: true });
+    for (const name of SUPERSEDED_FILES) {
+      try {
+        rmSync(join(this.dir, name), { force: true });
+      } catch (error) {
+        this.logger.debug(`could not remove the old cache file ${join(this.dir, name)}: ${(error as Error).message}`);
+      }
+    }
   }
 
   /** Keeps the newest MAX_ENTRIES lines: written to a temporary file and renamed, never half a file. */

@@ -104,7 +104,8 @@ export function createTransport(opts: TransportOptions): Transport {
     try {
       return proxy ? viaAgent(proxyAgents(proxy, url), url, method, headers, body, opts.timeoutMs) : direct.request(url, method, headers, body, opts.timeoutMs);
     } catch (error) {
-      // node:http refuses some requests at once (a header with CR or LF): a failure of the request like any other.
+      // A request that cannot even start (a proxy URL that cannot be used, a connection that cannot be opened) fails
+      // like any other.
       return Promise.reject(error as Error);
     }
   };
@@ -203,9 +204,8 @@ function viaAgent(agent: http.Agent, url: URL, method: string, headers: Record<s
   });
 }
 
-/** A failure of the request itself (not an HttpRequestError already: that came from a redirect's hop). */
+/** A failure of the request itself, as the transport reports it. */
 function asRequestError(error: RequestFailure): never {
-  if (error instanceof HttpRequestError) throw error;
   throw new HttpRequestError(error.message, error.code, error.timedOut === true);
 }
 

@@ -4,6 +4,7 @@ import type { Descriptor, RegistryClient } from '../registry/client.js';
 import { DIGEST, shortDigest } from '../util/digest.js';
 import type { RequestLimit } from '../util/request-limit.js';
 import { allSettledOrThrow } from '../util/settle.js';
+import { plural } from '../report/format.js';
 import { fetchManifest } from '../inventory/gather.js';
 import type { Logger } from '../util/log.js';
 import type { BeforeReverify } from '../executor/reverify.js';
@@ -17,9 +18,9 @@ import type { BeforeReverify } from '../executor/reverify.js';
  * further one is made. On one with it, a failed lookup fails the repository's plan, as any failed read does: a
  * referrer missed now could not be found again once its subject is gone.
  */
-export async function addReferrers(session: { client: RegistryClient; logger: Logger }, plan: RepoPlan, limit: RequestLimit): Promise<void> {
+export async function addReferrers(session: { client: RegistryClient; logger: Logger }, plan: RepoPlan, limit: RequestLimit, of: PlannedImage[] = plan.delete): Promise<void> {
   const lookup = (subject: PlannedImage) => limit(() => session.client.referrers(plan.name, subject.digest));
-  let subjects = [...plan.delete];
+  let subjects = [...of];
   if (!subjects.length) return;
   // The first answer tells whether the registry has the API at all; then the rest in parallel. (A first lookup
   // that fails also fails fast: no other is started.)
@@ -66,14 +67,29 @@ function referrerOf(subject: PlannedImage, r: Descriptor): PlannedImage {
 }
 
 /**
- * For a saved plan, in each repository right before its re-verification: what was pushed since goes with what the
- * plan deletes, tagged (below), then listed by the referrers API (so a new signature's own referrers go too). The
- * tags are re-verification's own list, read just before: a repository's tags are listed once.
+ * For a saved plan, in each repository at its re-verification: what was pushed since goes with what the plan
+ * deletes. First what the referrers API lists (no tag list needed), then, with re-verification's own tag list,
+ * what is tagged for a doomed manifest and what that brought (a new signature's own referrers). Each is named.
  */
 export function addPushedSince(session: { client: RegistryClient; logger: Logger }): BeforeReverify {
-  return async (plan, tags, limit) => {
-    await addTaggedReferrers(session, plan, tags, limit);
-    await addReferrers(session, plan, limit);
+  const said = (plan: RepoPlan, from: number) => {
+    const added = plan.delete.slice(from);
+    if (added.length) session.logger.info(`${plan.name}: ${plural(added.length, 'referrer')} (signature, SBOM, ...) pushed since the plan ${added.length === 1 ? 'goes' : 'go'} with what ${added.length === 1 ? 'it refers' : 'they refer'} to: ${added.map((p) => shortDigest(p.digest)).join(', ')}`);
+  };
+  return {
+    untagged: async (plan, limit) => {
+      const from = plan.delete.length;
+      await addReferrers(session, plan, limit);
+      said(plan, from);
+    },
+    tagged: async (plan, tags, limit) => {
+      const from = plan.delete.length;
+      const resolved = await addTaggedReferrers(session, plan, tags, limit);
+      // What the tags brought (a new signature, what a new referrers list names) may have referrers of its own.
+      await addReferrers(session, plan, limit, plan.delete.slice(from));
+      said(plan, from);
+      return resolved;
+    },
   };
 }
 
@@ -83,9 +99,10 @@ export function addPushedSince(session: { client: RegistryClient; logger: Logger
  * manifest, after it, as a fresh plan would have planned it, with the referrers such a list names. One HEAD per such
  * tag, and one GET per referrers list found.
  */
-async function addTaggedReferrers(session: { client: RegistryClient }, plan: RepoPlan, tags: string[], limit: RequestLimit): Promise<void> {
+async function addTaggedReferrers(session: { client: RegistryClient }, plan: RepoPlan, tags: string[], limit: RequestLimit): Promise<Map<string, string | null>> {
+  const resolved = new Map<string, string | null>();
   const doomed = new Map(plan.delete.map((p) => [p.digest, p]));
-  if (!doomed.size) return;
+  if (!doomed.size) return resolved;
   // What the plan has (and what a kept index lists) is never planned again. A tag the plan knows is read again
   // too: signing an image again moves its `.sig` tag onto a new manifest.
   const planned = [...plan.keep, ...plan.delete];
@@ -97,6 +114,7 @@ async function addTaggedReferrers(session: { client: RegistryClient }, plan: Rep
       .filter((tag) => doomed.has(referrerTagSubject(tag) ?? ''))
       .map(async (tag) => {
         const digest = await limit(() => session.client.resolve(plan.name, tag));
+        resolved.set(tag, digest);
         if (!digest || knownDigests.has(digest)) return;
         const subject = doomed.get(referrerTagSubject(tag)!)!;
         const what = referrerTagKind(tag) ?? 'referrer list';
@@ -123,4 +141,5 @@ async function addTaggedReferrers(session: { client: RegistryClient }, plan: Rep
       plan.delete.push({ digest: child.digest, tags: [], created: null, kind: 'artifact', mediaType: child.mediaType ?? '', action: 'delete', reason: `referrer listed by ${list.tags.join(', ')}, pushed since the plan`, subject: list.subject, follows: list.digest });
     }
   });
+  return resolved;
 }

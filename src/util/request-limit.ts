@@ -38,7 +38,8 @@ export function requestLimit(concurrency: number): RequestLimit {
       const start = () => {
         let result: Promise<T>;
         try {
-          result = task();
+          // A native promise is passed through as it is: no cost where the task is async, as every one is.
+          result = Promise.resolve(task());
         } catch (error) {
           result = Promise.reject(error);
         }

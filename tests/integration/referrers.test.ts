@@ -12,6 +12,7 @@ import { registryPerTest } from '../helpers/fixture.js';
 import { ImagePusher, MT } from '../helpers/images.js';
 import { startFront, type Front } from '../helpers/front.js';
 import { stopAllRegistries, type TestRegistry } from '../helpers/registry.js';
+import { shortDigest } from '../../src/util/digest.js';
 
 afterAll(stopAllRegistries);
 
@@ -143,7 +144,7 @@ describe('OCI referrers, with and without the API', () => {
     expect(JSON.parse(r.stdout).repositories[0].delete).toEqual(expect.arrayContaining([expect.objectContaining({ digest: lateSig.digest, reason: expect.stringMatching(/^signature of deleted image .*, pushed since the plan$/) })]));
   });
 
-  test('a saved plan lists the tags of a repository once, dry run or not: the look for signatures pushed since and re-verification share that list', async () => {
+  test('a saved plan lists the tags of a repository once, dry run or not: the look for signatures pushed since and re-verification share that list, and each tag is read once', async () => {
     const sigTag = (digest: string) => `${digest.replace(':', '-')}.sig`;
     const old = await direct.pushImage('app', ['old'], { created: day(1), seed: 'once1' });
     await direct.pushImage('app', ['cur'], { created: day(2), seed: 'once2' });
@@ -151,18 +152,24 @@ describe('OCI referrers, with and without the API', () => {
     expect((await runCli(['-r', reg.url, '-n', 'app', '-k', '1', '--dry-run', '--plan-out', planFile])).code).toBe(0);
     const lateSig = await direct.pushImage('app', [sigTag(old.digest)], { created: null, seed: 'once1-sig' });
     const tagLists = () => reg.accessEntries().filter((e) => e.method === 'GET' && e.uri.startsWith('/v2/app/tags/list'));
+    const sigReads = () => reg.accessEntries().filter((e) => e.uri === `/v2/app/manifests/${sigTag(old.digest)}`);
+    const named = `app: 1 referrer (signature, SBOM, ...) pushed since the plan goes with what it refers to: ${shortDigest(lateSig.digest)}`;
 
     await reg.syncLog();
     reg.clearAccessLog();
     const preview = await runCli(['apply', planFile, '--dry-run', '--output', 'json']);
     expect(preview.code).toBe(0);
     expect(tagLists()).toHaveLength(1);
+    expect(sigReads()).toHaveLength(1);
+    expect(preview.stderr).toContain(named);
     expect((JSON.parse(preview.stdout).repositories[0].delete as PlannedJson[]).map((d) => d.digest)).toEqual([old.digest, lateSig.digest]);
 
     reg.clearAccessLog();
     const r = await runCli(['apply', planFile, '-y', '--output', 'json']);
     expect(r.code).toBe(0);
     expect(tagLists()).toHaveLength(1);
+    expect(sigReads()).toHaveLength(1);
+    expect(r.stderr).toContain(named);
     const deletes = reg.accessEntries().filter((e) => e.method === 'DELETE').map((e) => e.uri.replace('/v2/app/manifests/', ''));
     expect(deletes).toEqual([old.digest, lateSig.digest]);
     expect(JSON.parse(r.stdout).summary).toMatchObject({ deleted: 2, failed: 0, notAttempted: 0, keptOnReverify: 0 });
