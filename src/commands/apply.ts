@@ -10,6 +10,8 @@ import { addPushedSince } from '../run/referrers.js';
 import { eachRepository } from '../run/scan.js';
 import { createLogger, openSession, type ConnectionArgs } from '../run/session.js';
 import type { Io } from '../util/log.js';
+import { redact } from '../util/redact.js';
+import { plural } from '../report/format.js';
 
 export function applyBuilder<T>(y: Argv<T>) {
   return runOptions(connectionOptions(y)).positional('file', { type: 'string', describe: 'A plan written by --plan-out', demandOption: true });
@@ -33,11 +35,18 @@ export async function runApply(args: ApplyArgs, io: Io): Promise<number> {
   const session = await openSession({ ...args, registry }, io, logger);
   await session.client.ping();
   // Referrers pushed since the plan was made (a new signature of a doomed image), tagged or listed by the API, go
-  // with their subject too. They are looked for right before each repository's re-verification, with its tag list:
-  // in an apply, after the question (the plan shown is the saved one; the report has what was found).
+  // with their subject too. They are looked for at each repository's re-verification, with its tag list: in an
+  // apply, after the question (the plan shown is the saved one; each one found is named).
   const beforeReverify = addPushedSince(session);
-  // A dry run shows what an apply would do now, not the plan as it was saved.
-  if (args.dryRun) await eachRepository(session, plan.plans, (repoPlan, limit) => reverifyInPlace(repoPlan, { ...session, limit, beforeReverify }));
-  return showAndApply(session, plan.plans, { dryRun: !!args.dryRun, yes: !!(args.yes || args.quiet), output: args.output as 'table' | 'json', gcCommand: args.gcCommand, now: new Date(), beforeReverify }, io);
+  const options = { dryRun: !!args.dryRun, yes: !!(args.yes || args.quiet), output: args.output as 'table' | 'json', gcCommand: args.gcCommand, now: new Date(), beforeReverify };
+  if (!args.dryRun) return showAndApply(session, plan.plans, options, io);
+  // A dry run shows what an apply would do now, not the plan as it was saved, and exits as it would: 1 when a
+  // repository could not be re-verified (the apply would delete nothing there).
+  const failures = await eachRepository(session, plan.plans, (repoPlan, limit) => reverifyInPlace(repoPlan, { ...session, limit, beforeReverify }));
+  const errors = plan.plans.flatMap((p, i) => (failures[i] ? [{ repository: p.name, error: redact(failures[i].message) }] : []));
+  const code = await showAndApply(session, plan.plans, { ...options, errors }, io);
+  if (!errors.length) return code;
+  logger.error(`${plural(errors.length, 'repository', 'repositories')} could not be re-verified: an apply would delete nothing there`);
+  return Math.max(code, 1);
 }
 

@@ -119,11 +119,13 @@ export function reverify(plan: RepoPlan, now: RepositoryNow): Map<string, string
 /**
  * A dry run of a saved plan: what re-verification would keep now moves to the plan's keep list, with its reason,
  * so the preview shows what an apply would do. The same requests as an apply's re-verification; nothing deleted.
- * As in an apply, a repository whose re-verification fails keeps everything, and the others go on.
+ * As in an apply, a repository whose re-verification fails keeps everything, and the others go on: its error is
+ * returned.
  */
-export async function reverifyInPlace(plan: RepoPlan, ctx: { client: RegistryClient; limit: RequestLimit; logger: Logger; beforeReverify?: BeforeReverify }): Promise<void> {
-  if (!plan.delete.length) return;
+export async function reverifyInPlace(plan: RepoPlan, ctx: { client: RegistryClient; limit: RequestLimit; logger: Logger; beforeReverify?: BeforeReverify }): Promise<CleanregError | undefined> {
+  if (!plan.delete.length) return undefined;
   let why: (digest: string) => string | undefined;
+  let failure: CleanregError | undefined;
   try {
     const kept = reverify(plan, await readRepositoryNow(plan, ctx.client, ctx.limit, ctx.beforeReverify));
     why = (digest) => kept.has(digest) ? `kept now, the registry changed since the plan: ${kept.get(digest)}` : undefined;
@@ -131,10 +133,12 @@ export async function reverifyInPlace(plan: RepoPlan, ctx: { client: RegistryCli
     if (!(error instanceof CleanregError)) throw error;
     ctx.logger.error(`${plan.name}: ${error.message}`);
     why = () => `re-verification failed: ${redact(error.message)}`;
+    failure = error;
   }
   for (const p of plan.delete) {
     const reason = why(p.digest);
     if (reason) plan.keep.push({ ...p, action: 'keep', reason });
   }
   plan.delete = plan.delete.filter((p) => !why(p.digest));
+  return failure;
 }

@@ -224,7 +224,7 @@ describe('OCI referrers, with and without the API', () => {
     expect(JSON.parse(r.stdout).repositories[0].keptOnReverify).toEqual([expect.objectContaining({ digest: firstSig.digest, reason: expect.stringMatching(/moved since the plan/) })]);
   });
 
-  test('a dry run of a saved plan whose re-verification fails in one repository: that one deletes nothing, the others are shown', async () => {
+  test('a dry run of a saved plan whose re-verification fails in one repository: that one deletes nothing, the others are shown, and it exits 1 as the apply would', async () => {
     await withFront(undefined, async (front, p) => {
       await p.pushImage('app', ['old'], { created: day(1), seed: 'pv1' });
       await p.pushImage('app', ['cur'], { created: day(2), seed: 'pv2' });
@@ -234,9 +234,12 @@ describe('OCI referrers, with and without the API', () => {
       expect((await runCli(['-r', front.url, '-n', '*', '-k', '1', '--dry-run', '--plan-out', planFile])).code).toBe(0);
       front.fault = (method, path) => (method === 'HEAD' && path.startsWith('/v2/app/manifests/') ? 500 : undefined);
       const r = await runCli(['apply', planFile, '--dry-run', '--retries', '0', '--output', 'json']);
-      expect(r.code).toBe(0);
+      expect(r.code).toBe(1);
       expect(r.stderr).toMatch(/app: .*500/);
-      const repos = new Map(JSON.parse(r.stdout).repositories.map((x: { name: string }) => [x.name, x]));
+      expect(r.stderr).toContain('1 repository could not be re-verified: an apply would delete nothing there');
+      const doc = JSON.parse(r.stdout);
+      expect(doc.errors).toEqual([{ repository: 'app', error: expect.stringMatching(/500/) }]);
+      const repos = new Map(doc.repositories.map((x: { name: string }) => [x.name, x]));
       expect(repos.get('app')).toMatchObject({ delete: [] });
       expect((repos.get('app') as { keep: { reason: string }[] }).keep.some((k) => /^re-verification failed: /.test(k.reason))).toBe(true);
       expect((repos.get('lib') as { delete: { digest: string }[] }).delete.map((d) => d.digest)).toEqual([lib.digest]);
