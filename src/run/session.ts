@@ -57,6 +57,9 @@ function checkCaBundle(pem: string, path: string): void {
 }
 
 /** Checks the flags that need no network; throws UsageError before any request is made. */
+/** The longest delay node's timers keep (2^31 - 1 ms). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 export function checkConnectionArgs(args: ConnectionArgs, env: NodeJS.ProcessEnv): URL {
   const registry = args.registry ?? env.CLEANREG_REGISTRY;
   if (!registry) throw new UsageError('missing the registry: pass -r/--registry URL or set CLEANREG_REGISTRY');
@@ -64,6 +67,8 @@ export function checkConnectionArgs(args: ConnectionArgs, env: NodeJS.ProcessEnv
     throw new UsageError(`-w/--metadata-workers must be a whole number from 1 to 256, not ${args.metadataWorkers}`);
   }
   if (!(args.timeout > 0 && Number.isFinite(args.timeout))) throw new UsageError(`--timeout must be a positive number of seconds, not ${args.timeout}`);
+  // Node fires a longer timer after 1 ms: every request would time out at once.
+  if (args.timeout * 1000 > MAX_TIMER_MS) throw new UsageError(`--timeout must be at most ${Math.floor(MAX_TIMER_MS / 1000)} seconds (about 24 days), not ${args.timeout}`);
   if (!Number.isInteger(args.retries) || args.retries < 0) throw new UsageError(`--retries must be a whole number, 0 or more, not ${args.retries}`);
   if (!!args.cert !== !!args.key) throw new UsageError('--cert and --key go together');
   return parseRegistryUrl(registry);

@@ -194,6 +194,7 @@ describe('refusals and failures delete nothing', () => {
     [['-n', '-k', '5'], /Not enough arguments following: n/],
     [['-n', 'app', '-k', '1', '-w', 'many'], /-w\/--metadata-workers must be a whole number from 1 to 256, not many/],
     [['-n', 'app', '-k', '1', '--retries', 'some'], /--retries must be a whole number, 0 or more, not some/],
+    [['-n', 'app', '-k', '1', '--timeout', '3000000'], /--timeout must be at most 2147483 seconds \(about 24 days\), not 3000000/],
     [['-n', 'app', '-k', '-1'], /keep/],
     [['-n', 'app', '-k', '1', '-f', 'repos.conf'], /-f.*-n|-n.*-f/],
     [['-n', 'App', '-k', '1'], /invalid repository name/],
