@@ -85,8 +85,13 @@ export function parseAge(key: 'olderThan' | 'newerThan', source: string): Durati
   if (consumed === 0 || consumed !== source.length) {
     throw new RuleError(key, `invalid age "${source}": use a number and a unit, e.g. 30d, 12h, 2w, 6mo, 1y (s, min, h, d, w, mo, y)`);
   }
+  // Past the earliest date a Date holds, the cutoff would be no date at all, and the rule would match nothing.
+  if (!(durationMs(duration, 'longest') < MAX_DATE_MS)) throw new RuleError(key, `age "${source}" is too long: dates reach back about 270,000 years`);
   return duration;
 }
+
+/** How far from 1970 a JavaScript Date reaches, either way (ECMA-262: 8.64e15 ms). */
+const MAX_DATE_MS = 8.64e15;
 
 export function parseKeep(source: string | number): number {
   const n = typeof source === 'number' ? source : /^\d+$/.test(source) ? Number(source) : NaN;

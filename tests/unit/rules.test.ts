@@ -121,6 +121,16 @@ describe('parseAge: a number and a unit, combinable', () => {
     expect(error.message).toContain('30d');
   });
 
+  test.each(['300000y', '99999999999999999999d', `${'9'.repeat(400)}s`])('an age past the earliest date a Date holds is refused: "%s"', (source) => {
+    const error = errorOf(() => parseAge('olderThan', source));
+    expect(error).toBeInstanceOf(RuleError);
+    expect(error.message).toBe(`age "${source}" is too long: dates reach back about 270,000 years`);
+  });
+
+  test('a long age that a Date still reaches is read', () => {
+    expect(parseAge('olderThan', '200000y')).toEqual({ years: 200000 });
+  });
+
   test.each(['6m', '90m', '1d30m', '1y6m'])('a bare m not after hours is refused as ambiguous: "%s"', (source) => {
     const error = errorOf(() => parseAge('olderThan', source));
     expect(error).toBeInstanceOf(RuleError);
