@@ -6,6 +6,8 @@ import type { Logger } from '../util/log.js';
 import { redact } from '../util/redact.js';
 import type { RequestLimit } from '../util/request-limit.js';
 import { allSettledOrThrow } from '../util/settle.js';
+import { isIndexType } from '../registry/media-types.js';
+import { fetchManifest } from '../inventory/gather.js';
 
 /** A repository as it is right before deleting. */
 export interface RepositoryNow {
@@ -57,11 +59,25 @@ export async function readRepositoryNow(plan: RepoPlan, client: RegistryClient, 
   const unknown = new Set([...digestOf.values()].filter((d): d is string => !!d && !known.has(d)));
   await allSettledOrThrow(
     [...unknown].map(async (digest) => {
-      const manifest = await limit(() => client.getManifest(plan.name, digest));
-      if (Array.isArray(manifest.json.manifests)) indexChildren.set(digest, manifest.json.manifests.map((m) => m.digest));
+      const children = await listedManifests(plan.name, digest, client, limit, new Set([digest]));
+      if (children) indexChildren.set(digest, children);
     }),
   );
   return { tags, digestOf, indexChildren };
+}
+
+/**
+ * What an index the plan has never seen lists, at any depth (a nested index's children are needed as much as its
+ * own); undefined when it is not an index. A nested index the registry no longer has lists nothing.
+ */
+async function listedManifests(repo: string, digest: string, client: RegistryClient, limit: RequestLimit, seen: Set<string>): Promise<string[] | undefined> {
+  const manifest = await fetchManifest(repo, digest, { client, limit });
+  if (!manifest || !Array.isArray(manifest.json.manifests)) return undefined;
+  const listed = manifest.json.manifests.map((m) => m.digest);
+  const nested = manifest.json.manifests.filter((m) => isIndexType(m.mediaType ?? '') && !seen.has(m.digest));
+  for (const m of nested) seen.add(m.digest);
+  const deeper = await allSettledOrThrow(nested.map((m) => listedManifests(repo, m.digest, client, limit, seen)));
+  return [...new Set([...listed, ...deeper.flatMap((d) => d ?? [])])];
 }
 
 /**

@@ -11,6 +11,7 @@ export interface ManifestSummary {
   /** undefined: not fetched yet (the policy did not need it); null: the image has no creation date. */
   created?: string | null;
   subject?: string;
+  /** Of an index: the manifests it lists and, for a nested index, what those list, at any depth. */
   children?: string[];
   blobs?: BlobRef[];
   size?: number;

@@ -101,8 +101,15 @@ export class ManifestDescriber {
     const manifests = json.manifests ?? [];
     const children = manifests.map((d) => d.digest);
     const summary: ManifestSummary = { kind: subject ? 'artifact' : 'index', mediaType, children, ...(subject ? { subject } : {}) };
-    if (!withCreated) return summary;
-    const described = await allSettledOrThrow(manifests.map((d) => sameRepo?.(d.digest) ?? this.child(repo, d.digest, limit)));
+    const describe = (d: NonNullable<ManifestJson['manifests']>[number]) => sameRepo?.(d.digest) ?? this.child(repo, d.digest, limit);
+    if (!withCreated) {
+      // Without dates only a nested index (an index listing an index) is read: its own children are needed too.
+      const nested = manifests.filter((d) => isIndexType(d.mediaType ?? ''));
+      if (nested.length) summary.children = withDescendants(children, await allSettledOrThrow(nested.map(describe)));
+      return summary;
+    }
+    const described = await allSettledOrThrow(manifests.map(describe));
+    summary.children = withDescendants(children, described);
     const known = described.filter((c, i) => c && !isAttestationChild(manifests[i])).map((c) => c!.created).filter((d): d is string => typeof d === 'string');
     summary.created = known.length ? known.reduce((a, b) => (a > b ? a : b)) : null;
     summary.blobs = dedupeBlobs(described.flatMap((c) => c?.blobs ?? []));
@@ -166,6 +173,16 @@ function schema1Summary(json: ManifestJson, mediaType: string): ManifestSummary 
   }
   const blobs = dedupeBlobs((json.fsLayers ?? []).flatMap((l) => (typeof l?.blobSum === 'string' ? [{ digest: l.blobSum }] : [])));
   return { kind: 'image', mediaType, created, blobs };
+}
+
+/**
+ * An index's children and, for a nested index, theirs at any depth: everything it needs, so that what a kept index
+ * needs is protected and what a deleted one lists goes with it, however deep.
+ */
+function withDescendants(children: string[], described: (ManifestSummary | undefined)[]): string[] {
+  const all = new Set(children);
+  for (const child of described) for (const digest of child?.children ?? []) all.add(digest);
+  return [...all];
 }
 
 /** An image's config and layers, each digest once. */

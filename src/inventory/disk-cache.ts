@@ -4,10 +4,13 @@ import { dirname, join } from 'node:path';
 import type { Logger } from '../util/log.js';
 import { isValidEntry, kindOf, MemoryCache, type ManifestSummary, type MetadataCache } from './cache.js';
 
-/** v3: dates read as RFC 3339 in UTC (v2 read a date without a zone in the local zone, and took other formats). */
-export const CACHE_FILE = 'metadata-v3.tsv';
+/**
+ * v4: an index's children include those of a nested index (v3 listed only its own). v3: dates read as RFC 3339 in
+ * UTC (v2 read a date without a zone in the local zone, and took other formats).
+ */
+export const CACHE_FILE = 'metadata-v4.tsv';
 /** What earlier versions wrote, replaced by CACHE_FILE: removed when the cache is next written. */
-export const SUPERSEDED_FILES = ['metadata-v1.json', 'metadata-v2.tsv'];
+export const SUPERSEDED_FILES = ['metadata-v1.json', 'metadata-v2.tsv', 'metadata-v3.tsv'];
 /** Entries kept at most (a few hundred bytes each); past this the file is compacted to the newest. */
 export const MAX_ENTRIES = 150_000;
 

@@ -193,6 +193,64 @@ describe('multi-arch deletion frees the platform manifests', () => {
     expect(await p.isPullable('multi', 'new')).toBe(true);
   });
 
+  /** An OCI index listing `children` (images or indexes), pushed with `tags`. */
+  const pushIndexOf = (repo: string, children: { digest: string; mediaType: string; size: number }[], tags: string[]) =>
+    p.pushManifest(repo, MT.ociIndex, Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MT.ociIndex, manifests: children.map((c) => ({ mediaType: c.mediaType, digest: c.digest, size: c.size })) })), tags);
+  const indexOf = async (repo: string, children: { digest: string; mediaType: string; size: number }[], tags: string[]) => {
+    const digest = await pushIndexOf(repo, children, tags);
+    const manifest = await p.send('GET', `/v2/${repo}/manifests/${digest}`, { headers: { accept: MT.ociIndex } });
+    return { digest, mediaType: MT.ociIndex, size: manifest.body.length };
+  };
+
+  test.each([
+    { order: 'created', args: [] as string[] },
+    { order: 'name (no dates read)', args: ['--order', 'name'] },
+  ])('a nested index (an index listing an index) keeps what it lists at every depth, and a deleted one takes all of it along; order $order', async ({ args }) => {
+    const m1 = await p.pushImage('nest', [], { kind: 'oci', created: day(1), seed: 'n1' });
+    const m2 = await p.pushImage('nest', [], { kind: 'oci', created: day(1), seed: 'n2', arch: 'arm64' });
+    const inner = await indexOf('nest', [m1, m2], []);
+    await indexOf('nest', [inner], ['a-keep-me']);
+    // An older index listing one of the same platform manifests directly: deleting it must not take that one.
+    await indexOf('nest', [m1], ['b-old']);
+    // A deleted nested index: its inner index and their platform manifests go, none left behind untagged.
+    const m3 = await p.pushImage('nest', [], { kind: 'oci', created: day(1), seed: 'n3' });
+    const doomedInner = await indexOf('nest', [m3], []);
+    await indexOf('nest', [doomedInner], ['c-old-nested']);
+    await p.pushImage('nest', ['z-newest'], { created: day(5), seed: 'n4' });
+
+    const r = await runCli(['-r', reg.url, '-n', 'nest', '-k', '1', '--exclude', 'a-keep-me', ...args, '-y']);
+    expect(r.code).toBe(0);
+    expect(await sorted('nest')).toEqual(['a-keep-me', 'z-newest']);
+    expect(await p.isPullable('nest', 'a-keep-me')).toBe(true);
+    for (const kept of [inner, m1, m2]) expect(await p.resolve('nest', kept.digest)).toBe(kept.digest);
+    for (const gone of [doomedInner, m3]) expect(await p.resolve('nest', gone.digest)).toBeNull();
+  });
+
+  test('a tagged image that a kept nested index lists through an untagged index stays, with the reason', async () => {
+    const tOld = await p.pushImage('nest', ['t-old'], { kind: 'oci', created: day(1), seed: 't1' });
+    const inner = await indexOf('nest', [tOld], []);
+    await indexOf('nest', [inner], ['keep-me']);
+    await p.pushImage('nest', ['t-new'], { created: day(5), seed: 't2' });
+    const r = await runCli(['-r', reg.url, '-n', 'nest', '-k', '1', '--exclude', 'keep-me', '-y']);
+    expect(r.code).toBe(0);
+    expect(await sorted('nest')).toEqual(['keep-me', 't-new', 't-old']);
+    expect(r.stdout).toMatch(/t-old .*referenced by kept index/);
+    expect(await p.isPullable('nest', 'keep-me')).toBe(true);
+  });
+
+  test('a saved plan: an image that a nested index tagged since the plan lists through an untagged index is kept at re-verification', async () => {
+    const old = await p.pushImage('renest', ['old'], { kind: 'oci', created: day(1), seed: 'r1' });
+    await p.pushImage('renest', ['new'], { created: day(5), seed: 'r2' });
+    const planFile = join(tmp, 'nested-since.json');
+    expect((await runCli(['-r', reg.url, '-n', 'renest', '-k', '1', '--dry-run', '--plan-out', planFile])).code).toBe(0);
+    const inner = await indexOf('renest', [old], []);
+    await indexOf('renest', [inner], ['bundle']);
+    const r = await runCli(['apply', planFile, '-y', '--output', 'json']);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout).repositories[0].keptOnReverify).toEqual([expect.objectContaining({ digest: old.digest, reason: expect.stringMatching(/bundle/) })]);
+    expect(await p.isPullable('renest', 'bundle')).toBe(true);
+  });
+
   test('an OCI referrers fallback tag (sha256-<hex>) is an artifact, not an image', async () => {
     const v1 = await p.pushImage('ref', ['v1'], { created: day(1), seed: 'q1' });
     const v2 = await p.pushImage('ref', ['v2'], { created: day(2), seed: 'q2' });
