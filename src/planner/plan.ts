@@ -30,6 +30,13 @@ export function planRepository(inventory: RepoInventory, policy: Policy, now: Da
     else candidates.push(image);
   }
 
+  // A tag that matches --exclude is never deleted: an artifact's own tag (an SBOM tagged on its own) protects it
+  // too, where it would otherwise go with its image.
+  for (const artifact of inventory.images.filter(isArtifact)) {
+    const excluded = exclusion(artifact, policy);
+    if (excluded) decide(decisions, artifact, 'keep', excluded);
+  }
+
   candidates.sort(newestFirst(policy.order));
   const window = dateWindow(policy, now);
   // One string per reason, not one per image: a plan of 100,000 images is held until it is applied.
@@ -191,11 +198,16 @@ function planListedManifests(manifests: Image[], decisions: Map<string, PlannedI
   return [...planned.values()];
 }
 
+/** Why a manifest is protected by --exclude, if it is: one of its tags matches. */
+function exclusion(image: Image, policy: Policy): string | undefined {
+  const tag = policy.exclude && image.tags.find((t) => policy.exclude!.test(t));
+  if (!tag) return undefined;
+  return image.tags.length > 1 ? `shares its digest with tag "${tag}", which matches --exclude ${policy.exclude}` : `matches --exclude ${policy.exclude}`;
+}
+
 function protection(image: Image, policy: Policy): string | undefined {
-  if (policy.exclude) {
-    const tag = image.tags.find((t) => policy.exclude!.test(t));
-    if (tag) return image.tags.length > 1 ? `shares its digest with tag "${tag}", which matches --exclude ${policy.exclude}` : `matches --exclude ${policy.exclude}`;
-  }
+  const excluded = exclusion(image, policy);
+  if (excluded) return excluded;
   if (policy.include) {
     const tag = image.tags.find((t) => !policy.include!.test(t));
     if (tag) return `tag "${tag}" does not match --include ${policy.include}`;

@@ -154,6 +154,20 @@ describe('rules on one repository', () => {
     expect(warm.seen.filter((e) => e.uri.includes('/blobs/'))).toHaveLength(0);
   });
 
+  test("an artifact's own tag that matches --exclude protects it, though its image is deleted; another artifact of that image goes with it", async () => {
+    const old = await p.pushImage('sbom', ['1.0'], { created: day(1), seed: 's1' });
+    await p.pushImage('sbom', ['2.0'], { created: day(2), seed: 's2' });
+    const kept = await p.pushArtifact('sbom', old.digest, ['sbom-keep'], { seed: 'sb1' });
+    const other = await p.pushArtifact('sbom', old.digest, ['sbom-other'], { seed: 'sb2' });
+    const r = await runCli(['-r', reg.url, '-n', 'sbom', '-k', '1', '--exclude', 'sbom-keep', '-y']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/sbom-keep .*matches --exclude/);
+    expect(await sorted('sbom')).toEqual(['2.0', 'sbom-keep']);
+    expect(await p.resolve('sbom', kept.digest)).toBe(kept.digest);
+    expect(await p.resolve('sbom', other.digest)).toBeNull();
+    expect(await p.resolve('sbom', old.digest)).toBeNull();
+  });
+
   test('cosign signatures go with their image and stay with a kept one; orphans are reported', async () => {
     const old = await p.pushImage('signed', ['1.0'], { created: day(1), seed: 'c1' });
     const cur = await p.pushImage('signed', ['2.0'], { created: day(2), seed: 'c2' });
