@@ -46,13 +46,15 @@ export function parseReposFile(text: string, file: string, defaults: RuleInput =
     const input: RuleInput = { ...defaults };
     const given = new Set<string>();
     for (const option of options) {
-      if (option === 'ignore-ref-tags') {
+      const eq = option.indexOf('=');
+      const key = eq > 0 ? option.slice(0, eq) : option;
+      if (key === 'ignore-ref-tags') {
+        if (eq >= 0) throw new ConfigError(file, line, `ignore-ref-tags takes no value: write the bare word ignore-ref-tags`);
+        if (given.has(key)) throw new ConfigError(file, line, 'ignore-ref-tags is given twice: give it once');
+        given.add(key);
         input.ignoreRefTags = true;
         continue;
       }
-      const eq = option.indexOf('=');
-      const key = eq > 0 ? option.slice(0, eq) : option;
-      if (key === 'ignore-ref-tags') throw new ConfigError(file, line, `ignore-ref-tags takes no value: write the bare word ignore-ref-tags`);
       if (eq < 0 && !(key in KEYS)) throw new ConfigError(file, line, `unexpected word "${option}": rules are ${RULES}`);
       if (!(key in KEYS)) throw new ConfigError(file, line, `unknown key "${key}": use ${RULES}`);
       if (eq < 0 || eq === option.length - 1) throw new ConfigError(file, line, `${key}: missing value (write ${key}=VALUE)`);

@@ -150,6 +150,7 @@ describe('parseReposFile: every error names the file, the line and the key', () 
     { name: 'missing keep', line: 'web', key: '"web"', detail: 'no number of images to keep' },
     { name: 'unknown key', line: 'web 1 colour=red', key: 'unknown key "colour"', detail: 'ignore-ref-tags' },
     { name: 'ignore-ref-tags is a bare word, not a key', line: 'web 1 ignore-ref-tags=yes', key: 'ignore-ref-tags takes no value', detail: 'write the bare word ignore-ref-tags' },
+    { name: 'ignore-ref-tags given twice', line: 'web 1 ignore-ref-tags exclude=x ignore-ref-tags', key: 'ignore-ref-tags is given twice', detail: 'give it once' },
     { name: 'a bare word that is not an option', line: 'web 1 fast', key: 'unexpected word "fast"', detail: 'key=value' },
     { name: 'a second number', line: 'web 1 2', key: 'unexpected word "2"', detail: 'the bare word ignore-ref-tags' },
     { name: 'an empty date window', line: 'web 1 after=2024-06-01 before=2024-05-01', key: 'after:', detail: 'the date window is empty' },
