@@ -31,11 +31,13 @@ export function withoutUnknownValues(message: string, args: string[]): string {
   if (message.startsWith('Invalid values:')) return message.replace(/, Given: .*, Choices: /g, ', Choices: ');
   const m = /^(Unknown arguments?): (.*)$/s.exec(message);
   if (!m) return message;
-  const named = (word: string) => args.some((a) => a === `-${word}` || a === `--${word}` || a.startsWith(`--${word}=`)) || (word === args[0] && !word.startsWith('-'));
+  const given = (option: string) => args.some((a) => a === option || a.startsWith(`${option}=`));
+  // As typed: yargs names an unknown --no-cache "cache".
+  const asTyped = (word: string) => (given(`-${word}`) || given(`--${word}`) || (word === args[0] && !word.startsWith('-')) ? word : given(`--no-${word}`) ? `no-${word}` : undefined);
   const kebab = (word: string) => word.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
   // yargs names an unknown --some-option twice, the second time as someOption.
   const words = m[2].split(', ').filter((word, _, all) => !(/[A-Z]/.test(word) && all.includes(kebab(word))));
-  const shown = words.filter(named);
+  const shown = words.map(asTyped).filter((word): word is string => word !== undefined);
   const hidden = words.length - shown.length;
   const parts = shown.length ? [`unknown ${shown.length === 1 ? 'argument' : 'arguments'}: ${shown.join(', ')}`] : [];
   if (hidden) parts.push(`${hidden} unexpected ${hidden === 1 ? 'word' : 'words'} (not shown, as a word may be a password; the password goes after -pw/--basicauth-pw)`);

@@ -10,6 +10,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type net from 'node:net';
 import { join } from 'node:path';
+import { tmpdir } from 'node:os';
 import { runBuiltCli, runCli, type CliResult } from '../helpers/cli.js';
 import { ImagePusher } from '../helpers/images.js';
 import { startRegistry, stopAllRegistries, type TestRegistry } from '../helpers/registry.js';
@@ -210,6 +211,13 @@ describe('passwords on the command line that yargs would have split or echoed', 
       expect(r.stderr).toMatch(said);
       expectNoSecrets(r, [PASSWORD]);
     }
+  });
+
+  test('an unknown --no-option is named as it was typed, and a password beside it is still not shown', async () => {
+    const r = await runBuiltCli(['apply', join(tmpdir(), 'no-such-plan.json'), '--no-cache', '-p', DASHED.slice(1)]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/unknown argument: no-cache; 1 unexpected word \(not shown/);
+    expectNoSecrets(r, [DASHED.slice(1)]);
   });
 
   test('nor are the letters of an unknown -xyz group, while unknown options are still named', async () => {
