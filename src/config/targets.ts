@@ -35,14 +35,18 @@ export function checkRepositoryPattern(pattern: string): string | undefined {
 
 /**
  * A test for repository names. `*` stays within one path segment, `**` crosses slashes. A trailing `/**` means what
- * is under a path, as in .gitignore: picomatch alone would let `team/**` select the repository `team` too.
+ * is under a path, as in .gitignore: a name one of whose parent paths the rest of the pattern matches
+ * (`team/**`: `team/api`, `team/a/b`, not `team` itself, which picomatch alone would select; `**` + `/**`: every
+ * name with a slash).
  */
 function repositoryMatcher(pattern: string): (name: string) => boolean {
   if (!isGlob(pattern)) return (name) => name === pattern;
-  const matches = picomatch(pattern, { dot: true });
-  if (!pattern.endsWith('/**')) return matches;
-  const isBase = repositoryMatcher(pattern.slice(0, -3));
-  return (name) => matches(name) && !isBase(name);
+  if (!pattern.endsWith('/**')) return picomatch(pattern, { dot: true });
+  const isParent = repositoryMatcher(pattern.slice(0, -3));
+  return (name) => {
+    for (let slash = name.indexOf('/'); slash > 0; slash = name.indexOf('/', slash + 1)) if (isParent(name.slice(0, slash))) return true;
+    return false;
+  };
 }
 
 /** Picks, for each repository of the catalog, the first target that matches it. */

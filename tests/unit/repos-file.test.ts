@@ -226,6 +226,12 @@ describe('matchTargets', () => {
       expected: { 'team/a': 'repos.conf:1', 'team/a/b/c': 'repos.conf:1', 'qa/x': 'repos.conf:2' },
     },
     {
+      name: 'a trailing /** after a glob: what is under any path the glob matches (**/**: every name with a slash)',
+      text: 'team/*/** 1\n**/** 2\n',
+      repos: ['team/a/b', 'team/a', 'team', 'x/y', 'solo', 'a/b/c'],
+      expected: { 'team/a/b': 'repos.conf:1', 'team/a': 'repos.conf:2', 'x/y': 'repos.conf:2', 'a/b/c': 'repos.conf:2' },
+    },
+    {
       name: '** inside a path may stand for no segment at all',
       text: 'team/**/web 1\n',
       repos: ['team/web', 'team/x/web', 'team/x/y/web', 'team/webx'],
