@@ -34,7 +34,10 @@ export function parseReference(text: string, registryHost: string, where: { line
   if (at >= 0) {
     const digest = rest.slice(at + 1);
     if (!DIGEST.test(digest)) throw invalid('has an invalid digest: write sha256: and 64 lowercase hex digits (or sha384:, sha512:)');
-    return checkRepo({ text, repo: rest.slice(0, at).replace(/:[^/]*$/, ''), digest }, invalid);
+    const repo = rest.slice(0, at);
+    // docker reads repo:tag@digest as the digest alone: the tag would be ignored, and every tag of that image deleted.
+    if (repo.lastIndexOf(':') > repo.lastIndexOf('/')) throw invalid('names both a tag and a digest: write repo:tag to remove that tag, or repo@sha256:… to delete the image with every tag it has');
+    return checkRepo({ text, repo, digest }, invalid);
   }
   const colon = rest.lastIndexOf(':');
   if (colon <= rest.lastIndexOf('/') || colon < 0) throw invalid('names no tag: write repo:tag or repo@sha256:…');

@@ -306,6 +306,11 @@ describe('delete by reference', () => {
       expect(bad.code).toBe(2);
       expect(bad.stderr).toMatch(/reference 1 has an invalid digest: write sha256: and 64 lowercase hex digits/);
     }
+    // docker would read the digest alone and ignore the tag: every tag of that image would go.
+    const both = await runCli(['delete', '-r', reg.url, `app:zzz@${shared.digest}`, '-y']);
+    expect(both.code).toBe(2);
+    expect(both.stderr).toMatch(/reference 1 names both a tag and a digest: write repo:tag to remove that tag, or repo@sha256:… to delete the image with every tag it has/);
+    expect(await p.resolve('app', 'latest')).toBe(shared.digest);
   });
 
   test('asked on a terminal: what will happen is shown before the question; answered no, nothing changes', async () => {
