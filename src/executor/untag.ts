@@ -32,8 +32,23 @@ export async function untag(client: RegistryClient, repo: string, tag: string, e
   try {
     await client.deleteManifest(repo, digest);
   } catch (error) {
-    await client.putManifest(repo, tag, original.raw, original.mediaType);
+    try {
+      await client.putManifest(repo, tag, original.raw, original.mediaType);
+    } catch (restoring) {
+      throw stranded(repo, tag, digest, original.digest, error, restoring);
+    }
     throw error;
   }
   return 'untagged';
+}
+
+/** Both the throwaway's DELETE and the tag's way back failed: where the tag is now, and how to put it back. */
+function stranded(repo: string, tag: string, throwaway: string, original: string, deleting: unknown, restoring: unknown): RegistryError {
+  const reason = (error: unknown) => (error instanceof RegistryError ? error.reason : (error as Error).message);
+  const kind = restoring instanceof RegistryError ? restoring.kind : 'protocol';
+  return new RegistryError(
+    kind,
+    `${repo}:${tag} now points at cleanreg's empty throwaway manifest ${throwaway}: deleting it failed (${reason(deleting)}), and so did putting the tag back on ${original} (${reason(restoring)})`,
+    `put the tag back (crane tag ${repo}@${original} ${tag}, or docker pull, tag and push), then delete ${repo}@${throwaway}`,
+  );
 }

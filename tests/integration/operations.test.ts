@@ -140,6 +140,30 @@ describe('delete by reference', () => {
     }
   });
 
+  test('an untag whose throwaway cannot be deleted nor the tag put back says where the tag is now and how to restore it', async () => {
+    const shared = await p.pushImage('app', ['1.0', 'stable'], { created: day(1), seed: 'd8' });
+    const front = await startFront(reg.url);
+    let puts = 0;
+    front.fault = (method, path) => {
+      if (method === 'DELETE' && path.includes('/manifests/sha256:')) return 500;
+      if (method === 'PUT' && path === '/v2/app/manifests/stable' && ++puts === 2) return 500;
+      return undefined;
+    };
+    try {
+      const r = await runCli(['delete', '-r', front.url, 'app:stable', '-y', '--retries', '0', '--output', 'json']);
+      expect(r.code).toBe(1);
+      const throwaway = await p.resolve('app', 'stable');
+      expect(throwaway).not.toBe(shared.digest);
+      const row = JSON.parse(r.stdout).references[0];
+      expect(row).toMatchObject({ reference: 'app:stable', status: 'failed' });
+      expect(row.detail).toContain(`app:stable now points at cleanreg's empty throwaway manifest ${throwaway}: deleting it failed`);
+      expect(row.detail).toContain(`and so did putting the tag back on ${shared.digest}`);
+      expect(r.stderr).toContain(`crane tag app@${shared.digest} stable`);
+    } finally {
+      await front.stop();
+    }
+  });
+
   test('all tags of a digest named: the manifest is deleted; host prefix accepted', async () => {
     const img = await p.pushImage('app', ['a', 'b'], { created: day(1), seed: 'd2' });
     const host = new URL(reg.url).host;
