@@ -71,11 +71,19 @@ function matchesHost(key: string, host: string): boolean {
 
 async function dockerCredentials(registry: URL, env: NodeJS.ProcessEnv, logger: Logger): Promise<Credentials | undefined> {
   const path = dockerConfigPath(env);
-  let config: DockerConfig;
+  let text: string;
   try {
-    config = JSON.parse(readFileSync(path, 'utf8')) as DockerConfig;
+    text = readFileSync(path, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') logger.warn(`ignoring ${path}: ${(error as Error).message}`);
+    return undefined;
+  }
+  let config: DockerConfig;
+  try {
+    config = JSON.parse(text) as DockerConfig;
+  } catch {
+    // JSON.parse's message quotes the text around the fault: in this file, a password.
+    logger.warn(`ignoring ${path}: it is not valid JSON`);
     return undefined;
   }
   const host = registry.host;

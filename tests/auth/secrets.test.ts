@@ -85,6 +85,16 @@ describe('basic auth on a TLS registry', () => {
     expectNoSecrets(r, secrets);
   });
 
+  test('a docker config.json that is not valid JSON is ignored without quoting it (the fault may sit in a password)', async () => {
+    for (const entry of [`"password":${PASSWORD}`, `"auth":${Buffer.from(`${USER}:${PASSWORD}`).toString('base64')}`]) {
+      const dir = tmp.make();
+      writeFileSync(join(dir, 'config.json'), `{"auths":{"${new URL(reg.url).host}":{"username":"${USER}",${entry}}}}`);
+      const r = await runBuiltCli([...base(), '--dry-run', '-vvv'], { env: { DOCKER_CONFIG: dir } });
+      expect(r.stderr).toContain(`ignoring ${join(dir, 'config.json')}: it is not valid JSON`);
+      expectNoSecrets(r, [...passwordForms(USER, PASSWORD), PASSWORD.slice(0, 6), Buffer.from(`${USER}:${PASSWORD}`).toString('base64').slice(0, 8)]);
+    }
+  });
+
   test('a wrong password', async () => {
     const wrong = 'Wr0ng-Secret-' + randomBytes(4).toString('hex');
     const r = await runBuiltCli([...base(), '-y', '-u', USER, '-pw', wrong]);
