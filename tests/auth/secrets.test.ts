@@ -89,7 +89,7 @@ describe('basic auth on a TLS registry', () => {
     for (const entry of [`"password":${PASSWORD}`, `"auth":${Buffer.from(`${USER}:${PASSWORD}`).toString('base64')}`]) {
       const dir = tmp.make();
       writeFileSync(join(dir, 'config.json'), `{"auths":{"${new URL(reg.url).host}":{"username":"${USER}",${entry}}}}`);
-      const r = await runBuiltCli([...base(), '--dry-run', '-vvv'], { env: { DOCKER_CONFIG: dir } });
+      const r = await runBuiltCli([...base(), '--dry-run'], { env: { DOCKER_CONFIG: dir } });
       expect(r.stderr).toContain(`ignoring ${join(dir, 'config.json')}: it is not valid JSON`);
       expectNoSecrets(r, [...passwordForms(USER, PASSWORD), PASSWORD.slice(0, 6), Buffer.from(`${USER}:${PASSWORD}`).toString('base64').slice(0, 8)]);
     }
