@@ -142,7 +142,7 @@ export class Authenticator {
       }
       if (!refused) {
         // A broken token service (5xx, dropped connection, TLS) is named as such.
-        throw mapRequestError(error, { method: identity ? 'POST' : 'GET', url: new URL(bearer.realm), what: `get a token from the token service ${new URL(bearer.realm).origin}`, scope: requested, hasCredentials: this.hasCredentials, credentialSource: this.credentials.source });
+        throw mapRequestError(error, { method: identity ? 'POST' : 'GET', url: new URL(bearer.realm), what: `get a token from the token service ${new URL(bearer.realm).origin}`, scope: requested, hasCredentials: this.hasCredentials, credentialSource: this.credentials.source, tokenService: true });
       }
       const { who, hint } = this.refusal(status);
       throw new RegistryError(

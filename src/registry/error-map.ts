@@ -16,7 +16,11 @@ export interface RequestContext {
   identityToken?: boolean;
   /** The proxy the request went through, if any. */
   proxy?: string;
+  /** The request went to the token service the registry named (its challenge's realm), not to the registry. */
+  tokenService?: boolean;
 }
+
+const TOKEN_SERVICE_HINT = "the registry sends clients to this token service (the realm of its WWW-Authenticate header): check that it runs and that this machine can reach it";
 
 const TLS_CODES = new Set([
   'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
@@ -106,9 +110,11 @@ function describeFailure(error: unknown, ctx: RequestContext): RegistryError {
       return new RegistryError('tls', `${ctx.what}: TLS handshake with ${origin} failed`, 'does the registry speak plain HTTP? then use an http:// URL');
     }
     if (code === 'ECONNREFUSED') {
+      if (ctx.tokenService) return new RegistryError('connection', `${ctx.what}: could not connect (connection refused)`, TOKEN_SERVICE_HINT);
       return new RegistryError('connection', `could not connect to ${origin} (connection refused)`, 'check the -r/--registry URL (scheme, host and port) and that the registry is running');
     }
     if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
+      if (ctx.tokenService) return new RegistryError('connection', `${ctx.what}: host ${ctx.url.hostname} not found (${code})`, TOKEN_SERVICE_HINT);
       return new RegistryError('connection', `host ${ctx.url.hostname} not found (${code})`, 'check the host name in -r/--registry');
     }
     if (code === 'ECONNRESET' || code === 'EPIPE') {

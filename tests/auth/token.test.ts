@@ -4,6 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { chmodSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import { join } from 'node:path';
 import { runBuiltCli, runCli } from '../helpers/cli.js';
 import { ImagePusher } from '../helpers/images.js';
@@ -304,6 +305,27 @@ describe('tokens the registry refuses, and a broken token service', () => {
     expect(r.stderr).toMatch(/^error: .*token/m);
     expect(r.stderr).toContain(new URL(front.realm).origin);
     expect(r.code).toBe(1);
+  });
+});
+
+describe('a token service that cannot be reached', () => {
+  test('is named, with a hint about the token service, not about -r: exit 1, nothing deleted', async () => {
+    const closed = net.createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const port = (closed.address() as net.AddressInfo).port;
+    await new Promise((resolve) => closed.close(resolve));
+    const s = await tokenRegistry({}, async () => `http://127.0.0.1:${port}/token`);
+    try {
+      await seed(s.p, 'gone/app');
+      const r = await runCli(['-r', s.reg.url, '-n', 'gone/app', '-k', '1', '-y', '--no-cache', '--retries', '0', ...auth]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(`error: get a token from the token service http://127.0.0.1:${port}: could not connect (connection refused)`);
+      expect(r.stderr).toContain('hint: the registry sends clients to this token service (the realm of its WWW-Authenticate header)');
+      expect(r.stderr).not.toContain('-r/--registry');
+      expect((await s.p.tags('gone/app'))?.sort()).toEqual(['new', 'old']);
+    } finally {
+      await s.stop();
+    }
   });
 });
 
