@@ -49,6 +49,8 @@ export interface ApplyContext {
   limit: RequestLimit;
   logger: Logger;
   beforeReverify?: BeforeReverify;
+  /** The hints of failed DELETEs said so far in this run: each is said once (a pull-only user fails them all). */
+  hinted?: Set<string>;
 }
 
 /**
@@ -117,6 +119,11 @@ export async function applyRepoPlan(plan: RepoPlan, ctx: ApplyContext, halt: Hal
       // Redacted here too: outcomes are printed on stdout.
       const message = redact(error instanceof CleanregError ? error.message : String(error));
       ctx.logger.error(message);
+      const hint = error instanceof CleanregError ? error.hint : undefined;
+      if (hint && !ctx.hinted?.has(hint)) {
+        ctx.hinted?.add(hint);
+        ctx.logger.info(`hint: ${hint}`);
+      }
       return outcome('failed', message);
     }
   };
@@ -175,10 +182,11 @@ export function notAttemptedAll(plan: RepoPlan, why: string): RepoOutcome {
  */
 export async function applyPlans(plans: RepoPlan[], ctx: ApplyContext & { concurrency: number }, beforeEach?: (plan: RepoPlan, halt: Halt) => Promise<void>, halt: Halt = {}): Promise<{ outcomes: RepoOutcome[]; halt: Halt }> {
   const outcomes: RepoOutcome[] = [];
+  const run = { ...ctx, hinted: new Set<string>() };
   const applyOne = async (plan: RepoPlan) => {
     await beforeEach?.(plan, halt);
     try {
-      outcomes.push(await applyRepoPlan(plan, ctx, halt));
+      outcomes.push(await applyRepoPlan(plan, run, halt));
     } catch (error) {
       if (!(error instanceof CleanregError)) throw error;
       // Re-verification failed: nothing is deleted in this repository.

@@ -105,6 +105,11 @@ export class Authenticator {
     return false;
   }
 
+  /** The scope tokens are asked for on behalf of `scope`: the `*` form where the token service refused `delete`. */
+  scopeAsked(scope: string | undefined): string | undefined {
+    return (scope !== undefined && this.scopeFallback.get(scope)) || scope;
+  }
+
   private basic(): string {
     return Buffer.from(`${this.credentials.username}:${this.credentials.password}`).toString('base64');
   }

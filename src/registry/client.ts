@@ -135,7 +135,7 @@ export class RegistryClient {
   }
 
   private context(op: Operation): RequestContext {
-    return { method: op.method, url: op.url, what: op.what, repo: op.repo, scope: op.scope, hasCredentials: this.auth.hasCredentials, credentialSource: this.auth.credentialSource, identityToken: this.auth.usesIdentityToken, proxy: this.proxy };
+    return { method: op.method, url: op.url, what: op.what, repo: op.repo, scope: this.auth.scopeAsked(op.scope), hasCredentials: this.auth.hasCredentials, credentialSource: this.auth.credentialSource, identityToken: this.auth.usesIdentityToken, proxy: this.proxy };
   }
 
   /** GET /v2/: reachability, TLS and credentials are checked before anything else. */

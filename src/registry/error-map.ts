@@ -1,5 +1,6 @@
 import { CleanregError, RegistryError } from '../errors.js';
 import { displayUrl } from '../util/redact.js';
+import { parseChallenge } from './challenge.js';
 import { HttpRequestError, HttpStatusError } from './transport.js';
 
 export interface RequestContext {
@@ -69,13 +70,36 @@ export function mapRequestError(error: unknown, ctx: RequestContext): CleanregEr
   return mapped;
 }
 
+/**
+ * A 401 whose Bearer challenge says why (RFC 6750): the token service accepted the credentials, so checking them
+ * is not what to do. `insufficient_scope`: the token lacks the access (a user that may pull but not delete);
+ * `invalid_token`: the registry does not accept what its token service signed.
+ */
+function refusedToken(error: HttpStatusError, ctx: RequestContext): RegistryError | undefined {
+  // Without credentials, the anonymous token lacks the access: asking for credentials says what to do.
+  if (error.response.statusCode !== 401 || !(ctx.hasCredentials || ctx.identityToken)) return undefined;
+  const why = parseChallenge(error.response.headers['www-authenticate'])?.params.error;
+  const scope = ctx.scope ? ` for scope "${ctx.scope}"` : '';
+  if (why === 'insufficient_scope') {
+    return new RegistryError('forbidden', `${ctx.what}: the token service's token does not allow this (401 insufficient_scope${scope})`, `${permissionHint(ctx.method)} (the token service grants what the user may do)`, 401);
+  }
+  if (why === 'invalid_token') {
+    return new RegistryError('unauthorized', `${ctx.what}: the registry refused the token service's token (401 invalid_token${scope})`, "check that the registry trusts the token service (auth.token issuer, service and rootcertbundle) and that both machines' clocks agree", 401);
+  }
+  return undefined;
+}
+
+function permissionHint(method: string): string {
+  return method === 'DELETE' ? 'the user needs delete permission on this repository' : 'the user needs pull permission on this repository';
+}
+
 function describeFailure(error: unknown, ctx: RequestContext): RegistryError {
   const origin = ctx.url.origin;
   if (error instanceof HttpStatusError && error.response.statusCode === 407 && ctx.proxy) {
     // Plain http goes to the proxy as an ordinary request, so its refusal is an HTTP answer, not a failed tunnel.
     return new RegistryError('connection', `${ctx.what}: the proxy ${displayUrl(ctx.proxy).replace(/\/$/, '')} wants credentials (HTTP 407)`, PROXY_CREDENTIALS_HINT, 407);
   }
-  if (error instanceof HttpStatusError) return mapStatus(error.response.statusCode, registryErrorCode(error.response.body), ctx);
+  if (error instanceof HttpStatusError) return refusedToken(error, ctx) ?? mapStatus(error.response.statusCode, registryErrorCode(error.response.body), ctx);
   if (error instanceof HttpRequestError && error.timedOut) {
     return new RegistryError('timeout', `${ctx.what}: no answer from ${origin} in time`, 'check the network, or raise --timeout');
   }
@@ -144,7 +168,7 @@ export function mapStatus(status: number, code: string | undefined, ctx: Request
       return new RegistryError(
         'forbidden',
         `${ctx.what}: access denied (403${detail})${ctx.scope ? ` for scope "${ctx.scope}"` : ''}`,
-        ctx.method === 'DELETE' ? 'the user needs delete permission on this repository' : 'the user needs pull permission on this repository',
+        permissionHint(ctx.method),
         status,
       );
     case 404:

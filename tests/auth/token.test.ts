@@ -276,12 +276,13 @@ describe('tokens the registry refuses, and a broken token service', () => {
     expect((counts['repository:renew/app:pull,delete'] ?? 0) + (counts['repository:renew/app:*'] ?? 0)).toBe(2);
   });
 
-  test('a registry that refuses every token: exit 1 with a credentials error, no endless token loop', async () => {
+  test('a registry that refuses every token: exit 1, the token named as refused (not the password), no endless token loop', async () => {
     await seed(s.p, 'renew/never');
     reset('always-expired');
     const r = await runCli(['-r', s.reg.url, '-n', 'renew/never', '-k', '1', '-y', '--no-cache', ...auth]);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/rejected the credentials \(401/);
+    expect(r.stderr).toMatch(/the registry refused the token service's token \(401 invalid_token/);
+    expect(r.stderr).toMatch(/hint: check that the registry trusts the token service .* clocks agree/);
     expect(r.stderr).toMatch(/repository:renew\/never:pull/);
     expect(front.requests.length).toBeLessThanOrEqual(4);
     expect((await s.p.tags('renew/never'))?.sort()).toEqual(['new', 'old']);
@@ -305,6 +306,27 @@ describe('tokens the registry refuses, and a broken token service', () => {
     expect(r.stderr).toMatch(/^error: .*token/m);
     expect(r.stderr).toContain(new URL(front.realm).origin);
     expect(r.code).toBe(1);
+  });
+});
+
+describe('a user the token service lets pull but not delete', () => {
+  const READER = 'reader';
+  const READER_PASSWORD = 'Reader-Pa55-only';
+  let s: Setup;
+  beforeAll(async () => {
+    s = await tokenRegistry({ users: { [USER]: PASSWORD, [READER]: READER_PASSWORD }, grant: (user, scope) => (user === READER ? scope.actions.filter((a) => a === 'pull') : scope.actions) });
+  });
+  afterAll(() => s.stop());
+
+  test('each refused DELETE says the token does not allow it, and the permission hint comes once: not "check the password"', async () => {
+    await seed(s.p, 'ro/app');
+    await s.p.pushImage('ro/app', ['older'], { created: day(0), seed: 'ro/app/older' });
+    const r = await runCli(['-r', s.reg.url, '-n', 'ro/app', '-k', '1', '-y', '--no-cache', '-u', READER, '-pw', READER_PASSWORD]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/the token service's token does not allow this \(401 insufficient_scope for scope "repository:ro\/app:/);
+    expect(r.stderr.match(/^hint: the user needs delete permission on this repository \(the token service grants what the user may do\)$/gm)).toHaveLength(1);
+    expect(r.stderr).not.toMatch(/check the user name and password/);
+    expect((await s.p.tags('ro/app'))?.sort()).toEqual(['new', 'old', 'older']);
   });
 });
 
