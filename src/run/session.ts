@@ -71,7 +71,29 @@ export function checkConnectionArgs(args: ConnectionArgs, env: NodeJS.ProcessEnv
   if (args.timeout * 1000 > MAX_TIMER_MS) throw new UsageError(`--timeout must be at most ${Math.floor(MAX_TIMER_MS / 1000)} seconds (about 24 days), not ${args.timeout}`);
   if (!Number.isInteger(args.retries) || args.retries < 0) throw new UsageError(`--retries must be a whole number, 0 or more, not ${args.retries}`);
   if (!!args.cert !== !!args.key) throw new UsageError('--cert and --key go together');
+  if (args.proxy) checkProxySettings(env);
   return parseRegistryUrl(registry);
+}
+
+/** The proxy variables -p/--proxy will use, checked before any request. Their values are not shown: a proxy URL may carry a password. */
+function checkProxySettings(env: NodeJS.ProcessEnv): void {
+  for (const name of ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy']) {
+    const value = env[name];
+    if (!value) continue;
+    // As proxyFor reads it: without a scheme, an http:// proxy.
+    const text = /^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? value : `http://${value}`;
+    let url: URL;
+    try {
+      url = new URL(text);
+      decodeURIComponent(url.username);
+      decodeURIComponent(url.password);
+    } catch {
+      throw new UsageError(`${name} is not a valid proxy URL (its value is not shown: it may hold a password)`, 'write it as http://host:port, with any credentials as user:password@ right after http:// (percent-encoded)');
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      throw new UsageError(`${name}: cleanreg goes through HTTP proxies (http:// or https://), not ${url.protocol}//`, 'point it at an HTTP proxy, or run without -p/--proxy');
+    }
+  }
 }
 
 export async function openSession(args: ConnectionArgs, io: Io, logger: Logger): Promise<Session> {

@@ -183,6 +183,22 @@ describe('with -p', () => {
   });
 });
 
+describe('with -p, proxy settings that cannot work: exit 2 before any request, the value not shown', () => {
+  test.each([
+    { name: 'HTTP_PROXY', value: `http://${PROXY_USER}:${PROXY_PASSWORD}@proxy.example.com:99999`, said: 'HTTP_PROXY is not a valid proxy URL (its value is not shown: it may hold a password)' },
+    { name: 'https_proxy', value: `http://${PROXY_USER}:${PROXY_PASSWORD}%zz@proxy.example.com:3128`, said: 'https_proxy is not a valid proxy URL' },
+    { name: 'HTTP_PROXY', value: 'socks5://127.0.0.1:1080', said: 'HTTP_PROXY: cleanreg goes through HTTP proxies (http:// or https://), not socks5://' },
+  ])('$name=$value', async ({ name, value, said }) => {
+    const r = await runCli(['-p', ...plainArgs()], { env: { [name]: value } });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(said);
+    expect(r.stderr + r.stdout).not.toContain(PROXY_PASSWORD);
+    await plain.syncLog();
+    expect(plain.accessEntries().filter((e) => !e.uri.includes('syncLog'))).toHaveLength(0);
+    expect(await pPlain.tags('px/app')).toEqual(expect.arrayContaining(['new', 'old']));
+  });
+});
+
 describe('without -p', () => {
   test('HTTP_PROXY and HTTPS_PROXY are ignored', async () => {
     const env = { HTTP_PROXY: proxy.url, HTTPS_PROXY: proxy.url, http_proxy: proxy.url, https_proxy: proxy.url };
