@@ -89,6 +89,17 @@ function refusedToken(error: HttpStatusError, ctx: RequestContext): RegistryErro
   return undefined;
 }
 
+/**
+ * Plain http goes to a proxy as an ordinary request, so a proxy's refusal (Squid's Access Denied, a 502 for a host
+ * it cannot reach) comes back as an HTTP answer. One without the registry's JSON error is most likely the proxy's.
+ */
+function proxyRefusal(error: HttpStatusError, ctx: RequestContext): RegistryError | undefined {
+  const status = error.response.statusCode;
+  if (!ctx.proxy || ctx.url.protocol !== 'http:' || ![403, 502, 503, 504].includes(status) || registryErrorCode(error.response.body)) return undefined;
+  const proxy = displayUrl(ctx.proxy).replace(/\/$/, '');
+  return new RegistryError(status === 403 ? 'forbidden' : 'server', `${ctx.what}: HTTP ${status} through the proxy ${proxy}, without a registry error in the answer: most likely the proxy's`, 'check what the proxy allows for this registry, or NO_PROXY for it, or run without -p/--proxy', status);
+}
+
 function permissionHint(method: string): string {
   return method === 'DELETE' ? 'the user needs delete permission on this repository' : 'the user needs pull permission on this repository';
 }
@@ -99,7 +110,7 @@ function describeFailure(error: unknown, ctx: RequestContext): RegistryError {
     // Plain http goes to the proxy as an ordinary request, so its refusal is an HTTP answer, not a failed tunnel.
     return new RegistryError('connection', `${ctx.what}: the proxy ${displayUrl(ctx.proxy).replace(/\/$/, '')} wants credentials (HTTP 407)`, PROXY_CREDENTIALS_HINT, 407);
   }
-  if (error instanceof HttpStatusError) return refusedToken(error, ctx) ?? mapStatus(error.response.statusCode, registryErrorCode(error.response.body), ctx);
+  if (error instanceof HttpStatusError) return refusedToken(error, ctx) ?? proxyRefusal(error, ctx) ?? mapStatus(error.response.statusCode, registryErrorCode(error.response.body), ctx);
   if (error instanceof HttpRequestError && error.timedOut) {
     return new RegistryError('timeout', `${ctx.what}: no answer from ${origin} in time`, 'check the network, or raise --timeout');
   }

@@ -3,6 +3,8 @@
  * -p. A forward proxy in the test code counts what it forwarded (absolute-URI requests) and tunnelled (CONNECT).
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from '@jest/globals';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { runCli } from '../helpers/cli.js';
 import { ImagePusher } from '../helpers/images.js';
 import { freePort, startRegistry, stopAllRegistries, type TestRegistry } from '../helpers/registry.js';
@@ -180,6 +182,23 @@ describe('with -p', () => {
     expect(r.stderr).not.toMatch(/internal error/);
     expect(r.stderr).toMatch(/^error: .*proxy/m);
     expect(r.stderr).toContain(dead);
+  });
+});
+
+describe('with -p, a proxy that answers for the registry', () => {
+  test.each([403, 502])('with HTTP %i and its own page: the error says it is most likely the proxy, not the registry', async (status) => {
+    const denying = http.createServer((req, res) => res.writeHead(status, { 'content-type': 'text/html' }).end('<html><body>Access Denied</body></html>'));
+    await new Promise<void>((resolve) => denying.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(denying.address() as AddressInfo).port}`;
+    try {
+      const r = await runCli(['-p', ...plainArgs(), '--retries', '0'], { env: { HTTP_PROXY: url } });
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(`HTTP ${status} through the proxy ${url}, without a registry error in the answer: most likely the proxy's`);
+      expect(r.stderr).toContain('hint: check what the proxy allows for this registry, or NO_PROXY for it');
+      expect(r.stderr).not.toMatch(/permission|check its logs/);
+    } finally {
+      await new Promise((resolve) => denying.close(resolve));
+    }
   });
 });
 
