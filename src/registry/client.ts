@@ -12,6 +12,8 @@ import { createTransport, HttpStatusError, type HttpResponse, type Transport, ty
 
 export interface ClientOptions extends Omit<TransportOptions, 'onRequest' | 'maxSockets'> {
   registry: string;
+  /** The CA file given with -c/--cacert, for errors about certificates it did not sign. */
+  cacert?: string;
   credentials: Credentials;
   /** Requests in flight at once (-w). */
   concurrency: number;
@@ -102,12 +104,14 @@ export class RegistryClient {
   private referrersProbe?: Promise<Descriptor[] | undefined>;
   /** The proxy requests to the registry go through (-p), for error messages. */
   private readonly proxy?: string;
+  private readonly cacert?: string;
 
   constructor(opts: ClientOptions, private readonly logger: Logger) {
     this.base = parseRegistryUrl(opts.registry);
     this.http = createTransport({ ...opts, maxSockets: opts.concurrency, onRequest: (m) => (this.stats[m] = (this.stats[m] ?? 0) + 1) });
     this.auth = new Authenticator(this.http, opts.credentials, logger);
     this.proxy = opts.useProxy ? proxyFor(this.base, opts.env ?? process.env) : undefined;
+    this.cacert = opts.cacert;
   }
 
   get requestCount(): number {
@@ -135,7 +139,7 @@ export class RegistryClient {
   }
 
   private context(op: Operation): RequestContext {
-    return { method: op.method, url: op.url, what: op.what, repo: op.repo, scope: this.auth.scopeAsked(op.scope), hasCredentials: this.auth.hasCredentials, credentialSource: this.auth.credentialSource, identityToken: this.auth.usesIdentityToken, proxy: this.proxy };
+    return { method: op.method, url: op.url, what: op.what, repo: op.repo, scope: this.auth.scopeAsked(op.scope), hasCredentials: this.auth.hasCredentials, credentialSource: this.auth.credentialSource, identityToken: this.auth.usesIdentityToken, proxy: this.proxy, cacert: this.cacert };
   }
 
   /** GET /v2/: reachability, TLS and credentials are checked before anything else. */

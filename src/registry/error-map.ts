@@ -19,6 +19,8 @@ export interface RequestContext {
   proxy?: string;
   /** The request went to the token service the registry named (its challenge's realm), not to the registry. */
   tokenService?: boolean;
+  /** The CA file given with -c/--cacert, if any. */
+  cacert?: string;
 }
 
 const TOKEN_SERVICE_HINT = "the registry sends clients to this token service (the realm of its WWW-Authenticate header): check that it runs and that this machine can reach it";
@@ -128,11 +130,11 @@ function describeFailure(error: unknown, ctx: RequestContext): RegistryError {
       }
     }
     if (TLS_CODES.has(code)) {
-      return new RegistryError(
-        'tls',
-        `${ctx.what}: the TLS certificate of ${origin} is not trusted (${code})`,
-        'pass -c/--cacert FILE with the CA certificate that signed it (or --insecure to skip verification)',
-      );
+      // With -c given, the file is the wrong one (or lacks an intermediate): saying "pass -c" would not help.
+      const hint = ctx.cacert && code !== 'CERT_HAS_EXPIRED' && code !== 'CERT_NOT_YET_VALID' && code !== 'ERR_TLS_CERT_ALTNAME_INVALID'
+        ? `the CA in ${ctx.cacert} (-c/--cacert) did not sign it: pass the CA that did, with any intermediate certificates in the same file (or --insecure to skip verification)`
+        : 'pass -c/--cacert FILE with the CA certificate that signed it (or --insecure to skip verification)';
+      return new RegistryError('tls', `${ctx.what}: the TLS certificate of ${origin} is not trusted (${code})`, hint);
     }
     if (CLIENT_CERT_CODES.has(code)) {
       return new RegistryError(

@@ -119,6 +119,7 @@ export async function openSession(args: ConnectionArgs, io: Io, logger: Logger):
       registry: url.toString(),
       credentials,
       secureContext: tls,
+      cacert: args.cacert,
       insecure: args.insecure,
       useProxy: args.proxy,
       env: io.env,

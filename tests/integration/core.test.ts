@@ -421,6 +421,19 @@ describe('TLS with a private CA and htpasswd', () => {
     expect(r.stderr).toMatch(/-c\/--cacert/);
   });
 
+  test('with -c naming another CA: the hint says that CA did not sign it (not "pass -c"), nothing deleted', async () => {
+    const other = await startRegistry({ tls: true });
+    try {
+      const r = await runCli(['-r', reg.url, '-c', other.caFile!, '-n', 'secure/app', '-k', '1', '-y', '-u', user.user, '-pw', user.password]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/not trusted/);
+      expect(r.stderr).toContain(`hint: the CA in ${other.caFile} (-c/--cacert) did not sign it: pass the CA that did`);
+      expect((await p.tags('secure/app'))?.sort()).toEqual(['new', 'old']);
+    } finally {
+      await other.stop();
+    }
+  });
+
   test('a wrong password is a credentials error and nothing is deleted', async () => {
     const r = await runCli(['-r', reg.url, '-c', reg.caFile!, '-n', 'secure/app', '-k', '1', '-y', '-u', user.user, '--basicauth-pw', 'wrong-password']);
     expect(r.code).toBe(1);
