@@ -81,7 +81,7 @@ function refusedToken(error: HttpStatusError, ctx: RequestContext): RegistryErro
   // Without credentials, the anonymous token lacks the access: asking for credentials says what to do.
   if (error.response.statusCode !== 401 || !(ctx.hasCredentials || ctx.identityToken)) return undefined;
   const why = parseChallenge(error.response.headers['www-authenticate'])?.params.error;
-  const scope = ctx.scope ? ` for scope "${ctx.scope}"` : '';
+  const scope = forScope(ctx);
   if (why === 'insufficient_scope') {
     return new RegistryError('forbidden', `${ctx.what}: the token service's token does not allow this (401 insufficient_scope${scope})`, `${permissionHint(ctx.method)} (the token service grants what the user may do)`, 401);
   }
@@ -98,8 +98,18 @@ function refusedToken(error: HttpStatusError, ctx: RequestContext): RegistryErro
 function proxyRefusal(error: HttpStatusError, ctx: RequestContext): RegistryError | undefined {
   const status = error.response.statusCode;
   if (!ctx.proxy || ctx.url.protocol !== 'http:' || ![403, 502, 503, 504].includes(status) || registryErrorCode(error.response.body)) return undefined;
-  const proxy = displayUrl(ctx.proxy).replace(/\/$/, '');
+  const proxy = proxyName(ctx.proxy);
   return new RegistryError(status === 403 ? 'forbidden' : 'server', `${ctx.what}: HTTP ${status} through the proxy ${proxy}, without a registry error in the answer: most likely the proxy's`, 'check what the proxy allows for this registry, or NO_PROXY for it, or run without -p/--proxy', status);
+}
+
+/** A proxy's URL as said in errors: without credentials or a trailing slash. */
+function proxyName(proxy: string): string {
+  return displayUrl(proxy).replace(/\/$/, '');
+}
+
+/** The token scope a refused request asked for, as said in errors. */
+function forScope(ctx: RequestContext): string {
+  return ctx.scope ? ` for scope "${ctx.scope}"` : '';
 }
 
 function permissionHint(method: string): string {
@@ -110,7 +120,7 @@ function describeFailure(error: unknown, ctx: RequestContext): RegistryError {
   const origin = ctx.url.origin;
   if (error instanceof HttpStatusError && error.response.statusCode === 407 && ctx.proxy) {
     // Plain http goes to the proxy as an ordinary request, so its refusal is an HTTP answer, not a failed tunnel.
-    return new RegistryError('connection', `${ctx.what}: the proxy ${displayUrl(ctx.proxy).replace(/\/$/, '')} wants credentials (HTTP 407)`, PROXY_CREDENTIALS_HINT, 407);
+    return new RegistryError('connection', `${ctx.what}: the proxy ${proxyName(ctx.proxy)} wants credentials (HTTP 407)`, PROXY_CREDENTIALS_HINT, 407);
   }
   if (error instanceof HttpStatusError) return refusedToken(error, ctx) ?? proxyRefusal(error, ctx) ?? mapStatus(error.response.statusCode, registryErrorCode(error.response.body), ctx);
   if (error instanceof HttpRequestError && error.timedOut) {
@@ -119,7 +129,7 @@ function describeFailure(error: unknown, ctx: RequestContext): RegistryError {
   if (error instanceof HttpRequestError || (error as NodeJS.ErrnoException)?.code) {
     const code = (error as NodeJS.ErrnoException).code ?? '';
     if (ctx.proxy) {
-      const proxy = displayUrl(ctx.proxy).replace(/\/$/, '');
+      const proxy = proxyName(ctx.proxy);
       // hpagent reports a refused CONNECT as "Bad response: <status>".
       const refused = /Bad response: (\d+)/.exec(String((error as Error).message));
       if (refused) {
@@ -169,18 +179,18 @@ export function mapStatus(status: number, code: string | undefined, ctx: Request
       if (ctx.identityToken) {
         return new RegistryError(
           'unauthorized',
-          `${ctx.what}: the registry refused the request (401${detail})${ctx.scope ? ` for scope "${ctx.scope}"` : ''}`,
+          `${ctx.what}: the registry refused the request (401${detail})${forScope(ctx)}`,
           "docker's identity token works only with a registry's token service, and grants what its account may do: run docker login again, or pass -u USER and -pw PASSWORD",
           status,
         );
       }
       return ctx.hasCredentials
-        ? new RegistryError('unauthorized', `${ctx.what}: the registry rejected the credentials${ctx.credentialSource ? ` from ${ctx.credentialSource}` : ''} (401${detail})${ctx.scope ? ` for scope "${ctx.scope}"` : ''}`, ctx.credentialSource ? DOCKER_CREDENTIALS_HINT : `check the user name and password: ${CREDENTIALS_HINT}`, status)
+        ? new RegistryError('unauthorized', `${ctx.what}: the registry rejected the credentials${ctx.credentialSource ? ` from ${ctx.credentialSource}` : ''} (401${detail})${forScope(ctx)}`, ctx.credentialSource ? DOCKER_CREDENTIALS_HINT : `check the user name and password: ${CREDENTIALS_HINT}`, status)
         : new RegistryError('unauthorized', `${ctx.what}: the registry requires credentials (401${detail})`, CREDENTIALS_HINT, status);
     case 403:
       return new RegistryError(
         'forbidden',
-        `${ctx.what}: access denied (403${detail})${ctx.scope ? ` for scope "${ctx.scope}"` : ''}`,
+        `${ctx.what}: access denied (403${detail})${forScope(ctx)}`,
         permissionHint(ctx.method),
         status,
       );

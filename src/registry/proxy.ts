@@ -5,7 +5,11 @@ export function proxyFor(url: URL, env: NodeJS.ProcessEnv): string | undefined {
   const proxy = url.protocol === 'https:' ? env.HTTPS_PROXY ?? env.https_proxy ?? env.HTTP_PROXY ?? env.http_proxy : env.HTTP_PROXY ?? env.http_proxy;
   if (!proxy) return undefined;
   if (bypassesProxy(url, env.NO_PROXY ?? env.no_proxy ?? '')) return undefined;
-  // A proxy given without a scheme (HTTP_PROXY=proxy:3128) is an http:// one, as curl and Go take it.
+  return withProxyScheme(proxy);
+}
+
+/** A proxy given without a scheme (HTTP_PROXY=proxy:3128) is an http:// one, as curl and Go take it. */
+export function withProxyScheme(proxy: string): string {
   return /^[a-z][a-z0-9+.-]*:\/\//i.test(proxy) ? proxy : `http://${proxy}`;
 }
 

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { resolveCredentials } from '../cli/credentials.js';
 import { UsageError } from '../errors.js';
 import { parseRegistryUrl, RegistryClient } from '../registry/client.js';
+import { withProxyScheme } from '../registry/proxy.js';
 import { CA_HINT, secureContext } from '../registry/transport.js';
 import { Logger, type Io } from '../util/log.js';
 import { requestLimit, type RequestLimit } from '../util/request-limit.js';
@@ -56,10 +57,10 @@ function checkCaBundle(pem: string, path: string): void {
   }
 }
 
-/** Checks the flags that need no network; throws UsageError before any request is made. */
 /** The longest delay node's timers keep (2^31 - 1 ms). */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
+/** Checks the flags that need no network; throws UsageError before any request is made. */
 export function checkConnectionArgs(args: ConnectionArgs, env: NodeJS.ProcessEnv): URL {
   const registry = args.registry ?? env.CLEANREG_REGISTRY;
   if (!registry) throw new UsageError('missing the registry: pass -r/--registry URL or set CLEANREG_REGISTRY');
@@ -80,11 +81,9 @@ function checkProxySettings(env: NodeJS.ProcessEnv): void {
   for (const name of ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy']) {
     const value = env[name];
     if (!value) continue;
-    // As proxyFor reads it: without a scheme, an http:// proxy.
-    const text = /^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? value : `http://${value}`;
     let url: URL;
     try {
-      url = new URL(text);
+      url = new URL(withProxyScheme(value));
       decodeURIComponent(url.username);
       decodeURIComponent(url.password);
     } catch {
