@@ -97,6 +97,8 @@ describe('plain registry', () => {
   });
 
   test('accessLog shows the requests, one line each', async () => {
+    // The log is read from a pipe: the previous test's last lines may still be on their way.
+    await reg.syncLog();
     reg.clearAccessLog();
     const before = p.requests;
     await p.resolve('app', 'v1');
