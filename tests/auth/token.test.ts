@@ -318,15 +318,23 @@ describe('a user the token service lets pull but not delete', () => {
   });
   afterAll(() => s.stop());
 
-  test('each refused DELETE says the token does not allow it, and the permission hint comes once: not "check the password"', async () => {
+  test('a refused DELETE says the token does not allow it, once with the permission hint, and ends the repository: not "check the password"', async () => {
     await seed(s.p, 'ro/app');
     await s.p.pushImage('ro/app', ['older'], { created: day(0), seed: 'ro/app/older' });
+    await s.reg.syncLog();
+    s.reg.clearAccessLog();
     const r = await runCli(['-r', s.reg.url, '-n', 'ro/app', '-k', '1', '-y', '--no-cache', '-u', READER, '-pw', READER_PASSWORD]);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/the token service's token does not allow this \(401 insufficient_scope for scope "repository:ro\/app:/);
     expect(r.stderr.match(/^hint: the user needs delete permission on this repository \(the token service grants what the user may do\)$/gm)).toHaveLength(1);
     expect(r.stderr).not.toMatch(/check the user name and password/);
     expect((await s.p.tags('ro/app'))?.sort()).toEqual(['new', 'old', 'older']);
+    // One image's DELETE is refused; the other's is not sent, and says why.
+    await s.reg.syncLog();
+    const refused = new Set(s.reg.accessEntries().filter((e) => e.method === 'DELETE').map((e) => e.uri));
+    expect(refused.size).toBe(1);
+    expect(r.stdout).toMatch(/^ro\/app: (old|older): failed \(delete ro\/app@sha256:\w+: the token service's token does not allow this/m);
+    expect(r.stdout).toMatch(/^ro\/app: (old|older): not attempted \(the token service's token does not allow this \(401 insufficient_scope/m);
   });
 });
 
