@@ -1,5 +1,5 @@
 import yargs from 'yargs';
-import { repeatedOptions, rewriteLegacyArgs, withoutUnknownValues } from './cli/argv.js';
+import { emptyOptions, repeatedOptions, rewriteLegacyArgs, withoutUnknownValues } from './cli/argv.js';
 import { completeCommandLine } from './cli/completion.js';
 import { applyBuilder, runApply } from './commands/apply.js';
 import { cleanBuilder, runClean } from './commands/clean.js';
@@ -82,7 +82,11 @@ export async function main(argv: string[], io: Io): Promise<number> {
     // (`-f S3cr3t -pw S3cr3t`). One from --password-stdin is registered once read.
     for (const value of [parsed['basicauth-pw'], io.env.CLEANREG_PASSWORD].flat()) if (typeof value === 'string') registerSecret(value);
     // Completing a command line is not running it (the default command's options are unknown there).
-    const repeated = args.includes('--get-yargs-completions') ? [] : repeatedOptions(parsed);
+    const completing = args.includes('--get-yargs-completions');
+    const aliases = (parser as unknown as { parsed?: { aliases?: Record<string, string[]> } }).parsed?.aliases ?? {};
+    const repeated = completing ? [] : repeatedOptions(parsed, aliases);
+    const empty = completing ? [] : emptyOptions(parsed, aliases);
+    if (empty.length && !usageError) usageError = `${empty.map((key) => `--${key}`).join(', ')} given an empty value`;
     if (repeated.length && !usageError) {
       const regex = repeated.some((key) => key === 'include' || key === 'exclude') ? ' (one REGEX can match several tags: a|b)' : '';
       usageError = `${repeated.map((key) => `--${key}`).join(', ')} given more than once: give each once${regex}`;

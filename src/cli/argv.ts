@@ -47,17 +47,31 @@ export function withoutUnknownValues(message: string, args: string[]): string {
 /** Options that take a list; any other yargs turns into one when it is given twice. */
 const LISTS = new Set(['_', 'refs']);
 
+/** Options whose own check says what an empty value means ("empty pattern", "invalid age"). */
+const CHECKED_WHEN_EMPTY = new Set(['include', 'exclude', 'older-than', 'newer-than', 'before', 'after']);
+
+/** Each option once, by the name it was given with (its aliases and camelCase copy carry the same value). */
+function givenOptions(argv: Record<string, unknown>, aliases: Record<string, string[]>): string[] {
+  const seen = new Set<string>();
+  return Object.keys(argv).filter((key) => {
+    if (key === '$0' || key.length === 1 || /[A-Z]/.test(key) || seen.has(key)) return false;
+    for (const alias of aliases[key] ?? []) seen.add(alias);
+    return true;
+  });
+}
+
 /**
  * Options given more than once. yargs gathers the values of a repeated option into a list, which the checks
  * downstream would misread: two --exclude would become the one regex "a,b", protecting nothing.
  */
-export function repeatedOptions(argv: Record<string, unknown>): string[] {
-  // Each option once, by its first long name: its aliases and camelCase copies carry the same values.
-  const seen = new Set<string>();
-  return Object.keys(argv).filter((key) => {
-    const value = argv[key];
-    if (!Array.isArray(value) || LISTS.has(key) || key.length === 1 || /[A-Z]/.test(key)) return false;
-    const values = JSON.stringify(value);
-    return !seen.has(values) && !!seen.add(values);
-  });
+export function repeatedOptions(argv: Record<string, unknown>, aliases: Record<string, string[]>): string[] {
+  return givenOptions(argv, aliases).filter((key) => Array.isArray(argv[key]) && !LISTS.has(key));
+}
+
+/**
+ * Options given an empty value (`--plan-out ""`, `--shard "$UNSET"`): each would be read as not given at all, so a
+ * job template whose variable is empty would run unsharded, or without writing its plan.
+ */
+export function emptyOptions(argv: Record<string, unknown>, aliases: Record<string, string[]>): string[] {
+  return givenOptions(argv, aliases).filter((key) => !LISTS.has(key) && !CHECKED_WHEN_EMPTY.has(key) && [argv[key]].flat().includes(''));
 }

@@ -7,7 +7,7 @@ import { buildPolicy, parseKeep, RuleError, type RuleInput } from '../config/rul
 import { checkRepositoryPattern, type Target } from '../config/targets.js';
 import { UsageError } from '../errors.js';
 import { openCache } from '../inventory/disk-cache.js';
-import { connectionOptions, NUMBER_OPTION, ruleOptions, runOptions } from '../cli/options.js';
+import { NUMBER_OPTION, STRING_OPTION, connectionOptions, ruleOptions, runOptions } from '../cli/options.js';
 import { requireConfirmationChannel } from '../run/confirm.js';
 import { showAndApply } from '../run/execute.js';
 import { checkWritable, writePlanFile } from '../run/plan-file.js';
@@ -19,12 +19,12 @@ import type { Io } from '../util/log.js';
 
 export function cleanBuilder<T>(y: Argv<T>) {
   return runOptions(ruleOptions(connectionOptions(y)))
-    .option('reponame', { alias: 'n', type: 'string', requiresArg: true, describe: 'Repository (or glob: team/*, **) to clean; with -k', group: 'Selection:' })
+    .option('reponame', { alias: 'n', ...STRING_OPTION, describe: 'Repository (or glob: team/*, **) to clean; with -k', group: 'Selection:' })
     .option('keepimages', { alias: 'k', ...NUMBER_OPTION, describe: 'Images (not tags!) to keep per repository; with -n', group: 'Selection:' })
-    .option('reposfile', { alias: 'f', type: 'string', describe: 'File of "<repository|glob> <keep> [key=value ...]" lines', group: 'Selection:' })
-    .option('plan-out', { type: 'string', describe: 'Write the plan as JSON to FILE (apply it later with `cleanreg apply FILE`)' })
-    .option('shard', { type: 'string', describe: 'I/N: take a stable share of the selected repositories (N parallel jobs)' })
-    .option('cache-dir', { type: 'string', describe: 'Digest cache folder (default $XDG_CACHE_HOME/cleanreg or ~/.cache/cleanreg)' })
+    .option('reposfile', { alias: 'f', ...STRING_OPTION, describe: 'File of "<repository|glob> <keep> [key=value ...]" lines', group: 'Selection:' })
+    .option('plan-out', { ...STRING_OPTION, describe: 'Write the plan as JSON to FILE (apply it later with `cleanreg apply FILE`)' })
+    .option('shard', { ...STRING_OPTION, describe: 'I/N: take a stable share of the selected repositories (N parallel jobs)' })
+    .option('cache-dir', { ...STRING_OPTION, describe: 'Digest cache folder (default $XDG_CACHE_HOME/cleanreg or ~/.cache/cleanreg)' })
     .option('cache', { type: 'boolean', default: true, describe: 'Use the on-disk digest cache (--no-cache to turn off)' });
 }
 

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Argv } from 'yargs';
 import { newTable } from '../report/cli-table.js';
-import { connectionOptions } from '../cli/options.js';
+import { STRING_OPTION, connectionOptions } from '../cli/options.js';
 import { CleanregError, RegistryError, UsageError } from '../errors.js';
 import { applyPlans, haltReason, reportHalt, type Halt, type RepoOutcome } from '../executor/apply.js';
 import { untag } from '../executor/untag.js';
@@ -18,11 +18,11 @@ import type { Io, Logger } from '../util/log.js';
 export function deleteBuilder<T>(y: Argv<T>) {
   return connectionOptions(y)
     .positional('refs', { type: 'string', array: true, describe: 'References: repo:tag, repo@sha256:…, optionally host/ first' })
-    .option('from-file', { type: 'string', describe: 'File of references, one a line (# comments allowed)' })
+    .option('from-file', { ...STRING_OPTION, describe: 'File of references, one a line (# comments allowed)' })
     .option('only-named', { type: 'boolean', describe: 'Leave the signatures, referrers and untagged platform manifests of what is deleted' })
     .option('dry-run', { type: 'boolean', describe: 'Show what would be deleted' })
     .option('yes', { alias: 'y', type: 'boolean', describe: 'Delete without asking' })
-    .option('output', { alias: 'o', type: 'string', choices: ['table', 'json'], default: 'table', describe: 'Output format on stdout' });
+    .option('output', { alias: 'o', ...STRING_OPTION, choices: ['table', 'json'], default: 'table', describe: 'Output format on stdout' });
 }
 
 type DeleteArgs = ConnectionArgs & { refs?: string[]; fromFile?: string; onlyNamed?: boolean; dryRun?: boolean; yes?: boolean; output: string };

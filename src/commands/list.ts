@@ -1,6 +1,6 @@
 import type { Argv } from 'yargs';
 import { newTable } from '../report/cli-table.js';
-import { connectionOptions } from '../cli/options.js';
+import { STRING_OPTION, connectionOptions } from '../cli/options.js';
 import { checkRepositoryPattern, type Target } from '../config/targets.js';
 import { CleanregError, UsageError } from '../errors.js';
 import { redact } from '../util/redact.js';
@@ -17,9 +17,9 @@ import type { Io } from '../util/log.js';
 
 export function listBuilder<T>(y: Argv<T>) {
   return connectionOptions(y)
-    .option('reponame', { alias: 'n', type: 'string', requiresArg: true, describe: 'Repository or glob (default: every repository in the catalog)' })
-    .option('output', { alias: 'o', type: 'string', choices: ['table', 'json'], default: 'table', describe: 'Output format on stdout' })
-    .option('cache-dir', { type: 'string', describe: 'Digest cache folder' })
+    .option('reponame', { alias: 'n', ...STRING_OPTION, describe: 'Repository or glob (default: every repository in the catalog)' })
+    .option('output', { alias: 'o', ...STRING_OPTION, choices: ['table', 'json'], default: 'table', describe: 'Output format on stdout' })
+    .option('cache-dir', { ...STRING_OPTION, describe: 'Digest cache folder' })
     .option('cache', { type: 'boolean', default: true, describe: 'Use the on-disk digest cache' });
 }
 

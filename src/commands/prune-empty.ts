@@ -1,3 +1,4 @@
+import { STRING_OPTION } from '../cli/options.js';
 import { existsSync, readdirSync, rmdirSync, rmSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { Argv } from 'yargs';
@@ -9,7 +10,7 @@ import type { Io } from '../util/log.js';
 
 export function pruneEmptyBuilder<T>(y: Argv<T>) {
   return y
-    .option('data-dir', { type: 'string', demandOption: true, describe: 'Storage root of a filesystem registry (rootdirectory, or its docker/registry/v2)' })
+    .option('data-dir', { ...STRING_OPTION, demandOption: true, describe: 'Storage root of a filesystem registry (rootdirectory, or its docker/registry/v2)' })
     .option('dry-run', { type: 'boolean', describe: 'Only list the repositories that would be removed' })
     .option('yes', { alias: 'y', type: 'boolean', describe: 'Remove without asking' })
     .option('verbose', { alias: 'v', type: 'count' });

@@ -220,6 +220,15 @@ describe('refusals and failures delete nothing', () => {
     [['-n', 'app', '-k', '1', '--before', '2024-06-01', '--before', '2024-05-01', '--shard', '0/2', '--shard', '1/2'], /--before, --shard given more than once/],
     [['-n', 'app', '-k', '1', '-u', 'a', '--username', 'b'], /error: --basicauth-user given more than once: give each once\n/],
     [['-n', 'app', '-k', '0', '--exclude.a', 'new'], /unknown argument: exclude\.a/],
+    // Two options given twice with the same values are named apart.
+    [['-n', 'app', '-k', '0', '--include', 'a', '--include', 'b', '--exclude', 'a', '--exclude', 'b'], /error: --include, --exclude given more than once/],
+    // A value missing or empty would read as no option at all: an unsharded run, no plan written (and -y deletes).
+    [['-n', 'app', '-k', '1', '--shard'], /Not enough arguments following: shard/],
+    [['-n', 'app', '-k', '1', '--shard', '-1/2'], /--shard must be I\/N with 0 <= I < N \(e\.g\. 0\/4\), not "-1\/2"/],
+    [['-n', 'app', '-k', '1', '--shard='], /error: --shard given an empty value\n/],
+    [['-n', 'app', '-k', '1', '--plan-out', ''], /error: --plan-out given an empty value\n/],
+    [['-n', 'app', '-k', '1', '-u', ''], /error: --basicauth-user given an empty value\n/],
+    [['-n', 'app', '-k', '1', '--older-than', '-5d'], /--older-than: invalid age "-5d"/],
   ])('usage error %j → exit 2', async (args, message) => {
     const r = await runCli(['-r', reg.url, ...args, '-y']);
     expect(r.stderr).toMatch(message);
