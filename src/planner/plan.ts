@@ -1,4 +1,4 @@
-import { UTCDate } from '@date-fns/utc/date';
+import { UTCDateMini } from '@date-fns/utc/date/mini';
 // Subpath imports: the date-fns index loads hundreds of modules (about 20 MB).
 import { sub } from 'date-fns/sub';
 import { referrerTagKind, referrerTagSubject } from '../registry/media-types.js';
@@ -239,9 +239,9 @@ function dateWindow(policy: Policy, now: Date): DateWindow | undefined {
     parts.push(label);
   };
   if (policy.before) upper(policy.before.getTime(), `created before ${policy.before.toISOString()}`);
-  if (policy.olderThan) upper(sub(new UTCDate(now), policy.olderThan).getTime(), `older than ${describeDuration(policy.olderThan)}`);
+  if (policy.olderThan) upper(sub(new UTCDateMini(now), policy.olderThan).getTime(), `older than ${describeDuration(policy.olderThan)}`);
   if (policy.after) lower(policy.after.getTime(), `created after ${policy.after.toISOString()}`);
-  if (policy.newerThan) lower(sub(new UTCDate(now), policy.newerThan).getTime(), `newer than ${describeDuration(policy.newerThan)}`);
+  if (policy.newerThan) lower(sub(new UTCDateMini(now), policy.newerThan).getTime(), `newer than ${describeDuration(policy.newerThan)}`);
   return {
     contains: (created) => {
       const t = Date.parse(created);

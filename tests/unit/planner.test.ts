@@ -7,6 +7,7 @@ import { describe, expect, jest, test } from '@jest/globals';
 import { buildPolicy, type RuleInput } from '../../src/config/rules.js';
 import { planNamed, planRepository } from '../../src/planner/plan.js';
 import { renderPlanTable } from '../../src/report/table.js';
+import { inZone } from '../helpers/in-zone.js';
 import type { Action, Image, ImageKind, PlannedImage, RepoInventory, RepoPlan } from '../../src/planner/types.js';
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -591,6 +592,20 @@ describe('planRepository: empty repositories', () => {
     const plan = planRepository({ name: 'gone', tags, images: [] }, buildPolicy(3, {}), NOW);
     expect(plan).toMatchObject({ name: 'gone', empty: true, keep: [], delete: [], notes: [] });
   });
+});
+
+test('an age is counted in UTC days, whatever the machine zone: a local day across a DST change has 23 hours', () => {
+  // Berlin moves to summer time on 2026-03-29: one local day before 12:00Z that day is 13:00Z, one UTC day 12:00Z.
+  const deleted = (tz: string) =>
+    inZone<string[]>(tz, `
+      const { planRepository } = await import(DIST + 'planner/plan.js');
+      const { buildPolicy } = await import(DIST + 'config/rules.js');
+      const image = (tag, created) => ({ digest: 'sha256:' + tag.padEnd(64, '0'), tags: [tag], created, kind: 'image', mediaType: 'application/vnd.oci.image.manifest.v1+json' });
+      const images = [image('a', '2026-03-28T11:59:00Z'), image('b', '2026-03-28T12:30:00Z')];
+      const plan = planRepository({ name: 'app', tags: ['a', 'b'], images }, buildPolicy(0, { olderThan: '1d' }), new Date('2026-03-29T12:00:00Z'));
+      return plan.delete.map((p) => p.tags[0]);`);
+  expect(deleted('UTC')).toEqual(['a']);
+  expect(deleted('Europe/Berlin')).toEqual(['a']);
 });
 
 describe('planRepository as a function', () => {
