@@ -1,10 +1,7 @@
-import http from 'node:http';
-import https from 'node:https';
 import tls from 'node:tls';
-import { HttpsProxyAgent } from 'hpagent';
 import { UsageError } from '../errors.js';
-import { ForwardProxyAgent } from './forward-agent.js';
-import { Http1Client, timeoutError, type RequestFailure } from './http1.js';
+import { Http1Client, type RequestFailure } from './http1.js';
+import type { ProxyPath } from './proxied.js';
 import type { HttpResponse } from './response-reader.js';
 import type { Logger } from '../util/log.js';
 import { displayUrl } from '../util/redact.js';
@@ -81,19 +78,13 @@ export function createTransport(opts: TransportOptions): Transport {
   // One TLS set-up for both paths: direct connections and tunnels through a proxy (hpagent hands it to tls.connect).
   const tlsOptions = { secureContext: opts.secureContext, rejectUnauthorized: !opts.insecure };
   const direct = new Http1Client({ maxSockets: opts.maxSockets, tls: tlsOptions });
-  const agentOptions = { keepAlive: true, maxSockets: opts.maxSockets, maxFreeSockets: opts.maxSockets, scheduling: 'lifo' as const };
-  const proxied = new Map<string, { http: http.Agent; https: http.Agent }>();
   const env = opts.env ?? process.env;
   const { logger } = opts;
-
-  const proxyAgents = (proxy: string, url: URL) => {
-    let agents = proxied.get(proxy);
-    if (!agents) {
-      agents = { http: new ForwardProxyAgent({ ...agentOptions, proxy }), https: new HttpsProxyAgent({ ...agentOptions, ...tlsOptions, proxy }) };
-      proxied.set(proxy, agents);
-      logger.verbose(`using proxy ${displayUrl(proxy)} for ${url.host}`);
-    }
-    return url.protocol === 'https:' ? agents.https : agents.http;
+  // Loaded with the first proxied request: node:http, https and hpagent cost start-up time that most runs never use.
+  let proxied: Promise<ProxyPath> | undefined;
+  const viaProxy = (proxy: string, url: URL, method: string, headers: Record<string, string>, body: Buffer | undefined) => {
+    proxied ??= import('./proxied.js').then(({ proxyPath }) => proxyPath({ maxSockets: opts.maxSockets, tls: tlsOptions, timeoutMs: opts.timeoutMs, logger }));
+    return proxied.then((path) => path.request(proxy, url, method, headers, body));
   };
 
   /** One request and its whole answer, on a keep-alive connection; a failure is an HttpRequestError. */
@@ -102,7 +93,7 @@ export function createTransport(opts: TransportOptions): Transport {
     if (logger.verbosity >= 3) logger.trace(`> ${method} ${displayUrl(url.href)}`);
     const proxy = opts.useProxy ? proxyFor(url, env) : undefined;
     try {
-      return proxy ? viaAgent(proxyAgents(proxy, url), url, method, headers, body, opts.timeoutMs) : direct.request(url, method, headers, body, opts.timeoutMs);
+      return proxy ? viaProxy(proxy, url, method, headers, body) : direct.request(url, method, headers, body, opts.timeoutMs);
     } catch (error) {
       // A request that cannot even start (a proxy URL that cannot be used, a connection that cannot be opened) fails
       // like any other.
@@ -178,30 +169,6 @@ export function secureContext(caPem: string | undefined, cert: string | undefine
     const [what, hint] = cert ? ['--cert/--key', 'pass the client certificate and its private key, each in PEM form'] : ['-c/--cacert', CA_HINT];
     throw new UsageError(`${what} cannot be used: ${(error as Error).message}`, hint);
   }
-}
-
-/** One request through node:http and an agent (a proxy's): the whole answer, or a RequestFailure. */
-function viaAgent(agent: http.Agent, url: URL, method: string, headers: Record<string, string>, body: Buffer | undefined, timeoutMs: number): Promise<HttpResponse> {
-  return new Promise((resolve, reject) => {
-    let timer: NodeJS.Timeout | undefined;
-    const fail = (error: RequestFailure) => {
-      clearTimeout(timer);
-      reject(error);
-    };
-    const req = (url.protocol === 'https:' ? https : http).request(url, { method, headers, agent }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      // A connection dropped mid-answer is an 'error' (ECONNRESET) here.
-      res.on('error', fail);
-      res.on('end', () => {
-        clearTimeout(timer);
-        resolve({ statusCode: res.statusCode ?? 0, headers: res.headers, body: chunks.length === 1 ? chunks[0] : Buffer.concat(chunks) });
-      });
-    });
-    timer = setTimeout(() => req.destroy(timeoutError(timeoutMs)), timeoutMs);
-    req.on('error', fail);
-    req.end(body);
-  });
 }
 
 /** A failure of the request itself, as the transport reports it. */
