@@ -3,10 +3,11 @@ import { applyPlans, reportHalt, type Outcome } from '../executor/apply.js';
 import type { BeforeReverify } from '../executor/reverify.js';
 import type { RepoPlan } from '../planner/types.js';
 import { plural } from '../report/format.js';
-import { writePlanDocument, type RepositoryError } from '../report/json.js';
+import { writePlanDocument, type GarbageCollection, type RepositoryError } from '../report/json.js';
 import { applySummaryLine, planSummaryLine, summarizeOutcomes, summarizePlan, withThem } from '../report/summary.js';
 import { renderPlanTable } from '../report/table.js';
 import type { Io } from '../util/log.js';
+import { redact } from '../util/redact.js';
 import { confirmDeletion } from './confirm.js';
 import { interruptible } from './interrupt.js';
 import { runGcCommand } from './gc.js';
@@ -68,23 +69,29 @@ export async function showAndApply(session: Session, plans: RepoPlan[], opts: Ex
       }
     }
     io.stdout.write(applySummaryLine(result) + '\n');
-  } else {
-    writePlanDocument(io.stdout, session.registry, plans, outcomes, false, opts.errors);
   }
 
   reportHalt(halt, session.logger, outcomes.some((o) => o.outcomes.some((x) => x.status === 'not-attempted' && x.detail === halt.stopped)));
-  let exitCode = result.failed > 0 || result.notAttempted > 0 ? 1 : 0;
-  if (result.deleted > 0) {
-    if (opts.gcCommand && interrupted) {
-      session.logger.warn('--gc-command not run: the run was interrupted');
-    } else if (opts.gcCommand) {
-      if ((await runGcCommand(opts.gcCommand, io, session.logger)) !== 0) exitCode = 1;
-    } else {
-      session.logger.info('Space is freed by the registry garbage collection: see "Garbage collection" in the README (e.g. docker-registry garbage-collect /etc/docker/registry/config.yml, registry stopped or read-only).');
-    }
-  }
+  // Run before the JSON document is written, so that the document says how it went.
+  const gc = result.deleted > 0 ? await collectGarbage(opts.gcCommand, interrupted !== undefined, io, session) : undefined;
+  if (!table) writePlanDocument(io.stdout, session.registry, plans, outcomes, false, opts.errors, gc);
   reportEmpty(session, result.emptiedRepositories);
-  return interrupted ?? exitCode;
+  const failed = result.failed > 0 || result.notAttempted > 0 || (gc?.exitCode ?? 0) !== 0;
+  return interrupted ?? (failed ? 1 : 0);
+}
+
+/** The --gc-command after deletions (not after an interruption), or where to read how space is freed. */
+async function collectGarbage(command: string | undefined, interrupted: boolean, io: Io, session: Session): Promise<GarbageCollection | undefined> {
+  if (!command) {
+    session.logger.info('Space is freed by the registry garbage collection: see "Garbage collection" in the README (e.g. docker-registry garbage-collect /etc/docker/registry/config.yml, registry stopped or read-only).');
+    return undefined;
+  }
+  const shown = redact(command);
+  if (interrupted) {
+    session.logger.warn('--gc-command not run: the run was interrupted');
+    return { command: shown, skipped: 'the run was interrupted' };
+  }
+  return { command: shown, exitCode: await runGcCommand(command, io, session.logger) };
 }
 
 function reportEmpty(session: Session, names: string[]): void {

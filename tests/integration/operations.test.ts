@@ -575,6 +575,14 @@ describe('garbage collection command', () => {
     expect(failing.code).toBe(1);
     expect(failing.stderr).toMatch(/boom/);
     expect(failing.stderr).toMatch(/garbage collection command failed \(exit 3\)/);
+
+    // With --output json the document says how the command went (it runs before the document is written).
+    await p.pushImage('single', ['newest'], { created: day(10), seed: 'g8' });
+    const json = await runCli(['-r', reg.url, '-n', 'single', '-k', '1', '-y', '-o', 'json', '--gc-command', 'echo boom >&2; exit 3']);
+    expect(json.code).toBe(1);
+    const doc = JSON.parse(json.stdout);
+    expect(doc.garbageCollection).toEqual({ command: 'echo boom >&2; exit 3', exitCode: 3 });
+    expect(doc.summary.deleted).toBe(1);
   });
 });
 

@@ -32,9 +32,10 @@ describe('writePlanDocument', () => {
     ['a plan', [plans, undefined, true]],
     ['an apply', [plans, outcomes, false]],
     ['no repositories', [[], undefined, true]],
-  ] as const)('%s: streamed byte for byte as the whole document would be', (_name, [p, o, dry]) => {
-    const streamed = written('https://r.example', p as RepoPlan[], o as RepoOutcome[] | undefined, dry);
-    expect(streamed).toBe(JSON.stringify(planDocument('https://r.example', p as RepoPlan[], o as RepoOutcome[] | undefined, dry), null, 2) + '\n');
+    ['an apply and its gc command', [plans, outcomes, false, { command: 'gc', exitCode: 3 }]],
+  ] as const)('%s: streamed byte for byte as the whole document would be', (_name, [p, o, dry, gc]) => {
+    const streamed = written('https://r.example', p as RepoPlan[], o as RepoOutcome[] | undefined, dry, [], gc);
+    expect(streamed).toBe(JSON.stringify(planDocument('https://r.example', p as RepoPlan[], o as RepoOutcome[] | undefined, dry, [], gc), null, 2) + '\n');
     expect(JSON.parse(streamed).registry).toBe('https://r.example');
   });
 });
