@@ -180,7 +180,13 @@ export class RegistryClient {
       read.add(url.href);
       const res = await this.send({ method: 'GET', url, what, scope, repo, headers });
       yield parseJson<T>(res.body, what);
-      url = nextPageUrl(res.headers.link, url);
+      const next = nextPageUrl(res.headers.link, url);
+      // Not followed (credentials stay with their origin), and not taken as the last page either: a list cut short
+      // would leave out tags that protect images, and repositories.
+      if (next && next.origin !== url.origin) {
+        throw new RegistryError('protocol', `${what}: the registry's next-page link leads to another origin (${next.origin}), which cleanreg does not follow`, `if that is this registry's own name for itself, pass it as -r/--registry; else fix the proxy that rewrites its Link headers`);
+      }
+      url = next;
     }
   }
 

@@ -28,6 +28,8 @@ export interface Front {
    * it has served it (the work done, the answer lost).
    */
   cut?: (method: string, path: string) => 'before' | 'after' | undefined;
+  /** Set by a test: the registry's Link header as the front passes it on (a proxy that rewrites it). */
+  link?: (value: string) => string;
   /** Set by a test: descriptors listed as referrers of `subject` besides those learned (a registry's own mistakes). */
   extraReferrers?: (subject: string) => unknown[];
   stop(): Promise<void>;
@@ -94,6 +96,7 @@ export async function startFront(registryUrl: string, pageSize = 100): Promise<F
         if (manifest && req.method === 'PUT' && answer.statusCode === 201) learn(manifest[1], body, String(answer.headers['docker-content-digest'] ?? sha256(body)));
         if (manifest && req.method === 'DELETE' && answer.statusCode === 202) forget(manifest[1], decodeURIComponent(manifest[2]));
         if (cut === 'after') return void answer.resume().on('end', () => req.socket.destroy());
+        if (front.link && typeof answer.headers.link === 'string') answer.headers.link = front.link(answer.headers.link);
         res.writeHead(answer.statusCode ?? 502, answer.headers);
         answer.pipe(res);
       });

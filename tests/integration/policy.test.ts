@@ -313,6 +313,23 @@ describe('repos.conf with globs over a paged catalog', () => {
     expect(r.stderr).not.toMatch(/matches no repository/);
   });
 
+  test('a next-page link to another origin is an error, not the last page: nothing deleted', async () => {
+    for (const repo of ['a1', 'a2', 'b1']) for (let i = 1; i <= 2; i++) await p.pushImage(repo, [`t${i}`], { created: day(i), seed: `o-${repo}${i}` });
+    const front = await startFront(reg.url);
+    try {
+      // A proxy that writes the registry's own name into the links: the same server, another origin.
+      front.link = (value) => value.replace('</v2/', `<${front.url.replace('127.0.0.1', 'localhost')}/v2/`);
+      const r = await runCli(['-r', front.url, '-n', '**', '-k', '0', '-y']);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/list the catalog.*next-page link leads to another origin \(http:\/\/localhost:\d+\), which cleanreg does not follow/);
+      expect(r.stderr).toMatch(/hint: if that is this registry's own name for itself, pass it as -r\/--registry/);
+      expect(front.seen.some((s) => s.startsWith('DELETE '))).toBe(false);
+      for (const repo of ['a1', 'a2', 'b1']) expect(await sorted(repo)).toEqual(['t1', 't2']);
+    } finally {
+      await front.stop();
+    }
+  });
+
   test('repositories are read as the catalog pages come; a page that fails stops the run with nothing deleted', async () => {
     for (const repo of ['a1', 'a2', 'b1', 'b2', 'c1']) for (let i = 1; i <= 2; i++) await p.pushImage(repo, [`t${i}`], { created: day(i), seed: `${repo}${i}` });
     const front = await startFront(reg.url);

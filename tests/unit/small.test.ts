@@ -162,10 +162,11 @@ describe('nextPageUrl', () => {
     { name: 'next after prev', link: '</v2/_catalog?last=a>; rel="prev", </v2/_catalog?last=d>; rel="next"', next: 'http://reg.example.com:5000/v2/_catalog?last=d' },
     { name: 'several Link headers', link: ['</v2/_catalog?last=a>; rel="prev"', '</v2/_catalog?last=e>; rel="next"'], next: 'http://reg.example.com:5000/v2/_catalog?last=e' },
     { name: 'only a prev link', link: '</v2/_catalog?last=a>; rel="prev"', next: undefined },
-    { name: 'another host is refused', link: '<http://evil.example.com/v2/_catalog?last=b>; rel="next"', next: undefined },
-    { name: 'another port is refused', link: '<http://reg.example.com:6000/v2/_catalog?last=b>; rel="next"', next: undefined },
-    { name: 'another scheme is refused', link: '<https://reg.example.com:5000/v2/_catalog?last=b>; rel="next"', next: undefined },
-    { name: 'a protocol-relative link to another host is refused', link: '<//evil.example.com/v2/_catalog>; rel="next"', next: undefined },
+    // Resolved, not dropped: the client refuses to follow it, rather than reading the list as complete.
+    { name: 'another host', link: '<http://evil.example.com/v2/_catalog?last=b>; rel="next"', next: 'http://evil.example.com/v2/_catalog?last=b' },
+    { name: 'another port', link: '<http://reg.example.com:6000/v2/_catalog?last=b>; rel="next"', next: 'http://reg.example.com:6000/v2/_catalog?last=b' },
+    { name: 'another scheme', link: '<https://reg.example.com:5000/v2/_catalog?last=b>; rel="next"', next: 'https://reg.example.com:5000/v2/_catalog?last=b' },
+    { name: 'a protocol-relative link to another host', link: '<//evil.example.com/v2/_catalog>; rel="next"', next: 'http://evil.example.com/v2/_catalog' },
   ])('$name', ({ link, next }) => {
     expect(nextPageUrl(link, current)?.toString()).toBe(next);
   });
