@@ -693,13 +693,13 @@ describe('planRepository as a function', () => {
 });
 
 // ---------------------------------------------------------------------------------------------------------------
-// BUGS: these tests fail until src/planner/plan.ts is fixed (see the report).
+// Regressions: each of these crashed or misplanned once.
 // ---------------------------------------------------------------------------------------------------------------
 
-describe('planner bugs (fail until fixed)', () => {
+describe('planner regressions', () => {
   test('an artifact without a subject (e.g. an OCI Helm chart) is planned instead of crashing the run', () => {
     // describe.ts gives kind "artifact" to any manifest whose config is not an image config (Helm charts, WASM,
-    // standalone SBOMs), subject or not. plan.ts then calls short(undefined) and throws a TypeError.
+    // standalone SBOMs), subject or not. plan.ts once called short(undefined) on them and threw a TypeError.
     const chart = (label: string, tag: string, created: string | null) => build(label, [tag], created, 'artifact');
     const inv = repo([chart('c1', '0.1.0', null), chart('c2', '0.2.0', null)], 'charts/app');
     let plan: RepoPlan | undefined;

@@ -187,7 +187,6 @@ describe('parseReposFile: every error names the file, the line and the key', () 
     expect(() => parse(text)).toThrow('repos.conf lists no repositories');
   });
 
-  // BUG (fails until fixed): the tokenizer's "unclosed quote" error does not say which option it was in.
   test('an unclosed quote names the key it belongs to', () => {
     expect(() => parse(withBadLine('web 1 exclude=ok include="v1'))).toThrow(/^repos\.conf:3: .*include/);
   });

@@ -41,8 +41,8 @@ describe('parseTagPattern: a regular expression matched against the whole tag', 
     expect(error.message).not.toContain('Invalid regular expression: /');
   });
 
-  // BUG (fails until fixed): the source is pasted inside `^(?:…)$`, so an unbalanced ")" closes the wrapper
-  // group: "a)|(b" becomes /^(?:a)|(b)$/, which matches any tag starting with "a" — not a whole-tag match.
+  // Pasted inside `^(?:…)$`, an unbalanced ")" would close the wrapper group: "a)|(b" would become
+  // /^(?:a)|(b)$/, which matches any tag starting with "a" — not a whole-tag match.
   test('an expression that is invalid on its own ("a)|(b") is refused, not half-anchored', () => {
     expect(() => parseTagPattern('exclude', 'a)|(b')).toThrow(RuleError);
   });
@@ -87,8 +87,8 @@ describe('parseDate: ISO 8601, UTC unless a zone is given', () => {
     expect(error.message).toContain('ISO 8601');
   });
 
-  // BUG (fails until fixed): V8's Date rolls impossible calendar days over (Feb 30 → Mar 1) and parseDate
-  // accepts the result, so a typo silently moves the date window.
+  // V8's Date rolls impossible calendar days over (Feb 30 → Mar 1): accepted, a typo would silently move the
+  // date window.
   test.each(['2024-02-30', '2023-02-29', '2024-04-31', '2024-06-31T12:00:00Z'])('the impossible date "%s" is refused, not rolled over', (source) => {
     expect(() => parseDate('before', source)).toThrow(RuleError);
   });

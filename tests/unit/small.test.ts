@@ -96,8 +96,8 @@ describe('redact', () => {
     expect(displayUrl(new URL('http://reg.example.com/'))).toBe('http://reg.example.com/');
   });
 
-  // BUG (fails until fixed): the JSON pattern stops at the first quote, escaped or not, so the rest of a
-  // password that contains a '"' is printed; the registered raw form ('…"…') never appears in JSON text.
+  // A JSON pattern that stopped at the first quote, escaped or not, would print the rest of a password that
+  // contains a '"'; the registered raw form ('…"…') never appears in JSON text.
   test('a JSON password with an escaped quote is redacted entirely', () => {
     registerCredentials('erin', 'ab"cdefgh');
     const out = redact(JSON.stringify({ username: 'erin', password: 'ab"cdefgh' }));
@@ -252,8 +252,8 @@ describe('proxyFor', () => {
     expect(via('https://reg.example.com/', 'example.com', 'no_proxy')).toBeUndefined();
   });
 
-  // BUG (fails until fixed): an entry is split at its last ":digits" to find a port, which cuts IPv6 literals
-  // ("::1" → host ":" port "1"), and "[::1]:5000" keeps its brackets while the URL's host has none.
+  // An entry split at its last ":digits" to find a port would cut IPv6 literals ("::1" → host ":" port "1"),
+  // and "[::1]:5000" keeps its brackets while the URL's host has none.
   test.each([
     { noProxy: '::1', url: 'http://[::1]:5000/v2/' },
     { noProxy: '[::1]:5000', url: 'http://[::1]:5000/v2/' },
@@ -393,8 +393,8 @@ describe('plan files', () => {
     expect(plan).toEqual({ name: 'a', empty: false, notes: [], delete: [img], keep: [{ ...img, digest: D, action: 'keep' }] });
   });
 
-  // BUG (fails until fixed): writePlanFile drops RepoPlan.freedBytes, so `cleanreg apply PLAN` cannot show the
-  // "about … freed after garbage collection" estimate that the run which wrote the plan showed.
+  // Without RepoPlan.freedBytes in the file, `cleanreg apply PLAN` could not show the "about … freed after
+  // garbage collection" estimate that the run which wrote the plan showed.
   test('round trip keeps the estimate of freed bytes', () => {
     const path = file();
     writePlanFile(path, 'http://r', [{ ...plans[0], freedBytes: 4096 }], NOW);
