@@ -60,20 +60,28 @@ export function readPlanFile(path: string): { registry: string; createdAt: strin
     const outputDocument = typeof file?.registry === 'string' && Array.isArray(file?.repositories) && 'dryRun' in file;
     throw bad('"kind" is not "cleanreg-plan"', outputDocument ? 'this is --output json; write a plan with --plan-out FILE and apply that' : undefined);
   }
-  if (file.version !== PLAN_FILE_VERSION) throw new UsageError(`${path}: plan version ${file.version} is not supported (this cleanreg reads version ${PLAN_FILE_VERSION})`);
+  if (file.version !== PLAN_FILE_VERSION) throw new UsageError(`${path}: plan version ${JSON.stringify(file.version)} is not supported (this cleanreg reads version ${PLAN_FILE_VERSION})`);
   if (typeof file.registry !== 'string' || !Array.isArray(file.repositories)) throw bad('missing "registry" or "repositories"');
+  if (typeof file.createdAt !== 'string' || Number.isNaN(Date.parse(file.createdAt))) throw bad('"createdAt" is not a date');
+  const names = new Set<string>();
   const plans = file.repositories.map((repo, i): RepoPlan => {
     if (typeof repo?.name !== 'string' || !Array.isArray(repo.images)) throw bad(`repository #${i + 1} has no name or images`);
     // Names and tags end up in request paths: only valid ones are accepted.
     if (isGlob(repo.name) || checkRepositoryPattern(repo.name)) throw bad(`"${repo.name}" is not a repository name`);
+    if (names.has(repo.name)) throw bad(`the repository "${repo.name}" is listed twice`);
+    names.add(repo.name);
+    if (!optional(repo.empty, 'boolean') || !optional(repo.freedBytes, 'number') || !(repo.notes === undefined || isStrings(repo.notes))) throw bad(`${repo.name}: "empty", "notes" or "freedBytes" is of the wrong type`);
+    repo.images.forEach(checkImage(repo.name, bad));
+    // One fate per manifest, one manifest per tag: a contradiction (a digest both kept and deleted) is refused,
+    // not settled by whichever entry the apply reads.
+    const digests = new Set<string>();
+    const tags = new Set<string>();
     for (const image of repo.images) {
-      if (typeof image?.digest !== 'string' || !DIGEST.test(image.digest)) throw bad(`${repo.name}: an image has no valid digest`);
-      if (image.action !== 'keep' && image.action !== 'delete') throw bad(`${repo.name}@${image.digest}: action must be keep or delete`);
-      if (!Array.isArray(image.tags) || !KINDS.includes(image.kind)) throw bad(`${repo.name}@${image.digest}: tags or kind missing`);
-      if (!image.tags.every((t) => typeof t === 'string' && TAG.test(t))) throw bad(`${repo.name}@${image.digest}: an invalid tag`);
-      for (const key of ['follows', 'subject'] as const) {
-        const value = image[key];
-        if (value !== undefined && (typeof value !== 'string' || !DIGEST.test(value))) throw bad(`${repo.name}@${image.digest}: "${key}" is not a digest`);
+      if (digests.has(image.digest)) throw bad(`${repo.name}@${image.digest} is listed twice`);
+      digests.add(image.digest);
+      for (const tag of image.tags) {
+        if (tags.has(tag)) throw bad(`${repo.name}:${tag} is on two images`);
+        tags.add(tag);
       }
     }
     return {
@@ -86,4 +94,32 @@ export function readPlanFile(path: string): { registry: string; createdAt: strin
     };
   });
   return { registry: file.registry, createdAt: file.createdAt, plans };
+}
+
+function optional(value: unknown, type: 'boolean' | 'number' | 'string'): boolean {
+  return value === undefined || (typeof value === type && (type !== 'number' || Number.isFinite(value)));
+}
+
+function isStrings(value: unknown): value is string[] {
+  return Array.isArray(value) && value.every((v) => typeof v === 'string');
+}
+
+/** An image entry as the apply reads it: whatever reaches a request path or the report is of the right form. */
+function checkImage(repo: string, bad: (what: string) => UsageError) {
+  return (image: PlannedImage): void => {
+    if (typeof image?.digest !== 'string' || !DIGEST.test(image.digest)) throw bad(`${repo}: an image has no valid digest`);
+    const at = `${repo}@${image.digest}`;
+    if (image.action !== 'keep' && image.action !== 'delete') throw bad(`${at}: action must be keep or delete`);
+    if (!Array.isArray(image.tags) || !KINDS.includes(image.kind)) throw bad(`${at}: tags or kind missing`);
+    if (!image.tags.every((t) => typeof t === 'string' && TAG.test(t))) throw bad(`${at}: an invalid tag`);
+    for (const key of ['follows', 'subject'] as const) {
+      const value = image[key];
+      if (value !== undefined && (typeof value !== 'string' || !DIGEST.test(value))) throw bad(`${at}: "${key}" is not a digest`);
+    }
+    if (image.children !== undefined && !(isStrings(image.children) && image.children.every((c) => DIGEST.test(c)))) throw bad(`${at}: "children" is not a list of digests`);
+    if (!(image.created === null || (typeof image.created === 'string' && !Number.isNaN(Date.parse(image.created))))) throw bad(`${at}: "created" is neither a date nor null`);
+    if (!optional(image.reason, 'string') || !optional(image.mediaType, 'string') || !optional(image.size, 'number') || !optional(image.named, 'boolean')) {
+      throw bad(`${at}: "reason", "mediaType", "size" or "named" is of the wrong type`);
+    }
+  };
 }

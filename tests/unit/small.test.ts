@@ -350,7 +350,7 @@ describe('plan files', () => {
     expect(error.message).toContain(`cannot write the plan to ${path}`);
   });
 
-  const valid = { kind: 'cleanreg-plan', version: 1, createdAt: 'x', registry: 'http://r' };
+  const valid = { kind: 'cleanreg-plan', version: 1, createdAt: '2026-11-23T07:00:00.000Z', registry: 'http://r' };
   const A = `sha256:${'a'.repeat(64)}`;
   const img = { digest: A, tags: ['t'], kind: 'image', action: 'delete', reason: 'r', created: null, mediaType: 'm' };
   test.each([
@@ -372,6 +372,17 @@ describe('plan files', () => {
     { name: 'a null image', content: JSON.stringify({ ...valid, repositories: [{ name: 'a', images: [null] }] }), message: 'an image has no valid digest' },
     { name: 'follows is not a digest', content: JSON.stringify({ ...valid, repositories: [{ name: 'a', images: [{ ...img, follows: {} }] }] }), message: `a@${A}: "follows" is not a digest` },
     { name: 'a subject that is not a digest', content: JSON.stringify({ ...valid, repositories: [{ name: 'a', images: [{ ...img, subject: '../x' }] }] }), message: `a@${A}: "subject" is not a digest` },
+    // Found by an audit: contradictions and wrong types were applied (a digest both kept and deleted was deleted).
+    { name: 'a version as a string', content: JSON.stringify({ ...valid, version: '1', repositories: [] }), message: 'plan version "1" is not supported' },
+    { name: 'no date of making', content: JSON.stringify({ ...valid, createdAt: null, repositories: [] }), message: '"createdAt" is not a date' },
+    { name: 'a digest both kept and deleted', content: JSON.stringify({ ...valid, repositories: [{ name: 'a', images: [img, { ...img, action: 'keep' }] }] }), message: `a@${A} is listed twice` },
+    { name: 'a tag on two images', content: JSON.stringify({ ...valid, repositories: [{ name: 'a', images: [img, { ...img, digest: `sha256:${'b'.repeat(64)}`, action: 'keep' }] }] }), message: 'a:t is on two images' },
+    { name: 'a repository twice', content: JSON.stringify({ ...valid, repositories: [{ name: 'a', images: [img] }, { name: 'a', images: [] }] }), message: 'the repository "a" is listed twice' },
+    { name: 'created as a number', content: JSON.stringify({ ...valid, repositories: [{ name: 'a', images: [{ ...img, created: 5 }] }] }), message: `a@${A}: "created" is neither a date nor null` },
+    { name: 'children that are not digests', content: JSON.stringify({ ...valid, repositories: [{ name: 'a', images: [{ ...img, children: ['../../evil'] }] }] }), message: `a@${A}: "children" is not a list of digests` },
+    { name: 'a size that is not a number', content: JSON.stringify({ ...valid, repositories: [{ name: 'a', images: [{ ...img, size: 'big' }] }] }), message: `a@${A}: "reason", "mediaType", "size" or "named" is of the wrong type` },
+    { name: 'notes as a string', content: JSON.stringify({ ...valid, repositories: [{ name: 'a', notes: 'str', images: [img] }] }), message: 'a: "empty", "notes" or "freedBytes" is of the wrong type' },
+    { name: 'freedBytes as a string', content: JSON.stringify({ ...valid, repositories: [{ name: 'a', freedBytes: 'x', images: [img] }] }), message: 'a: "empty", "notes" or "freedBytes" is of the wrong type' },
   ])('$name: a usage error naming the file', ({ content, message }) => {
     const path = file(content);
     const error = errorOf(() => readPlanFile(path));
@@ -388,9 +399,9 @@ describe('plan files', () => {
 
   test('a minimal valid plan reads with defaults for empty and notes', () => {
     const D = `sha256:${'d'.repeat(64)}`;
-    const path = file(JSON.stringify({ ...valid, repositories: [{ name: 'a', images: [img, { ...img, digest: D, action: 'keep' }] }] }));
+    const path = file(JSON.stringify({ ...valid, repositories: [{ name: 'a', images: [img, { ...img, digest: D, tags: ['u'], action: 'keep' }] }] }));
     const [plan] = readPlanFile(path).plans;
-    expect(plan).toEqual({ name: 'a', empty: false, notes: [], delete: [img], keep: [{ ...img, digest: D, action: 'keep' }] });
+    expect(plan).toEqual({ name: 'a', empty: false, notes: [], delete: [img], keep: [{ ...img, digest: D, tags: ['u'], action: 'keep' }] });
   });
 
   // Without RepoPlan.freedBytes in the file, `cleanreg apply PLAN` could not show the "about … freed after
