@@ -42,6 +42,8 @@ export interface RepoOutcome {
   outcomes: Outcome[];
   /** The repository has no tag left after the deletions. */
   emptied?: boolean;
+  /** Why nothing was deleted here: its re-verification failed. */
+  error?: string;
 }
 
 export interface ApplyContext {
@@ -195,7 +197,7 @@ export async function applyPlans(plans: RepoPlan[], ctx: ApplyContext & { concur
       if (!(error instanceof CleanregError)) throw error;
       // Re-verification failed: nothing is deleted in this repository.
       ctx.logger.error(`${plan.name}: ${error.message}`);
-      outcomes.push(notAttemptedAll(plan, `re-verification failed: ${error.message}`));
+      outcomes.push({ ...notAttemptedAll(plan, `re-verification failed: ${error.message}`), error: redact(error.message) });
     }
   };
   const pending = beforeEach ? plans : plans.filter((p) => p.delete.length);

@@ -74,7 +74,9 @@ export async function showAndApply(session: Session, plans: RepoPlan[], opts: Ex
   reportHalt(halt, session.logger, outcomes.some((o) => o.outcomes.some((x) => x.status === 'not-attempted' && x.detail === halt.stopped)));
   // Run before the JSON document is written, so that the document says how it went.
   const gc = result.deleted > 0 ? await collectGarbage(opts.gcCommand, interrupted !== undefined, io, session) : undefined;
-  if (!table) writePlanDocument(io.stdout, session.registry, plans, outcomes, false, opts.errors, gc);
+  // A repository whose re-verification failed is named under `errors`, as in `apply FILE --dry-run`.
+  const errors = [...(opts.errors ?? []), ...outcomes.flatMap((o) => (o.error ? [{ repository: o.name, error: o.error }] : []))];
+  if (!table) writePlanDocument(io.stdout, session.registry, plans, outcomes, false, errors, gc);
   reportEmpty(session, result.emptiedRepositories);
   const failed = result.failed > 0 || result.notAttempted > 0 || (gc?.exitCode ?? 0) !== 0;
   return interrupted ?? (failed ? 1 : 0);

@@ -243,6 +243,13 @@ describe('OCI referrers, with and without the API', () => {
       expect(repos.get('app')).toMatchObject({ delete: [] });
       expect((repos.get('app') as { keep: { reason: string }[] }).keep.some((k) => /^re-verification failed: /.test(k.reason))).toBe(true);
       expect((repos.get('lib') as { delete: { digest: string }[] }).delete.map((d) => d.digest)).toEqual([lib.digest]);
+
+      // The apply itself names it under `errors` too, and deletes in the other repository.
+      const applied = await runCli(['apply', planFile, '-y', '--retries', '0', '--output', 'json']);
+      expect(applied.code).toBe(1);
+      expect(JSON.parse(applied.stdout).errors).toEqual([{ repository: 'app', error: expect.stringMatching(/500/) }]);
+      expect(await direct.resolve('lib', lib.digest)).toBeNull();
+      expect((await direct.tags('app'))?.sort()).toEqual(['cur', 'old']);
     });
   });
 
