@@ -1,4 +1,4 @@
-import { accessSync, constants, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { UsageError } from '../errors.js';
 import type { ImageKind, PlannedImage, RepoPlan } from '../planner/types.js';
@@ -18,6 +18,7 @@ interface PlanFile {
 /** Checked before the scan: a plan that cannot be written should not cost a scan of the registry first. */
 export function checkWritable(path: string): void {
   try {
+    if (existsSync(path) && statSync(path).isDirectory()) throw Object.assign(new Error(), { code: 'EISDIR' });
     accessSync(existsSync(path) ? path : dirname(path), constants.W_OK);
   } catch (error) {
     throw new UsageError(`cannot write the plan to ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);

@@ -12,7 +12,7 @@ import { parseChallenge } from '../../src/registry/challenge.js';
 import { DOCKER_MANIFEST, DOCKER_SCHEMA1, MANIFEST_ACCEPT, OCI_INDEX } from '../../src/registry/media-types.js';
 import { nextPageUrl } from '../../src/registry/paging.js';
 import { proxyFor } from '../../src/registry/proxy.js';
-import { readPlanFile, writePlanFile } from '../../src/run/plan-file.js';
+import { checkWritable, readPlanFile, writePlanFile } from '../../src/run/plan-file.js';
 import { shardIndex, shardOf } from '../../src/run/shard.js';
 import { displayUrl, redact, registerCredentials, registerSecret } from '../../src/util/redact.js';
 import { requestLimit } from '../../src/util/request-limit.js';
@@ -348,6 +348,12 @@ describe('plan files', () => {
     const error = errorOf(() => writePlanFile(path, 'http://r', plans, NOW));
     expect(error).toBeInstanceOf(UsageError);
     expect(error.message).toContain(`cannot write the plan to ${path}`);
+  });
+
+  test('a directory is refused before the scan, as a folder that cannot be written is', () => {
+    expect(errorOf(() => checkWritable(dir)).message).toBe(`cannot write the plan to ${dir}: EISDIR`);
+    expect(errorOf(() => checkWritable(join(dir, 'no-such-dir', 'plan.json'))).message).toMatch(/: ENOENT$/);
+    expect(() => checkWritable(join(dir, 'new-plan.json'))).not.toThrow();
   });
 
   const valid = { kind: 'cleanreg-plan', version: 1, createdAt: '2026-11-23T07:00:00.000Z', registry: 'http://r' };
