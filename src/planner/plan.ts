@@ -22,11 +22,14 @@ import { hasDateWindow, needsCreated, type Image, type PlannedImage, type Policy
  */
 export function planRepository(inventory: RepoInventory, policy: Policy, now: Date): RepoPlan {
   const images = inventory.images.filter((image) => !isArtifact(image));
+  const listedBy = indexesListing(images);
   const decisions = new Map<string, PlannedImage>();
   const candidates: Image[] = [];
+  const platformImages: Image[] = [];
   for (const image of images) {
     const protectedBecause = protection(image, policy);
     if (protectedBecause) decide(decisions, image, 'keep', protectedBecause);
+    else if (listedBy.has(image.digest)) platformImages.push(image);
     else candidates.push(image);
   }
 
@@ -48,6 +51,15 @@ export function planRepository(inventory: RepoInventory, policy: Policy, now: Da
     else if (window && !window.contains(image.created!)) decide(decisions, image, 'keep', outside);
     else decide(decisions, image, 'delete', beyond);
   });
+  // A platform image tagged on its own (docker manifest create: 2-amd64 and 2-arm64, listed by 2) is part of the
+  // multi-arch image: it takes no keep slot of its own, and goes or stays with the index (any kept one) listing it.
+  // Ranked on its own, it tied with its index (an index is as old as its newest child) and could win the last slot.
+  for (const image of platformImages) {
+    const indexes = listedBy.get(image.digest)!.filter((index) => !listedBy.has(index.digest));
+    const kept = indexes.find((index) => decisions.get(index.digest)!.action === 'keep');
+    if (kept) decide(decisions, image, 'keep', `referenced by kept index ${shortDigest(kept.digest)} (${kept.tags.join(', ') || 'untagged'})`);
+    else decide(decisions, image, 'delete', `platform image of deleted index ${shortDigest(indexes[0].digest)} (${indexes[0].tags.join(', ') || 'untagged'})`, indexes[0].digest);
+  }
   const plan = completePlan(inventory, decisions);
   plan.order = policy.order;
   const tie = tieAtTheCut(candidates, policy, (image) => decisions.get(image.digest)?.action === 'delete');
@@ -274,6 +286,16 @@ function protectChildrenOfKeptIndexes(images: Image[], decisions: Map<string, Pl
       }
     }
   }
+}
+
+/** The indexes of a repository listing each manifest (at any depth: an index's children include a nested one's). */
+function indexesListing(images: Image[]): Map<string, Image[]> {
+  const listedBy = new Map<string, Image[]>();
+  for (const index of images) {
+    if (index.kind !== 'index') continue;
+    for (const child of index.children ?? []) listedBy.set(child, [...(listedBy.get(child) ?? []), index]);
+  }
+  return listedBy;
 }
 
 /** Artifacts follow a subject; a manifest of another kind without one (a Helm chart, say) is planned as an image. */

@@ -240,6 +240,21 @@ describe('multi-arch deletion frees the platform manifests', () => {
     for (const gone of [doomedInner, m3]) expect(await p.resolve('nest', gone.digest)).toBeNull();
   });
 
+  test('releases as docker manifest create makes them (platform images tagged, then the index): -k counts releases', async () => {
+    // Found by an audit: 2-arm64 tied with index 2 and won the only slot by its name; index 2 and 2-amd64 went.
+    for (const [v, d] of [['1', 1], ['2', 5]] as const) {
+      const amd = await p.pushImage('rel', [`${v}-amd64`], { kind: 'oci', arch: 'amd64', created: day(d), seed: `rel${v}a` });
+      const arm = await p.pushImage('rel', [`${v}-arm64`], { kind: 'oci', arch: 'arm64', created: day(d + 1), seed: `rel${v}b` });
+      await pushIndexOf('rel', [amd, arm], [v]);
+    }
+    const two = await runCli(['-r', reg.url, '-n', 'rel', '-k', '2', '--dry-run', '--output', 'json']);
+    expect(JSON.parse(two.stdout).repositories[0].delete).toEqual([]);
+    const r = await runCli(['-r', reg.url, '-n', 'rel', '-k', '1', '-y']);
+    expect(r.code).toBe(0);
+    expect(await sorted('rel')).toEqual(['2', '2-amd64', '2-arm64']);
+    expect(await p.isPullable('rel', '2')).toBe(true);
+  });
+
   test('a tagged image that a kept nested index lists through an untagged index stays, with the reason', async () => {
     const tOld = await p.pushImage('nest', ['t-old'], { kind: 'oci', created: day(1), seed: 't1' });
     const inner = await indexOf('nest', [tOld], []);

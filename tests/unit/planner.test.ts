@@ -448,10 +448,44 @@ const cases: Case[] = [
     expect: { idx: ['keep', 'matches --exclude'], child: ['keep', 'referenced by kept index'] },
   },
   {
-    name: 'a deleted index does not protect its child',
+    name: 'a deleted index takes its tagged platform images along',
     keep: 0,
     images: [index('idx', ['v1'], ago(2), ['child']), img('child', ['v1-amd64'], ago(3))],
-    expect: { idx: ['delete', 'beyond the newest 0'], child: ['delete', 'beyond the newest 0'] },
+    expect: { idx: ['delete', 'beyond the newest 0'], child: ['delete', `platform image of deleted index ${shortOf('idx')} (v1)`] },
+  },
+  {
+    // Found by an audit (docker manifest create): each release is an index and its platform images, tagged on
+    // their own. Ranked alone, 2-arm64 tied with index 2 (an index is as old as its newest child), won the only
+    // slot by its name, and index 2 went: the release no longer pulled as multi-arch, its amd64 image was deleted.
+    name: 'platform images tagged on their own take no keep slot: -k counts releases',
+    keep: 1,
+    images: [
+      index('r2', ['2'], ago(5), ['2-amd64', '2-arm64']),
+      img('2-amd64', ['2-amd64'], ago(6)),
+      img('2-arm64', ['2-arm64'], ago(5)),
+      index('r1', ['1'], ago(9), ['1-amd64', '1-arm64']),
+      img('1-amd64', ['1-amd64'], ago(10)),
+      img('1-arm64', ['1-arm64'], ago(9)),
+    ],
+    expect: {
+      r2: ['keep', 'newest 1'],
+      '2-amd64': ['keep', `referenced by kept index ${shortOf('r2')} (2)`],
+      '2-arm64': ['keep', `referenced by kept index ${shortOf('r2')} (2)`],
+      r1: ['delete', 'beyond the newest 1'],
+      '1-amd64': ['delete', `platform image of deleted index ${shortOf('r1')} (1)`],
+      '1-arm64': ['delete', `platform image of deleted index ${shortOf('r1')} (1)`],
+    },
+  },
+  {
+    name: 'a platform image tagged on its own that --exclude protects stays when its index goes',
+    keep: 0,
+    rules: { exclude: '.*-amd64' },
+    images: [index('r1', ['1'], ago(9), ['1-amd64', '1-arm64']), img('1-amd64', ['1-amd64'], ago(10)), img('1-arm64', ['1-arm64'], ago(9))],
+    expect: {
+      r1: ['delete', 'beyond the newest 0'],
+      '1-amd64': ['keep', 'matches --exclude'],
+      '1-arm64': ['delete', `platform image of deleted index ${shortOf('r1')}`],
+    },
   },
 
   // --- cosign signatures, attestations, SBOMs ----------------------------------------------------------------
