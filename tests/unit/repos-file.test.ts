@@ -65,7 +65,7 @@ describe('parseReposFile: what it reads', () => {
     },
     {
       name: 'every key=value option and the bare word ignore-ref-tags',
-      text: 'app 5 include=v.* exclude=stable before=2024-06-01 after=2024-01-01T12:00:00+02:00 older-than=30d newer-than=1y order=semver ignore-ref-tags\n',
+      text: 'app 5 include=v.* exclude=stable before=2024-06-01 after=2024-01-01T12:00:00+02:00 older-than=30d newer-than=100y order=semver ignore-ref-tags\n',
       expected: [
         {
           pattern: 'app',
@@ -78,7 +78,7 @@ describe('parseReposFile: what it reads', () => {
           before: '2024-06-01T00:00:00.000Z',
           after: '2024-01-01T10:00:00.000Z',
           olderThan: { days: 30 },
-          newerThan: { years: 1 },
+          newerThan: { years: 100 },
         },
       ],
     },

@@ -193,7 +193,7 @@ describe('buildPolicy', () => {
       before: '2024-06-01',
       after: '2024-01-01',
       olderThan: '30d',
-      newerThan: '1y',
+      newerThan: '100y',
       order: 'semver',
       ignoreRefTags: true,
     });
@@ -206,8 +206,19 @@ describe('buildPolicy', () => {
       before: '2024-06-01T00:00:00.000Z',
       after: '2024-01-01T00:00:00.000Z',
       olderThan: { days: 30 },
-      newerThan: { years: 1 },
+      newerThan: { years: 100 },
     });
+  });
+
+  test('a date and an age that leave no date between them, as of now, are refused too (found by an audit)', () => {
+    const daysAgo = (n: number) => new Date(Date.now() - n * 86_400_000).toISOString().slice(0, 10);
+    const olderThan = errorOf(() => buildPolicy(0, { after: daysAgo(60), olderThan: '100d' }));
+    expect([(olderThan as RuleError).key, olderThan.message]).toEqual(['olderThan', expect.stringMatching(/^the date window is empty: after "[\d-]+" and older than "100d" \(created before [\dT:.Z-]+ or so\) leave no date between them$/)]);
+    const newerThan = errorOf(() => buildPolicy(0, { before: daysAgo(200), newerThan: '100d' }));
+    expect([(newerThan as RuleError).key, newerThan.message]).toEqual(['newerThan', expect.stringMatching(/^the date window is empty: before "[\d-]+" and newer than "100d"/)]);
+    // With a date between them, both stay.
+    expect(buildPolicy(0, { after: daysAgo(200), olderThan: '100d' }).after).toBeDefined();
+    expect(buildPolicy(0, { before: daysAgo(60), newerThan: '100d' }).before).toBeDefined();
   });
 
   test.each([
