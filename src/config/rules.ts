@@ -1,5 +1,6 @@
 import type { Duration } from 'date-fns';
 import type { Order, Policy } from '../planner/types.js';
+import { isCalendarDay } from '../util/calendar.js';
 
 /** Policy settings as written by the user, on the command line or in a repos.conf line. */
 export interface RuleInput {
@@ -47,7 +48,7 @@ export function parseDate(key: 'before' | 'after', source: string): Date {
   const date = new Date(iso);
   // Date rolls 2024-02-30 over to March 1st; an impossible day is an error, not another date.
   const [y, m, d] = source.slice(0, 10).split('-').map(Number);
-  const sameDay = valid && /^\d{4}-\d{2}-\d{2}$/.test(source.slice(0, 10)) && new Date(Date.UTC(y, m - 1, d)).getUTCDate() === d && m >= 1 && m <= 12;
+  const sameDay = valid && /^\d{4}-\d{2}-\d{2}$/.test(source.slice(0, 10)) && isCalendarDay(y, m, d);
   if (!valid || !sameDay || Number.isNaN(date.getTime())) {
     throw new RuleError(key, `invalid date "${source}": use ISO 8601, e.g. 2024-06-30 or 2024-06-30T12:00:00Z`);
   }

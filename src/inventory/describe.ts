@@ -2,6 +2,7 @@ import { isIndexType } from '../registry/media-types.js';
 import type { FetchedManifest, ManifestJson, RegistryClient } from '../registry/client.js';
 import { fetchManifest } from './gather.js';
 import { plural } from '../report/format.js';
+import { isCalendarDay } from '../util/calendar.js';
 import { shortDigest } from '../util/digest.js';
 import type { Logger } from '../util/log.js';
 import type { RequestLimit } from '../util/request-limit.js';
@@ -28,6 +29,10 @@ export function parseCreated(config: unknown): string | null {
   if (typeof created !== 'string') return null;
   const m = RFC3339.exec(created.trim());
   if (!m || m[1] === '0001-01-01') return null;
+  // Go never writes 2024-02-30 or 24:00: such a date is no date (Date would roll it over to another).
+  const [year, month, day] = m[1].split('-').map(Number);
+  const [hour = 0, minute = 0, second = 0] = (m[2] ?? '').split(':').map(Number);
+  if (!isCalendarDay(year, month, day) || hour > 23 || minute > 59 || second > 59) return null;
   const zone = !m[4] || m[4].toUpperCase() === 'Z' ? 'Z' : m[4].length === 5 ? `${m[4].slice(0, 3)}:${m[4].slice(3)}` : m[4];
   const t = Date.parse(`${m[1]}T${m[2] ?? '00:00'}${(m[3] ?? '').slice(0, 4)}${zone}`);
   return Number.isNaN(t) ? null : new Date(t).toISOString();

@@ -120,6 +120,12 @@ describe('parseCreated: an image config\'s date', () => {
     ['0001-01-01T00:00:00Z', null],
     ['June 30, 2026 23:30', null],
     ['2026-06-30T25:00:00Z', null],
+    // Impossible days and times are no date either (found by an audit: Date rolled them over to the next day).
+    ['2024-02-30T00:00:00Z', null],
+    ['2023-02-29', null],
+    ['2024-01-08T24:00:00Z', null],
+    ['2024-01-08T12:60:00Z', null],
+    ['2024-02-29T12:00:00Z', '2024-02-29T12:00:00.000Z'],
     ['', null],
     [1782862200, null],
   ];
