@@ -115,8 +115,9 @@ export class ManifestDescriber {
     }
     const described = await allSettledOrThrow(manifests.map(describe));
     summary.children = withDescendants(children, described);
-    const known = described.filter((c, i) => c && !isAttestationChild(manifests[i])).map((c) => c!.created).filter((d): d is string => typeof d === 'string');
-    summary.created = known.length ? known.reduce((a, b) => (a > b ? a : b)) : null;
+    // An undated platform image may be the newest, as a missing one may: then the index has no age either.
+    const dates = described.filter((c, i) => c && !isAttestationChild(manifests[i])).map((c) => c!.created);
+    summary.created = dates.length && dates.every((d): d is string => typeof d === 'string') ? (dates as string[]).reduce((a, b) => (a > b ? a : b)) : null;
     summary.blobs = dedupeBlobs(described.flatMap((c) => c?.blobs ?? []));
     // Children the registry does not have, here or below (a nested index): the missing one may be the newest, so
     // the index has no age; it uses the blobs of the children it has; its size is unknown.

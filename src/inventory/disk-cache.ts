@@ -5,12 +5,14 @@ import type { Logger } from '../util/log.js';
 import { isValidEntry, kindOf, MemoryCache, type ManifestSummary, type MetadataCache } from './cache.js';
 
 /**
- * v4: an index's children include those of a nested index (v3 listed only its own). v3: dates read as RFC 3339 in
- * UTC (v2 read a date without a zone in the local zone, and took other formats).
+ * v5: an impossible date (2024-02-30) is no date, and an index with an undated platform image has no age (v4 rolled
+ * the one over and dated the other by its dated children). v4: an index's children include those of a nested index
+ * (v3 listed only its own). v3: dates read as RFC 3339 in UTC (v2 read a date without a zone in the local zone, and
+ * took other formats).
  */
-export const CACHE_FILE = 'metadata-v4.tsv';
+export const CACHE_FILE = 'metadata-v5.tsv';
 /** What earlier versions wrote, replaced by CACHE_FILE: removed when the cache is next written. */
-export const SUPERSEDED_FILES = ['metadata-v1.json', 'metadata-v2.tsv', 'metadata-v3.tsv'];
+export const SUPERSEDED_FILES = ['metadata-v1.json', 'metadata-v2.tsv', 'metadata-v3.tsv', 'metadata-v4.tsv'];
 /** Entries kept at most (a few hundred bytes each); past this the file is compacted to the newest. */
 export const MAX_ENTRIES = 150_000;
 

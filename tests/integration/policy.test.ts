@@ -255,6 +255,17 @@ describe('multi-arch deletion frees the platform manifests', () => {
     expect(await p.isPullable('rel', '2')).toBe(true);
   });
 
+  test('an index with an undated platform image has no age either: kept under a date rule, taking no keep slot', async () => {
+    // Found by an audit: the index was dated by its dated child alone, and deleted as old.
+    const partial = await p.pushIndex('undated', ['partial'], [{ arch: 'amd64', created: day(1) }, { arch: 'arm64', created: null }]);
+    await p.pushIndex('undated', ['dated'], [{ arch: 'amd64', created: day(2) }, { arch: 'arm64', created: day(2) }]);
+    const r = await runCli(['-r', reg.url, '-n', 'undated', '-k', '0', '--older-than', '30d', '--dry-run', '--output', 'json', '--no-cache']);
+    expect(r.code).toBe(0);
+    const [repo] = JSON.parse(r.stdout).repositories;
+    expect(repo.keep).toEqual([expect.objectContaining({ digest: partial.digest, created: null, reason: expect.stringMatching(/^unknown age/) })]);
+    expect(repo.delete.filter((i: { tags: string[] }) => i.tags.length).map((i: { tags: string[] }) => i.tags)).toEqual([['dated']]);
+  });
+
   test('a tagged image that a kept nested index lists through an untagged index stays, with the reason', async () => {
     const tOld = await p.pushImage('nest', ['t-old'], { kind: 'oci', created: day(1), seed: 't1' });
     const inner = await indexOf('nest', [tOld], []);
