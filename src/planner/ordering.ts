@@ -4,11 +4,14 @@ import semverRcompare from 'semver/functions/rcompare.js';
 import type { SemVer } from 'semver';
 import type { Image, Order } from './types.js';
 
-/** A tag as a semantic version: a leading `v` is allowed, `1` and `1.2` count as `1.0.0` and `1.2.0`. */
+/**
+ * A tag as a semantic version: a leading `v` is allowed, `1` and `1.2` count as `1.0.0` and `1.2.0`. Strict
+ * otherwise: semver's loose mode would read `vv1.0.0`, `1.5.0beta` and `01.02.03` as versions, to be deleted.
+ */
 export function tagVersion(tag: string): SemVer | null {
   const bare = tag.replace(/^v(?=\d)/i, '');
   const padded = /^\d+$/.test(bare) ? `${bare}.0.0` : /^\d+\.\d+$/.test(bare) ? `${bare}.0` : bare;
-  return semverParse(padded, { loose: true });
+  return semverParse(padded);
 }
 
 const byName = new Intl.Collator('en', { numeric: true });

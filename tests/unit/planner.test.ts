@@ -397,6 +397,20 @@ const cases: Case[] = [
     },
   },
   {
+    // Found by an audit: semver's loose mode read these as versions (1.0.0, 1.5.0-beta, 1.2.3, 1.2.3--).
+    name: 'semver: only versions as written (a leading v, 1 or 1.2) rank; vv1.0.0, 1.5.0beta, 01.02.03, 1.2.3- are not versions',
+    keep: 0,
+    rules: { order: 'semver' },
+    images: [img('vv', ['vv1.0.0'], ago(9)), img('beta', ['1.5.0beta'], ago(9)), img('zeros', ['01.02.03'], ago(9)), img('dash', ['1.2.3-'], ago(9)), img('ok', ['v1.0.0'], ago(9))],
+    expect: {
+      vv: ['keep', 'tag "vv1.0.0" is not a version'],
+      beta: ['keep', 'tag "1.5.0beta" is not a version'],
+      zeros: ['keep', 'tag "01.02.03" is not a version'],
+      dash: ['keep', 'tag "1.2.3-" is not a version'],
+      ok: ['delete', 'beyond the newest 0 (by semver)'],
+    },
+  },
+  {
     name: 'semver: an image with several version tags is ranked by its highest',
     keep: 1,
     rules: { order: 'semver' },
