@@ -170,7 +170,8 @@ export class RegistryClient {
       }
       throw error;
     }
-    return tags;
+    // A registry that pages carelessly may list a tag on two pages: one tag, once.
+    return tags && [...new Set(tags)];
   }
 
   private async *pages<T>(first: URL, what: string, scope: string, repo?: string, headers?: Record<string, string>): AsyncGenerator<T> {
@@ -178,7 +179,12 @@ export class RegistryClient {
     for (let url: URL | undefined = first; url; ) {
       if (read.has(url.href)) throw new RegistryError('protocol', `${what}: the registry's next-page link leads back to a page already read`);
       read.add(url.href);
-      const res = await this.send({ method: 'GET', url, what, scope, repo, headers });
+      const page = url;
+      const res = await this.send({ method: 'GET', url, what, scope, repo, headers }).catch((error: unknown) => {
+        // A later page that is not there does not mean the repository is not: the list cannot be read to its end.
+        if (page === first || !isGone(error)) throw error;
+        throw new RegistryError('protocol', `${what}: the next page the registry linked to (${page.pathname}${page.search}) answered 404: the list cannot be read to its end`, 'if a proxy serves the registry under a path, its Link headers must name that path too', 404);
+      });
       yield parseJson<T>(res.body, what);
       const next = nextPageUrl(res.headers.link, url);
       // Not followed (credentials stay with their origin), and not taken as the last page either: a list cut short
@@ -201,7 +207,11 @@ export class RegistryClient {
     return { digest, mediaType, size: res.body.length, json, raw: res.body };
   }
 
-  /** The digest a tag points at now, or null when the tag (or repository) is gone. */
+  /**
+   * The digest a tag (or digest) points at now, or null when it (or its repository) is gone. A HEAD answered 404 is
+   * asked again with a GET before it counts as gone: a front that refuses HEAD with 404 (while GET works) would
+   * otherwise hide a kept tag moved onto a doomed image.
+   */
   async resolve(repo: string, ref: string): Promise<string | null> {
     try {
       const res = await this.send({ method: 'HEAD', url: this.url(`/v2/${repo}/manifests/${ref}`), what: `resolve ${reference(repo, ref)}`, repo, scope: pullScope(repo), headers: { accept: MANIFEST_ACCEPT } });
@@ -210,7 +220,12 @@ export class RegistryClient {
       // Never guess: without the header, the digest is the hash of the bytes.
       return (await this.getManifest(repo, ref)).digest;
     } catch (error) {
-      if (error instanceof RegistryError && (error.kind === 'not-found' || error.kind === 'repository-missing')) return null;
+      if (!isGone(error)) throw error;
+    }
+    try {
+      return (await this.getManifest(repo, ref)).digest;
+    } catch (error) {
+      if (isGone(error)) return null;
       throw error;
     }
   }
@@ -224,15 +239,20 @@ export class RegistryClient {
     return parseJson<T>(await this.getBlob(repo, digest), `config ${digest} of ${repo}`);
   }
 
-  /** DELETE a manifest by digest. `gone` when it was already deleted (also after a retried DELETE). */
+  /**
+   * DELETE a manifest by digest. `gone` when it was already deleted (also after a retried DELETE): a 404 is checked,
+   * since what follows the manifest goes once it is gone, and a registry may answer 404 for one it keeps.
+   */
   async deleteManifest(repo: string, digest: string): Promise<'deleted' | 'gone'> {
     if (!DIGEST.test(digest)) throw new UsageError(`refusing to delete "${digest}": only digests are deleted`);
+    const what = `delete ${repo}@${digest}`;
     try {
-      await this.send({ method: 'DELETE', url: this.url(`/v2/${repo}/manifests/${digest}`), what: `delete ${repo}@${digest}`, repo, scope: deleteScope(repo) });
+      await this.send({ method: 'DELETE', url: this.url(`/v2/${repo}/manifests/${digest}`), what, repo, scope: deleteScope(repo) });
       return 'deleted';
     } catch (error) {
-      if (error instanceof RegistryError && (error.kind === 'not-found' || error.kind === 'repository-missing')) return 'gone';
-      throw error;
+      if (!isGone(error)) throw error;
+      if ((await this.resolve(repo, digest)) === null) return 'gone';
+      throw new RegistryError('protocol', `${what}: the registry answered 404 (${(error as RegistryError).reason}) but still serves the manifest`, 'the registry refuses to delete it over the API (check its logs, and whether it allows deleting this manifest)', 404);
     }
   }
 
@@ -342,6 +362,11 @@ export function deleteScope(repo: string): string {
 }
 export function pushScope(repo: string): string {
   return `repository:${repo}:pull,push`;
+}
+
+/** A 404: the manifest, tag or repository is not there (as the registry says). */
+function isGone(error: unknown): boolean {
+  return error instanceof RegistryError && (error.kind === 'not-found' || error.kind === 'repository-missing');
 }
 
 function parseJson<T>(body: Buffer, what: string): T {

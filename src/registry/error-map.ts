@@ -112,6 +112,19 @@ function forScope(ctx: RequestContext): string {
   return ctx.scope ? ` for scope "${ctx.scope}"` : '';
 }
 
+/**
+ * The catalog is registry-wide: GitLab, Harbor (for all but admins) and others refuse or hide it while each
+ * repository can still be read. Listing it is needed only for a glob.
+ */
+function catalogRefusal(error: HttpStatusError, ctx: RequestContext): RegistryError | undefined {
+  const status = error.response.statusCode;
+  if (ctx.url.pathname !== '/v2/_catalog' || ![401, 403, 404].includes(status) || (status === 401 && !ctx.hasCredentials && !ctx.identityToken)) return undefined;
+  const code = registryErrorCode(error.response.body) ?? parseChallenge(error.response.headers['www-authenticate'])?.params.error;
+  const detail = code ? ` ${code}` : '';
+  const why = status === 404 ? 'the registry does not list its repositories' : 'the registry does not let this user list its repositories';
+  return new RegistryError(status === 404 ? 'not-found' : status === 401 ? 'unauthorized' : 'forbidden', `${ctx.what}: ${why} (${status}${detail})`, 'name the repositories without a glob (-n NAME, or plain names in repos.conf): each can be cleaned without the catalog', status);
+}
+
 function permissionHint(method: string): string {
   return method === 'DELETE' ? 'the user needs delete permission on this repository' : 'the user needs pull permission on this repository';
 }
@@ -122,7 +135,7 @@ function describeFailure(error: unknown, ctx: RequestContext): RegistryError {
     // Plain http goes to the proxy as an ordinary request, so its refusal is an HTTP answer, not a failed tunnel.
     return new RegistryError('connection', `${ctx.what}: the proxy ${proxyName(ctx.proxy)} wants credentials (HTTP 407)`, PROXY_CREDENTIALS_HINT, 407);
   }
-  if (error instanceof HttpStatusError) return refusedToken(error, ctx) ?? proxyRefusal(error, ctx) ?? mapStatus(error.response.statusCode, registryErrorCode(error.response.body), ctx);
+  if (error instanceof HttpStatusError) return catalogRefusal(error, ctx) ?? refusedToken(error, ctx) ?? proxyRefusal(error, ctx) ?? mapStatus(error.response.statusCode, registryErrorCode(error.response.body), ctx);
   if (error instanceof HttpRequestError && error.timedOut) {
     return new RegistryError('timeout', `${ctx.what}: no answer from ${origin} in time`, 'check the network, or raise --timeout');
   }
@@ -200,6 +213,10 @@ export function mapStatus(status: number, code: string | undefined, ctx: Request
       }
       return new RegistryError('not-found', `${ctx.what}: not found (404${detail})`, undefined, status);
     case 405:
+      // Only a write is refused for want of deletion: a 405 on a read is a front refusing that method.
+      if (ctx.method === 'GET' || ctx.method === 'HEAD') {
+        return new RegistryError('protocol', `${ctx.what}: the registry does not allow ${ctx.method} here (405${detail})`, 'a proxy in front of the registry may refuse this method: check what it allows', status);
+      }
       return new RegistryError(
         'delete-disabled',
         `${ctx.what}: deletion is disabled on this registry (405${detail})`,

@@ -5,10 +5,11 @@
 export function nextPageUrl(linkHeader: string | string[] | undefined, current: URL): URL | undefined {
   const header = Array.isArray(linkHeader) ? linkHeader.join(', ') : linkHeader;
   if (!header) return undefined;
-  for (const part of header.split(',')) {
-    const m = /<([^>]+)>\s*;\s*rel="?next"?/i.exec(part.trim());
-    if (!m) continue;
-    return new URL(m[1], current);
+  // RFC 8288: each link is <URI> with parameters in any order; rel may be quoted, spaced around "=", and name
+  // several relations ("last next").
+  for (const [, uri, params] of header.matchAll(/<([^>]*)>([^<]*)/g)) {
+    const rel = /(?:^|;)\s*rel\s*=\s*(?:"([^"]*)"|([^\s;,"]+))/i.exec(params);
+    if ((rel?.[1] ?? rel?.[2] ?? '').toLowerCase().split(/\s+/).includes('next')) return new URL(uri, current);
   }
   return undefined;
 }

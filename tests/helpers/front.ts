@@ -5,7 +5,8 @@
  *   it, forgets one when its DELETE succeeds, and answers `GET /v2/<name>/referrers/<digest>` with an image index of
  *   `pageSize` descriptors a page, linked by `Link: <...>; rel="next"`;
  * - a failure at a chosen moment: `fault` may answer a request with an error status instead of the registry, `cut`
- *   may drop the connection before or after the registry serves it, `hold` may keep a request waiting.
+ *   may drop the connection before or after the registry serves it, `hold` may keep a request waiting;
+ * - another registry's ways: `answer` serves a request itself (a paged tag list), `link` rewrites Link headers.
  * Every other request goes through unchanged, Host header included, so upload locations point back at the front.
  */
 import http from 'node:http';
@@ -28,6 +29,11 @@ export interface Front {
    * it has served it (the work done, the answer lost).
    */
   cut?: (method: string, path: string) => 'before' | 'after' | undefined;
+  /**
+   * Set by a test: the whole answer to this request in place of the registry's, for what distribution 2.8 cannot
+   * do (it never pages a tag list).
+   */
+  answer?: (method: string, path: string) => { status: number; headers?: Record<string, string>; body: string } | undefined;
   /** Set by a test: the registry's Link header as the front passes it on (a proxy that rewrites it). */
   link?: (value: string) => string;
   /** Set by a test: descriptors listed as referrers of `subject` besides those learned (a registry's own mistakes). */
@@ -85,6 +91,8 @@ export async function startFront(registryUrl: string, pageSize = 100): Promise<F
       const { status, code } = typeof fault === 'number' ? { status: fault, code: 'UNKNOWN' } : fault;
       return res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify({ errors: [{ code, message: 'failed by the test' }] }));
     }
+    const answer = front.answer?.(req.method ?? 'GET', `${url.pathname}${url.search}`);
+    if (answer) return res.writeHead(answer.status, { 'content-type': 'application/json', ...answer.headers }).end(answer.body);
     const referrers = /^\/v2\/(.+)\/referrers\/(sha256:[a-f0-9]{64})$/.exec(url.pathname);
     if (referrers && req.method === 'GET') return serveReferrers(referrers[1], referrers[2], url, res);
     const chunks: Buffer[] = [];

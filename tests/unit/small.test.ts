@@ -168,6 +168,12 @@ describe('nextPageUrl', () => {
     { name: 'next after prev', link: '</v2/_catalog?last=a>; rel="prev", </v2/_catalog?last=d>; rel="next"', next: 'http://reg.example.com:5000/v2/_catalog?last=d' },
     { name: 'several Link headers', link: ['</v2/_catalog?last=a>; rel="prev"', '</v2/_catalog?last=e>; rel="next"'], next: 'http://reg.example.com:5000/v2/_catalog?last=e' },
     { name: 'only a prev link', link: '</v2/_catalog?last=a>; rel="prev"', next: undefined },
+    // RFC 8288 forms a rewriting proxy may send (found by an audit: each was read as the last page).
+    { name: 'spaces around "="', link: '</v2/_catalog?last=f>; rel = "next"', next: 'http://reg.example.com:5000/v2/_catalog?last=f' },
+    { name: 'another parameter first', link: '</v2/_catalog?last=g>; type="application/json"; rel="next"', next: 'http://reg.example.com:5000/v2/_catalog?last=g' },
+    { name: 'several relations in one rel', link: '</v2/_catalog?last=h>; rel="last next"', next: 'http://reg.example.com:5000/v2/_catalog?last=h' },
+    { name: 'rel in capitals', link: '</v2/_catalog?last=i>; REL=NEXT', next: 'http://reg.example.com:5000/v2/_catalog?last=i' },
+    { name: 'a next that is only part of another word', link: '</v2/_catalog?last=j>; rel="nextpage"', next: undefined },
     // Resolved, not dropped: the client refuses to follow it, rather than reading the list as complete.
     { name: 'another host', link: '<http://evil.example.com/v2/_catalog?last=b>; rel="next"', next: 'http://evil.example.com/v2/_catalog?last=b' },
     { name: 'another port', link: '<http://reg.example.com:6000/v2/_catalog?last=b>; rel="next"', next: 'http://reg.example.com:6000/v2/_catalog?last=b' },
