@@ -52,12 +52,19 @@ export function planRepository(inventory: RepoInventory, policy: Policy, now: Da
     else decide(decisions, image, 'delete', beyond);
   });
   // A platform image tagged on its own (docker manifest create: 2-amd64 and 2-arm64, listed by 2) is part of the
-  // multi-arch image: it takes no keep slot of its own, and goes or stays with the index (any kept one) listing it.
-  // Ranked on its own, it tied with its index (an index is as old as its newest child) and could win the last slot.
+  // multi-arch image: it takes no keep slot of its own (ranked on its own, it tied with its index, as old as its
+  // newest child, and could take the last slot from it), and stays with any kept index listing it. Where they all
+  // go, it still stays if it is newer than the last image kept, or outside the date window, as any image would.
+  const last = policy.keep > 0 && candidates.length >= policy.keep ? candidates[policy.keep - 1] : undefined;
+  const newer = newestFirst(policy.order);
   for (const image of platformImages) {
-    const indexes = listedBy.get(image.digest)!.filter((index) => !listedBy.has(index.digest));
-    const kept = indexes.find((index) => decisions.get(index.digest)!.action === 'keep');
+    const listing = listedBy.get(image.digest)!;
+    const tops = listing.filter((index) => !listedBy.has(index.digest));
+    const indexes = tops.length ? tops : listing;
+    const kept = indexes.find((index) => decisions.get(index.digest)?.action === 'keep');
     if (kept) decide(decisions, image, 'keep', `referenced by kept index ${shortDigest(kept.digest)} (${kept.tags.join(', ') || 'untagged'})`);
+    else if (last && newer(image, last) < 0) decide(decisions, image, 'keep', `${newest}: newer than the last image kept, though its index goes`);
+    else if (window && !window.contains(image.created!)) decide(decisions, image, 'keep', outside);
     else decide(decisions, image, 'delete', `platform image of deleted index ${shortDigest(indexes[0].digest)} (${indexes[0].tags.join(', ') || 'untagged'})`, indexes[0].digest);
   }
   const plan = completePlan(inventory, decisions);
@@ -281,6 +288,7 @@ function protectChildrenOfKeptIndexes(images: Image[], decisions: Map<string, Pl
         if (planned?.action === 'delete') {
           planned.action = 'keep';
           planned.reason = `referenced by kept index ${shortDigest(index.digest)} (${index.tags.join(', ')})`;
+          delete planned.follows;
           changed = true;
         }
       }

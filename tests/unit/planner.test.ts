@@ -397,17 +397,30 @@ const cases: Case[] = [
     },
   },
   {
-    // Found by an audit: semver's loose mode read these as versions (1.0.0, 1.5.0-beta, 1.2.3, 1.2.3--).
-    name: 'semver: only versions as written (a leading v, 1 or 1.2) rank; vv1.0.0, 1.5.0beta, 01.02.03, 1.2.3- are not versions',
+    // Found by an audit: semver's loose mode read these as versions (1.0.0, 1.5.0-beta, 1.2.3--).
+    name: 'semver: only versions as written (a leading v, 1 or 1.2) rank; vv1.0.0, 1.5.0beta, 1.2.3-, 1-rc are not versions',
     keep: 0,
     rules: { order: 'semver' },
-    images: [img('vv', ['vv1.0.0'], ago(9)), img('beta', ['1.5.0beta'], ago(9)), img('zeros', ['01.02.03'], ago(9)), img('dash', ['1.2.3-'], ago(9)), img('ok', ['v1.0.0'], ago(9))],
+    images: [img('vv', ['vv1.0.0'], ago(9)), img('beta', ['1.5.0beta'], ago(9)), img('dash', ['1.2.3-'], ago(9)), img('rc', ['1-rc'], ago(9)), img('ok', ['v1.0.0'], ago(9))],
     expect: {
       vv: ['keep', 'tag "vv1.0.0" is not a version'],
       beta: ['keep', 'tag "1.5.0beta" is not a version'],
-      zeros: ['keep', 'tag "01.02.03" is not a version'],
       dash: ['keep', 'tag "1.2.3-" is not a version'],
+      rc: ['keep', 'tag "1-rc" is not a version'],
       ok: ['delete', 'beyond the newest 0 (by semver)'],
+    },
+  },
+  {
+    // Found by a review: strict semver refuses leading zeros, which calendar versions have.
+    name: 'semver: calendar versions with leading zeros rank by their numbers (22.04 is 22.4.0)',
+    keep: 2,
+    rules: { order: 'semver' },
+    images: [img('a', ['22.04'], ago(9)), img('b', ['22.10'], ago(9)), img('c', ['2024.01.15'], ago(9)), img('d', ['20.04.6'], ago(1))],
+    expect: {
+      c: ['keep', 'newest 2 (by semver)'],
+      b: ['keep', 'newest 2 (by semver)'],
+      a: ['delete', 'beyond the newest 2'],
+      d: ['delete', 'beyond the newest 2'],
     },
   },
   {
@@ -488,6 +501,41 @@ const cases: Case[] = [
       r1: ['delete', 'beyond the newest 1'],
       '1-amd64': ['delete', `platform image of deleted index ${shortOf('r1')} (1)`],
       '1-arm64': ['delete', `platform image of deleted index ${shortOf('r1')} (1)`],
+    },
+  },
+  {
+    // Found by a review: one that is newer than what is kept, or outside the date window, stays as any image would.
+    name: 'a platform image tagged on its own stays when it is newer than the last image kept, though its index goes',
+    keep: 1,
+    rules: { order: 'semver' },
+    images: [index('old-list', ['0.9.0'], ago(9), ['x']), img('x', ['1.0.1'], ago(9)), img('plain', ['1.0.0'], ago(5))],
+    expect: {
+      plain: ['keep', 'newest 1 (by semver)'],
+      x: ['keep', 'newest 1 (by semver): newer than the last image kept, though its index goes'],
+      'old-list': ['delete', 'beyond the newest 1'],
+    },
+  },
+  {
+    name: 'a platform image tagged on its own outside the date window stays when its index goes',
+    keep: 0,
+    rules: { newerThan: '90d' },
+    images: [index('r1', ['1'], ago(10), ['1-amd64', '1-arm64']), img('1-amd64', ['1-amd64'], ago(500)), img('1-arm64', ['1-arm64'], ago(10))],
+    expect: {
+      r1: ['delete', 'inside the date window'],
+      '1-amd64': ['keep', 'outside the date window (newer than 90 days)'],
+      '1-arm64': ['delete', `platform image of deleted index ${shortOf('r1')}`],
+    },
+  },
+  {
+    // An outer index whose entry for the inner one has no index media type: the outer's children lack the inner's.
+    name: 'a platform image tagged on its own listed only by a nested index goes with that index',
+    keep: 0,
+    rules: { order: 'name' },
+    images: [index('outer', ['o'], null, ['inner']), index('inner', [], null, ['c']), img('c', ['c-amd64'], null)],
+    expect: {
+      outer: ['delete', 'beyond the newest 0'],
+      inner: ['delete', `platform image of deleted index ${shortOf('outer')}`],
+      c: ['delete', `platform image of deleted index ${shortOf('inner')}`],
     },
   },
   {
