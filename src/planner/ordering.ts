@@ -5,13 +5,18 @@ import type { SemVer } from 'semver';
 import type { Image, Order } from './types.js';
 
 /**
- * A tag as a semantic version: a leading `v` is allowed, `1` and `1.2` count as `1.0.0` and `1.2.0`. Strict
- * otherwise: semver's loose mode would read `vv1.0.0`, `1.5.0beta` and `01.02.03` as versions, to be deleted.
+ * A tag as a semantic version: a leading `v` is allowed, `1` and `1.2` count as `1.0.0` and `1.2.0`, and leading
+ * zeros are read as numbers (calendar versions: `22.04` is 22.4.0, `2024.01.15` 2024.1.15). Strict otherwise:
+ * semver's loose mode would also read `vv1.0.0`, `1.5.0beta` and `1.2.3-` as versions, to be deleted.
  */
 export function tagVersion(tag: string): SemVer | null {
-  const bare = tag.replace(/^v(?=\d)/i, '');
-  const padded = /^\d+$/.test(bare) ? `${bare}.0.0` : /^\d+\.\d+$/.test(bare) ? `${bare}.0` : bare;
-  return semverParse(padded);
+  const m = /^v?(\d+)(?:\.(\d+))?(?:\.(\d+))?(.*)$/i.exec(tag);
+  if (!m) return null;
+  const [, major, minor, patch, rest] = m;
+  // `1-rc` and `1.2-rc` are not versions: only a bare `1` or `1.2` is padded.
+  if (patch === undefined && rest) return null;
+  const number = (digits = '0') => digits.replace(/^0+(?=\d)/, '');
+  return semverParse(`${number(major)}.${number(minor)}.${number(patch)}${rest}`);
 }
 
 const byName = new Intl.Collator('en', { numeric: true });
