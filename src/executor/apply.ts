@@ -61,8 +61,8 @@ export interface ApplyContext {
  * index) goes only once that manifest is gone, once what it refers to is gone when that is deleted too, and a
  * platform image only once every index being deleted that lists it is gone. One failed DELETE does not stop the
  * rest, but a 405 (deletion disabled) sets the halt: it holds for the whole registry, so no further DELETE is sent
- * here or in any other repository; a refusal (401, 403) ends this repository's. Every image of the plan gets an outcome. Throws only when re-verification fails
- * (nothing was deleted then).
+ * here or in any other repository; a 401 ends this repository's. Every image of the plan gets an outcome. Throws
+ * only when re-verification fails (nothing was deleted then).
  */
 export async function applyRepoPlan(plan: RepoPlan, ctx: ApplyContext, halt: Halt = {}): Promise<RepoOutcome> {
   const result: RepoOutcome = { name: plan.name, outcomes: [] };
@@ -90,14 +90,19 @@ export async function applyRepoPlan(plan: RepoPlan, ctx: ApplyContext, halt: Hal
   for (const index of doomed) for (const child of index.children ?? []) if (doomedDigests.has(child)) doomedParents.set(child, [...(doomedParents.get(child) ?? []), index.digest]);
 
   const gone = new Set<string>();
-  // A DELETE refused for want of permission: every other one here would be refused too (permissions are per
-  // repository: a token's scope, a Harbor project), so none is sent. Other repositories go on.
+  // A DELETE refused with 401 (a token without delete for this repository: scopes are per repository): every other
+  // one here would be refused too, so no other image is sent. (A 403 may be about one manifest, a protected tag.)
   let denied: RegistryError | undefined;
   const deleteOne = async (image: PlannedImage): Promise<Outcome> => {
     const outcome = (status: Outcome['status'], detail?: string): Outcome => ({ digest: image.digest, tags: image.tags, status, detail });
-    // What follows a manifest is sent only once that manifest is gone (see blocker): after a stop it still goes,
-    // as nothing would find it again.
-    const refusal = () => (halt.error ? notAttempted(halt.error) : denied ? notAttempted(denied) : halt.stopped && !image.follows ? halt.stopped : undefined);
+    // What follows a manifest is sent only once that manifest is gone (see blocker): after a stop or a refusal it
+    // still goes, as nothing would find it again; a tagged platform image would be found, and waits for a next run.
+    const wouldBeLost = !!image.follows && !(image.kind === 'image' && image.tags.length > 0);
+    const refusal = () => {
+      if (halt.error) return notAttempted(halt.error);
+      if (wouldBeLost) return undefined;
+      return denied ? notAttempted(denied) : halt.stopped;
+    };
     // Checked again once a place in the request limit is given: a 405 may have come in while this one waited.
     const send = async () => (refusal() ? undefined : ctx.client.deleteManifest(plan.name, image.digest));
     try {
@@ -107,7 +112,7 @@ export async function applyRepoPlan(plan: RepoPlan, ctx: ApplyContext, halt: Hal
       return outcome(status);
     } catch (error) {
       if (error instanceof RegistryError && error.kind === 'delete-disabled') halt.error ??= error;
-      if (error instanceof RegistryError && (error.kind === 'forbidden' || error.kind === 'unauthorized')) denied ??= error;
+      if (error instanceof RegistryError && error.status === 401) denied ??= error;
       if (error instanceof RegistryError && (error.kind === 'timeout' || error.kind === 'connection')) {
         // The answer is lost, not necessarily the deletion: ask, ahead of the DELETEs waiting (a registry that is
         // gone must stop them soon). Gone means done, and what follows it can go. A refused connection never

@@ -63,6 +63,50 @@ describe('applyRepoPlan', () => {
     expect(b.outcomes).toEqual([{ digest: repos.b, tags: ['old'], status: 'not-attempted', detail: 'deletion is disabled on this registry (405)' }]);
   });
 
+  test('a 401 on a DELETE ends the images of its repository, but what follows one already deleted still goes; a 403 ends nothing', async () => {
+    const [index, platform, signature, first, second] = [digest('1'), digest('2'), digest('3'), digest('4'), digest('5')];
+    const run = async (refused: number, refuse: string) => {
+      const sent: string[] = [];
+      const client = {
+        tags: async () => ['multi', 'a', 'b'],
+        resolve: async (_repo: string, tag: string) => ({ multi: index, a: first, b: second } as Record<string, string>)[tag],
+        deleteManifest: async (_repo: string, d: string) => {
+          sent.push(d);
+          if (d === refuse) throw new RegistryError('forbidden', `delete app@${d}: refused (${refused})`, undefined, refused);
+          return 'deleted' as const;
+        },
+      } as unknown as RegistryClient;
+      const planned: RepoPlan = {
+        name: 'app',
+        keep: [],
+        // Waves: the index alone; then its platform manifest, a and b; then the platform manifest's signature.
+        delete: [
+          { ...image(index, 'multi'), kind: 'index', children: [platform] },
+          { ...image(platform, ''), tags: [], follows: index },
+          { ...image(signature, ''), tags: [], kind: 'artifact', follows: platform, subject: platform },
+          image(first, 'a'),
+          image(second, 'b'),
+        ],
+        empty: false,
+        notes: [],
+      };
+      const limit: RequestLimit = (task) => task();
+      const result = await applyRepoPlan(planned, { client, limit, logger: new Logger(new PassThrough(), 0) });
+      return { sent, status: new Map(result.outcomes.map((o) => [o.digest, o.status])) };
+    };
+    // The first DELETE (the index) refused with 401: no other image is sent.
+    const atFirst = await run(401, index);
+    expect(atFirst.sent).toEqual([index]);
+    expect([first, second, platform, signature].map((d) => atFirst.status.get(d))).toEqual(['not-attempted', 'not-attempted', 'not-attempted', 'not-attempted']);
+    // A 401 in the second wave: the signature of the platform manifest deleted in that wave still goes.
+    const later = await run(401, first);
+    expect(later.status.get(signature)).toBe('deleted');
+    // A 403 on the index may be about that manifest alone: a and b are still sent.
+    const forbidden = await run(403, index);
+    expect(forbidden.sent.sort()).toEqual([index, first, second].sort());
+    expect(forbidden.status.get(second)).toBe('deleted');
+  });
+
   test('what follows an image the plan keeps (an edited plan file) is kept with it, not deleted', async () => {
     const sent: string[] = [];
     const leader = digest('1');
