@@ -38,18 +38,11 @@ export interface RepositoryError {
   error: string;
 }
 
-/** What became of --gc-command after an apply: its exit code, or why it did not run. */
-export interface GarbageCollection {
-  command: string;
-  exitCode?: number;
-  skipped?: string;
-}
-
 /**
- * The one JSON document of `--output json`; after an apply it also says what was deleted and what failed, and
- * what the --gc-command did. `errors` names the repositories left out (as `cleanreg list` does).
+ * The one JSON document of `--output json`; after an apply it also says what was deleted and what failed.
+ * `errors` names the repositories left out (as `cleanreg list` does).
  */
-export function planDocument(registry: string, plans: RepoPlan[], outcomes?: RepoOutcome[], dryRun = true, errors: RepositoryError[] = [], gc?: GarbageCollection) {
+export function planDocument(registry: string, plans: RepoPlan[], outcomes?: RepoOutcome[], dryRun = true, errors: RepositoryError[] = []) {
   const byRepo = new Map(outcomes?.map((o) => [o.name, o]));
   return {
     registry,
@@ -57,7 +50,6 @@ export function planDocument(registry: string, plans: RepoPlan[], outcomes?: Rep
     repositories: plans.map((plan) => repositoryEntry(plan, byRepo.get(plan.name))),
     errors,
     summary: { ...summarizePlan(plans), ...(outcomes ? summarizeOutcomes(outcomes, plans) : {}) },
-    ...(gc ? { garbageCollection: gc } : {}),
   };
 }
 
@@ -65,12 +57,12 @@ export function planDocument(registry: string, plans: RepoPlan[], outcomes?: Rep
  * Writes the same document repository by repository, so that a plan of a hundred thousand images is never one
  * string in memory.
  */
-export function writePlanDocument(out: NodeJS.WritableStream, registry: string, plans: RepoPlan[], outcomes?: RepoOutcome[], dryRun = true, errors: RepositoryError[] = [], gc?: GarbageCollection): void {
+export function writePlanDocument(out: NodeJS.WritableStream, registry: string, plans: RepoPlan[], outcomes?: RepoOutcome[], dryRun = true, errors: RepositoryError[] = []): void {
   const byRepo = new Map(outcomes?.map((o) => [o.name, o]));
   const indent = (json: string) => json.replace(/\n/g, '\n    ');
   out.write(`{\n  "registry": ${JSON.stringify(registry)},\n  "dryRun": ${dryRun},\n  "repositories": [`);
   plans.forEach((plan, i) => out.write(`${i ? ',' : ''}\n    ${indent(JSON.stringify(repositoryEntry(plan, byRepo.get(plan.name)), null, 2))}`));
   const summary = { ...summarizePlan(plans), ...(outcomes ? summarizeOutcomes(outcomes, plans) : {}) };
   const block = (value: unknown) => JSON.stringify(value, null, 2).replace(/\n/g, '\n  ');
-  out.write(`${plans.length ? '\n  ' : ''}],\n  "errors": ${block(errors)},\n  "summary": ${block(summary)}${gc ? `,\n  "garbageCollection": ${block(gc)}` : ''}\n}\n`);
+  out.write(`${plans.length ? '\n  ' : ''}],\n  "errors": ${block(errors)},\n  "summary": ${block(summary)}\n}\n`);
 }

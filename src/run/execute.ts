@@ -3,11 +3,10 @@ import { applyPlans, reportHalt, type Outcome } from '../executor/apply.js';
 import type { BeforeReverify } from '../executor/reverify.js';
 import type { RepoPlan } from '../planner/types.js';
 import { plural } from '../report/format.js';
-import { writePlanDocument, type GarbageCollection, type RepositoryError } from '../report/json.js';
+import { writePlanDocument, type RepositoryError } from '../report/json.js';
 import { applySummaryLine, planSummaryLine, summarizeOutcomes, summarizePlan, withThem } from '../report/summary.js';
 import { renderPlanTable } from '../report/table.js';
 import type { Io } from '../util/log.js';
-import { redact } from '../util/redact.js';
 import { confirmDeletion } from './confirm.js';
 import { interruptible } from './interrupt.js';
 import { runGcCommand } from './gc.js';
@@ -72,28 +71,28 @@ export async function showAndApply(session: Session, plans: RepoPlan[], opts: Ex
   }
 
   reportHalt(halt, session.logger, outcomes.some((o) => o.outcomes.some((x) => x.status === 'not-attempted' && x.detail === halt.stopped)));
-  // Run before the JSON document is written, so that the document says how it went.
-  const gc = result.deleted > 0 ? await collectGarbage(opts.gcCommand, interrupted !== undefined, io, session) : undefined;
   // A repository whose re-verification failed is named under `errors`, as in `apply FILE --dry-run`.
   const errors = [...(opts.errors ?? []), ...outcomes.flatMap((o) => (o.error ? [{ repository: o.name, error: o.error }] : []))];
-  if (!table) writePlanDocument(io.stdout, session.registry, plans, outcomes, false, errors, gc);
+  // Written before the garbage collection, which may run for hours: what was deleted is on record whatever becomes
+  // of it (its exit code is the run's).
+  if (!table) writePlanDocument(io.stdout, session.registry, plans, outcomes, false, errors);
+  const gcFailed = result.deleted > 0 && (await collectGarbage(opts.gcCommand, interrupted !== undefined, io, session)) !== 0;
   reportEmpty(session, result.emptiedRepositories);
-  const failed = result.failed > 0 || result.notAttempted > 0 || (gc?.exitCode ?? 0) !== 0;
+  const failed = result.failed > 0 || result.notAttempted > 0 || gcFailed;
   return interrupted ?? (failed ? 1 : 0);
 }
 
-/** The --gc-command after deletions (not after an interruption), or where to read how space is freed. */
-async function collectGarbage(command: string | undefined, interrupted: boolean, io: Io, session: Session): Promise<GarbageCollection | undefined> {
+/** The --gc-command after deletions (not after an interruption), or where to read how space is freed; its exit code. */
+async function collectGarbage(command: string | undefined, interrupted: boolean, io: Io, session: Session): Promise<number> {
   if (!command) {
     session.logger.info('Space is freed by the registry garbage collection: see "Garbage collection" in the README (e.g. docker-registry garbage-collect /etc/docker/registry/config.yml, registry stopped or read-only).');
-    return undefined;
+    return 0;
   }
-  const shown = redact(command);
   if (interrupted) {
     session.logger.warn('--gc-command not run: the run was interrupted');
-    return { command: shown, skipped: 'the run was interrupted' };
+    return 0;
   }
-  return { command: shown, exitCode: await runGcCommand(command, io, session.logger) };
+  return runGcCommand(command, io, session.logger);
 }
 
 function reportEmpty(session: Session, names: string[]): void {

@@ -576,13 +576,12 @@ describe('garbage collection command', () => {
     expect(failing.stderr).toMatch(/boom/);
     expect(failing.stderr).toMatch(/garbage collection command failed \(exit 3\)/);
 
-    // With --output json the document says how the command went (it runs before the document is written).
+    // With --output json the document is written before the command runs (it may run for hours, or be stopped):
+    // what was deleted is on record whatever becomes of it.
     await p.pushImage('single', ['newest'], { created: day(10), seed: 'g8' });
     const json = await runCli(['-r', reg.url, '-n', 'single', '-k', '1', '-y', '-o', 'json', '--gc-command', 'echo boom >&2; exit 3']);
     expect(json.code).toBe(1);
-    const doc = JSON.parse(json.stdout);
-    expect(doc.garbageCollection).toEqual({ command: 'echo boom >&2; exit 3', exitCode: 3 });
-    expect(doc.summary.deleted).toBe(1);
+    expect(JSON.parse(json.stdout).summary.deleted).toBe(1);
   });
 });
 

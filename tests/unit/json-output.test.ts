@@ -32,10 +32,10 @@ describe('writePlanDocument', () => {
     ['a plan', [plans, undefined, true]],
     ['an apply', [plans, outcomes, false]],
     ['no repositories', [[], undefined, true]],
-    ['an apply and its gc command', [plans, outcomes, false, { command: 'gc', exitCode: 3 }]],
-  ] as const)('%s: streamed byte for byte as the whole document would be', (_name, [p, o, dry, gc]) => {
-    const streamed = written('https://r.example', p as RepoPlan[], o as RepoOutcome[] | undefined, dry, [], gc);
-    expect(streamed).toBe(JSON.stringify(planDocument('https://r.example', p as RepoPlan[], o as RepoOutcome[] | undefined, dry, [], gc), null, 2) + '\n');
+    ['an apply with an error', [plans, outcomes, false, [{ repository: 'x', error: 'boom' }]]],
+  ] as const)('%s: streamed byte for byte as the whole document would be', (_name, [p, o, dry, errors]) => {
+    const streamed = written('https://r.example', p as RepoPlan[], o as RepoOutcome[] | undefined, dry, errors ? [...errors] : []);
+    expect(streamed).toBe(JSON.stringify(planDocument('https://r.example', p as RepoPlan[], o as RepoOutcome[] | undefined, dry, errors ? [...errors] : []), null, 2) + '\n');
     expect(JSON.parse(streamed).registry).toBe('https://r.example');
   });
 });
