@@ -44,8 +44,8 @@ export function withoutUnknownValues(message: string, args: string[]): string {
   return parts.join('; ');
 }
 
-/** Options that take a list; any other yargs turns into one when it is given twice. */
-const LISTS = new Set(['_', 'refs']);
+/** Positional arguments (`delete REF...`, `apply FILE`): words, not options given twice or with an empty value. */
+const POSITIONALS = new Set(['_', 'refs', 'file']);
 
 /** Options whose own check says what an empty value means ("empty pattern", "invalid age"). */
 const CHECKED_WHEN_EMPTY = new Set(['include', 'exclude', 'older-than', 'newer-than', 'before', 'after']);
@@ -65,7 +65,7 @@ function givenOptions(argv: Record<string, unknown>, aliases: Record<string, str
  * downstream would misread: two --exclude would become the one regex "a,b", protecting nothing.
  */
 export function repeatedOptions(argv: Record<string, unknown>, aliases: Record<string, string[]>): string[] {
-  return givenOptions(argv, aliases).filter((key) => Array.isArray(argv[key]) && !LISTS.has(key));
+  return givenOptions(argv, aliases).filter((key) => Array.isArray(argv[key]) && !POSITIONALS.has(key));
 }
 
 /**
@@ -73,5 +73,5 @@ export function repeatedOptions(argv: Record<string, unknown>, aliases: Record<s
  * job template whose variable is empty would run unsharded, or without writing its plan.
  */
 export function emptyOptions(argv: Record<string, unknown>, aliases: Record<string, string[]>): string[] {
-  return givenOptions(argv, aliases).filter((key) => !LISTS.has(key) && !CHECKED_WHEN_EMPTY.has(key) && [argv[key]].flat().includes(''));
+  return givenOptions(argv, aliases).filter((key) => !POSITIONALS.has(key) && !CHECKED_WHEN_EMPTY.has(key) && [argv[key]].flat().includes(''));
 }

@@ -45,19 +45,19 @@ export async function* selectRepositories(session: Session, targets: Target[]): 
     yield* matchTargets(new Set(targets.map((t) => t.pattern)), targets);
     return;
   }
-  const catalog: string[] = [];
+  // A name listed on two pages (a registry that pages carelessly) is one repository, planned once.
+  const listed = new Set<string>();
   const used = new Set<Target>();
   for await (const page of session.client.catalog()) {
-    catalog.push(...page);
-    for (const selected of matchTargets(page, targets)) {
+    const fresh = page.filter((name) => !listed.has(name) && !!listed.add(name));
+    for (const selected of matchTargets(fresh, targets)) {
       used.add(selected.target);
       yield { ...selected, listed: true };
     }
   }
-  const shadowed = warnShadowed(session, targets, catalog);
+  const shadowed = warnShadowed(session, targets, [...listed]);
   for (const t of targets.filter((t) => isGlob(t.pattern) && !used.has(t) && !shadowed.has(t))) session.logger.warn(`${t.source}: "${t.pattern}" matches no repository in the catalog`);
   // Exact names missing from the catalog are still tried, so that a typo is reported, not silently skipped.
-  const listed = new Set(catalog);
   for (const t of targets) if (!isGlob(t.pattern) && !listed.has(t.pattern)) yield { repo: t.pattern, target: t };
 }
 

@@ -129,6 +129,27 @@ describe('tag lists paged otherwise', () => {
   });
 });
 
+describe('a catalog paged otherwise', () => {
+  test('a repository listed on two pages is planned once, and its saved plan applies', async () => {
+    for (const repo of ['a', 'b', 'c']) for (const [i, tag] of ['old', 'new'].entries()) await p.pushImage(repo, [tag], { created: day(1 + i), seed: `${repo}${tag}` });
+    const plan = join(tmp, 'catalog-twice.json');
+    await withFront(async (front) => {
+      front.answer = (method, path) => {
+        if (method !== 'GET' || !path.startsWith('/v2/_catalog')) return undefined;
+        const second = path.includes('last=b');
+        const headers: Record<string, string> = second ? {} : { link: '</v2/_catalog?last=b&n=2>; rel="next"' };
+        return { status: 200, headers, body: JSON.stringify({ repositories: second ? ['b', 'c'] : ['a', 'b'] }) };
+      };
+      const r = await runCli(['-r', front.url, '-n', '*', '-k', '1', '--dry-run', '--output', 'json', '--plan-out', plan, '--no-cache']);
+      expect(r.code).toBe(0);
+      expect(JSON.parse(r.stdout).repositories.map((x: { name: string }) => x.name)).toEqual(['a', 'b', 'c']);
+      const applied = await runCli(['apply', plan, '-y']);
+      expect(applied.code).toBe(0);
+    });
+    for (const repo of ['a', 'b', 'c']) expect(await sorted(repo)).toEqual(['new']);
+  });
+});
+
 describe('refusals that name what to do', () => {
   test('a catalog the user may not list: the hint says to name repositories without a glob', async () => {
     await p.pushImage('app', ['old'], { created: day(1), seed: 'c1' });
