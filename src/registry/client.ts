@@ -213,15 +213,12 @@ export class RegistryClient {
    * otherwise hide a kept tag moved onto a doomed image.
    */
   async resolve(repo: string, ref: string): Promise<string | null> {
-    try {
-      const res = await this.send({ method: 'HEAD', url: this.url(`/v2/${repo}/manifests/${ref}`), what: `resolve ${reference(repo, ref)}`, repo, scope: pullScope(repo), headers: { accept: MANIFEST_ACCEPT } });
-      const header = res.headers['docker-content-digest'];
-      if (typeof header === 'string' && DIGEST.test(header)) return header;
-      // Never guess: without the header, the digest is the hash of the bytes.
-      return (await this.getManifest(repo, ref)).digest;
-    } catch (error) {
+    const head = await this.send({ method: 'HEAD', url: this.url(`/v2/${repo}/manifests/${ref}`), what: `resolve ${reference(repo, ref)}`, repo, scope: pullScope(repo), headers: { accept: MANIFEST_ACCEPT } }).catch((error: unknown) => {
       if (!isGone(error)) throw error;
-    }
+    });
+    const header = head?.headers['docker-content-digest'];
+    if (typeof header === 'string' && DIGEST.test(header)) return header;
+    // After a 404, or without the header (never guess: the digest is the hash of the bytes), a GET decides.
     try {
       return (await this.getManifest(repo, ref)).digest;
     } catch (error) {
