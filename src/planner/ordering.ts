@@ -60,3 +60,16 @@ export function newestFirst(order: Order): (a: Image, b: Image) => number {
       return tieBreak;
   }
 }
+
+/**
+ * Whether `a` is newer than `b` by the order's own key alone, a date or a version: never by the tag-name tie-break,
+ * and so never under `--order name`.
+ */
+export function strictlyNewer(order: Order, a: Image, b: Image): boolean {
+  if (order === 'created') return Date.parse(a.created ?? '') > Date.parse(b.created ?? '');
+  if (order === 'semver') {
+    const [va, vb] = [highestVersion(a), highestVersion(b)];
+    return !!va && !!vb && semverGt(va, vb);
+  }
+  return false;
+}

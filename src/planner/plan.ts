@@ -3,7 +3,7 @@ import { UTCDateMini } from '@date-fns/utc/date/mini';
 import { sub } from 'date-fns/sub';
 import { referrerTagKind, referrerTagSubject } from '../registry/media-types.js';
 import { shortDigest } from '../util/digest.js';
-import { newestFirst, tagVersion } from './ordering.js';
+import { newestFirst, strictlyNewer, tagVersion } from './ordering.js';
 import { estimateFreedBytes } from './sizes.js';
 import { hasDateWindow, needsCreated, type Image, type PlannedImage, type Policy, type RepoInventory, type RepoPlan } from './types.js';
 
@@ -55,15 +55,16 @@ export function planRepository(inventory: RepoInventory, policy: Policy, now: Da
   // multi-arch image: it takes no keep slot of its own (ranked on its own, it tied with its index, as old as its
   // newest child, and could take the last slot from it), and stays with any kept index listing it. Where they all
   // go, it still stays if it is newer than the last image kept, or outside the date window, as any image would.
+  // Newer by date or version only: by the name tie-break (equal dates, --order name), linuxserver's amd64-1.0 would
+  // outrank every index, stay, and take the next run's slots as an image of its own.
   const last = policy.keep > 0 && candidates.length >= policy.keep ? candidates[policy.keep - 1] : undefined;
-  const newer = newestFirst(policy.order);
   for (const image of platformImages) {
     const listing = listedBy.get(image.digest)!;
     const tops = listing.filter((index) => !listedBy.has(index.digest));
     const indexes = tops.length ? tops : listing;
     const kept = indexes.find((index) => decisions.get(index.digest)?.action === 'keep');
     if (kept) decide(decisions, image, 'keep', `referenced by kept index ${shortDigest(kept.digest)} (${kept.tags.join(', ') || 'untagged'})`);
-    else if (last && newer(image, last) < 0) decide(decisions, image, 'keep', `${newest}: newer than the last image kept, though its index goes`);
+    else if (last && strictlyNewer(policy.order, image, last)) decide(decisions, image, 'keep', `${newest}: newer than the last image kept, though its index goes`);
     else if (window && !window.contains(image.created!)) decide(decisions, image, 'keep', outside);
     else decide(decisions, image, 'delete', `platform image of deleted index ${shortDigest(indexes[0].digest)} (${indexes[0].tags.join(', ') || 'untagged'})`, indexes[0].digest);
   }

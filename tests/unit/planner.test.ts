@@ -516,6 +516,29 @@ const cases: Case[] = [
     },
   },
   {
+    // Found by a review: by the name tie-break (every date the same, as ko and nix give), amd64-1.0 outranked both
+    // indexes, stayed, and took the next run's slot from index 1.1 as an image of its own.
+    name: 'a platform image tagged on its own is newer than the last image kept by its date only, not by its name',
+    keep: 1,
+    images: [
+      index('i10', ['1.0'], '1970-01-01T00:00:00Z', ['amd64-1.0', 'arm64v8-1.0']),
+      img('amd64-1.0', ['amd64-1.0'], '1970-01-01T00:00:00Z'),
+      img('arm64v8-1.0', ['arm64v8-1.0'], '1970-01-01T00:00:00Z'),
+      index('i11', ['1.1'], '1970-01-01T00:00:00Z', ['amd64-1.1', 'arm64v8-1.1']),
+      img('amd64-1.1', ['amd64-1.1'], '1970-01-01T00:00:00Z'),
+      img('arm64v8-1.1', ['arm64v8-1.1'], '1970-01-01T00:00:00Z'),
+    ],
+    expect: {
+      i11: ['keep', 'newest 1 (by created)'],
+      'amd64-1.1': ['keep', `referenced by kept index ${shortOf('i11')}`],
+      'arm64v8-1.1': ['keep', `referenced by kept index ${shortOf('i11')}`],
+      i10: ['delete', 'beyond the newest 1'],
+      'amd64-1.0': ['delete', `platform image of deleted index ${shortOf('i10')}`],
+      'arm64v8-1.0': ['delete', `platform image of deleted index ${shortOf('i10')}`],
+    },
+    notes: ['2 images share the creation date 1970-01-01T00:00:00Z and only 1 of them fit in the newest 1'],
+  },
+  {
     name: 'a platform image tagged on its own outside the date window stays when its index goes',
     keep: 0,
     rules: { newerThan: '90d' },
