@@ -48,7 +48,8 @@ export async function readRepositoryNow(plan: RepoPlan, client: RegistryClient, 
   const tags = await listTagsNow(plan, client, limit);
   const digestOf = (await before?.tagged(plan, tags, limit)) ?? new Map<string, string | null>();
   const toResolve = new Set([...tags, ...plan.delete.flatMap((p) => p.tags)].filter((tag) => !digestOf.has(tag)));
-  await allSettledOrThrow([...toResolve].map(async (tag) => digestOf.set(tag, await limit(() => client.resolve(plan.name, tag)))));
+  const listed = new Set(tags);
+  await allSettledOrThrow([...toResolve].map(async (tag) => digestOf.set(tag, await limit(() => client.resolve(plan.name, tag, { expectGone: !listed.has(tag) })))));
 
   const indexChildren = new Map<string, string[]>();
   const known = new Set<string>();

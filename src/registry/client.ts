@@ -186,7 +186,12 @@ export class RegistryClient {
         throw new RegistryError('protocol', `${what}: the next page the registry linked to (${page.pathname}${page.search}) answered 404: the list cannot be read to its end`, 'if a proxy serves the registry under a path, its Link headers must name that path too', 404);
       });
       yield parseJson<T>(res.body, what);
-      const next = nextPageUrl(res.headers.link, url);
+      let next: URL | undefined;
+      try {
+        next = nextPageUrl(res.headers.link, url);
+      } catch {
+        throw new RegistryError('protocol', `${what}: the registry's next-page link is not a URL: the list cannot be read to its end`);
+      }
       // Not followed (credentials stay with their origin), and not taken as the last page either: a list cut short
       // would leave out tags that protect images, and repositories.
       if (next && next.origin !== url.origin) {
@@ -209,16 +214,25 @@ export class RegistryClient {
 
   /**
    * The digest a tag (or digest) points at now, or null when it (or its repository) is gone. A HEAD answered 404 is
-   * asked again with a GET before it counts as gone: a front that refuses HEAD with 404 (while GET works) would
-   * otherwise hide a kept tag moved onto a doomed image.
+   * asked again with a GET before it counts as gone (unless `expectGone`: the tag list no longer names it): a front
+   * that refuses HEAD with 404 (while GET works) would otherwise hide a kept tag moved onto a doomed image.
    */
-  async resolve(repo: string, ref: string): Promise<string | null> {
+  async resolve(repo: string, ref: string, opts: { expectGone?: boolean } = {}): Promise<string | null> {
+    let gone = false;
     const head = await this.send({ method: 'HEAD', url: this.url(`/v2/${repo}/manifests/${ref}`), what: `resolve ${reference(repo, ref)}`, repo, scope: pullScope(repo), headers: { accept: MANIFEST_ACCEPT } }).catch((error: unknown) => {
       if (!isGone(error)) throw error;
+      gone = true;
     });
+    // A tag the fresh tag list no longer has: the 404 agrees with it.
+    if (gone && opts.expectGone) return null;
     const header = head?.headers['docker-content-digest'];
     if (typeof header === 'string' && DIGEST.test(header)) return header;
     // After a 404, or without the header (never guess: the digest is the hash of the bytes), a GET decides.
+    return this.fetchDigest(repo, ref);
+  }
+
+  /** The digest of a manifest as a GET reads it, or null when it is not there. */
+  private async fetchDigest(repo: string, ref: string): Promise<string | null> {
     try {
       return (await this.getManifest(repo, ref)).digest;
     } catch (error) {
@@ -248,7 +262,7 @@ export class RegistryClient {
       return 'deleted';
     } catch (error) {
       if (!isGone(error)) throw error;
-      if ((await this.resolve(repo, digest)) === null) return 'gone';
+      if ((await this.fetchDigest(repo, digest)) === null) return 'gone';
       throw new RegistryError('protocol', `${what}: the registry answered 404 (${(error as RegistryError).reason}) but still serves the manifest`, 'the registry refuses to delete it over the API (check its logs, and whether it allows deleting this manifest)', 404);
     }
   }

@@ -82,6 +82,24 @@ describe('a DELETE or HEAD answered 404 for a manifest the registry still has', 
   });
 });
 
+describe('on a registry that behaves, the checks cost little', () => {
+  test('a manifest deleted by someone else since the plan: its DELETE and one GET; its tag, gone from the list, one HEAD', async () => {
+    const old = await p.pushImage('app', ['old'], { created: day(1), seed: 'g1' });
+    await p.pushImage('app', ['new'], { created: day(2), seed: 'g2' });
+    const plan = join(tmp, 'gone-since.json');
+    expect((await runCli(['-r', reg.url, '-n', 'app', '-k', '1', '--dry-run', '--plan-out', plan])).code).toBe(0);
+    await p.send('DELETE', `/v2/app/manifests/${old.digest}`);
+    await reg.syncLog();
+    reg.clearAccessLog();
+    const r = await runCli(['apply', plan, '-y', '--output', 'json']);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout).repositories[0].deleted).toEqual([{ digest: old.digest, tags: ['old'], alreadyGone: true }]);
+    await reg.syncLog();
+    const about = reg.accessLog().filter((line) => line.endsWith('/manifests/old') || line.endsWith(`/manifests/${old.digest}`));
+    expect(about.sort()).toEqual(['DELETE /v2/app/manifests/' + old.digest, 'GET /v2/app/manifests/' + old.digest, 'HEAD /v2/app/manifests/old'].sort());
+  });
+});
+
 describe('tag lists paged otherwise', () => {
   const tags = ['a1', 'a2', 'a3', 'a4', 'zz-keep'];
 
