@@ -96,8 +96,9 @@ export async function applyRepoPlan(plan: RepoPlan, ctx: ApplyContext, halt: Hal
   const deleteOne = async (image: PlannedImage): Promise<Outcome> => {
     const outcome = (status: Outcome['status'], detail?: string): Outcome => ({ digest: image.digest, tags: image.tags, status, detail });
     // What follows a manifest is sent only once that manifest is gone (see blocker): after a stop or a refusal it
-    // still goes, as nothing would find it again; a tagged platform image would be found, and waits for a next run.
-    const wouldBeLost = !!image.follows && !(image.kind === 'image' && image.tags.length > 0);
+    // still goes, as nothing would find it again; a tagged platform image or nested index would be found by a next
+    // run, and waits for it (a tagged signature would only be reported as an orphan).
+    const wouldBeLost = !!image.follows && !(image.kind !== 'artifact' && image.tags.length > 0);
     const refusal = () => {
       if (halt.error) return notAttempted(halt.error);
       if (wouldBeLost) return undefined;

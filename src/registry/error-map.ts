@@ -118,7 +118,7 @@ function forScope(ctx: RequestContext): string {
  */
 function catalogRefusal(error: HttpStatusError, ctx: RequestContext): RegistryError | undefined {
   const status = error.response.statusCode;
-  if (ctx.url.pathname !== '/v2/_catalog' || ![401, 403, 404].includes(status) || (status === 401 && !ctx.hasCredentials && !ctx.identityToken)) return undefined;
+  if (!ctx.url.pathname.endsWith('/v2/_catalog') || ![401, 403, 404].includes(status) || (status === 401 && !ctx.hasCredentials && !ctx.identityToken)) return undefined;
   const code = registryErrorCode(error.response.body) ?? parseChallenge(error.response.headers['www-authenticate'])?.params.error;
   const detail = code ? ` ${code}` : '';
   const why = status === 404 ? 'the registry does not list its repositories' : 'the registry does not let this user list its repositories';
