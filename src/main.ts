@@ -1,5 +1,5 @@
 import yargs from 'yargs';
-import { emptyOptions, repeatedOptions, rewriteLegacyArgs, withoutUnknownValues } from './cli/argv.js';
+import { emptyOptions, explainMissingValue, repeatedOptions, rewriteLegacyArgs, withoutUnknownValues } from './cli/argv.js';
 import { completeCommandLine } from './cli/completion.js';
 import { applyBuilder, runApply } from './commands/apply.js';
 import { cleanBuilder, runClean } from './commands/clean.js';
@@ -92,7 +92,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
       usageError = `${repeated.map((key) => `--${key}`).join(', ')} given more than once: give each once${regex}`;
     }
     if (usageError) {
-      io.stderr.write(`error: ${redact(withoutUnknownValues(usageError, args))}\nRun "cleanreg --help" for usage.\n`);
+      io.stderr.write(`error: ${redact(explainMissingValue(withoutUnknownValues(usageError, args)))}\nRun "cleanreg --help" for usage.\n`);
       return 2;
     }
     if (output) {

@@ -44,6 +44,17 @@ export function withoutUnknownValues(message: string, args: string[]): string {
   return parts.join('; ');
 }
 
+/**
+ * yargs' "Not enough arguments following: k", said as what to do: the option needs a value, and a value that begins
+ * with "-" (a regex such as -rc.*) is read as an option unless it is written with "=".
+ */
+export function explainMissingValue(message: string): string {
+  const m = /^Not enough arguments following: (\S+)$/.exec(message);
+  if (!m) return message;
+  const option = m[1].length === 1 ? `-${m[1]}` : `--${m[1]}`;
+  return `${option} needs a value (one that begins with "-" is written ${option}=VALUE)`;
+}
+
 /** Positional arguments (`delete REF...`, `apply FILE`): words, not options given twice or with an empty value. */
 const POSITIONALS = new Set(['_', 'refs', 'file']);
 

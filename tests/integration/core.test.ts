@@ -190,8 +190,10 @@ describe('refusals and failures delete nothing', () => {
   test.each([
     [['-n', 'app'], /-k/],
     [['-n', 'app', '-k', 'x'], /--keepimages: invalid number of images to keep "x"/],
-    [['-n', 'app', '-k'], /Not enough arguments following: k/],
-    [['-n', '-k', '5'], /Not enough arguments following: n/],
+    [['-n', 'app', '-k'], /error: -k needs a value \(one that begins with "-" is written -k=VALUE\)/],
+    [['-n', '-k', '5'], /error: -n needs a value/],
+    // A regex that begins with "-" is read as an option unless written with "=": the message says so.
+    [['-n', 'app', '-k', '1', '--exclude', '-rc.*'], /error: --exclude needs a value \(one that begins with "-" is written --exclude=VALUE\)/],
     [['-n', 'app', '-k', '1', '-w', 'many'], /-w\/--metadata-workers must be a whole number from 1 to 256, not many/],
     [['-n', 'app', '-k', '1', '--retries', 'some'], /--retries must be a whole number, 0 or more, not some/],
     [['-n', 'app', '-k', '1', '--timeout', '3000000'], /--timeout must be at most 2147483 seconds \(about 24 days\), not 3000000/],
@@ -223,7 +225,7 @@ describe('refusals and failures delete nothing', () => {
     // Two options given twice with the same values are named apart.
     [['-n', 'app', '-k', '0', '--include', 'a', '--include', 'b', '--exclude', 'a', '--exclude', 'b'], /error: --include, --exclude given more than once/],
     // A value missing or empty would read as no option at all: an unsharded run, no plan written (and -y deletes).
-    [['-n', 'app', '-k', '1', '--shard'], /Not enough arguments following: shard/],
+    [['-n', 'app', '-k', '1', '--shard'], /error: --shard needs a value/],
     [['-n', 'app', '-k', '1', '--shard', '-1/2'], /--shard must be I\/N with 0 <= I < N \(e\.g\. 0\/4\), not "-1\/2"/],
     [['-n', 'app', '-k', '1', '--shard='], /error: --shard given an empty value\n/],
     [['-n', 'app', '-k', '1', '--plan-out', ''], /error: --plan-out given an empty value\n/],
