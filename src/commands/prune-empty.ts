@@ -1,7 +1,7 @@
-import { STRING_OPTION } from '../cli/options.js';
 import { existsSync, readdirSync, rmdirSync, rmSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { Argv } from 'yargs';
+import { STRING_OPTION } from '../cli/options.js';
 import { CleanregError, UsageError } from '../errors.js';
 import { plural } from '../report/format.js';
 import { confirmDeletion, requireConfirmationChannel } from '../run/confirm.js';

@@ -128,11 +128,13 @@ function checkWindow(policy: Policy, input: RuleInput): void {
   }
   // A date and an age, as of now (the window only widens as the run goes on, for these two).
   const now = Date.now();
-  if (policy.after && policy.olderThan && policy.after.getTime() >= now - durationMs(policy.olderThan, 'shortest')) {
-    throw new RuleError('olderThan', `the date window is empty: after "${input.after}" and older than "${input.olderThan}" (created before ${new Date(now - durationMs(policy.olderThan, 'shortest')).toISOString()} or so) leave no date between them`);
+  if (policy.after && policy.olderThan) {
+    const latest = now - durationMs(policy.olderThan, 'shortest');
+    if (policy.after.getTime() >= latest) throw new RuleError('olderThan', `the date window is empty: after "${input.after}" and older than "${input.olderThan}" (created before ${new Date(latest).toISOString()} or so) leave no date between them`);
   }
-  if (policy.before && policy.newerThan && now - durationMs(policy.newerThan, 'longest') >= policy.before.getTime()) {
-    throw new RuleError('newerThan', `the date window is empty: before "${input.before}" and newer than "${input.newerThan}" (created after ${new Date(now - durationMs(policy.newerThan, 'longest')).toISOString()} or so) leave no date between them`);
+  if (policy.before && policy.newerThan) {
+    const earliest = now - durationMs(policy.newerThan, 'longest');
+    if (earliest >= policy.before.getTime()) throw new RuleError('newerThan', `the date window is empty: before "${input.before}" and newer than "${input.newerThan}" (created after ${new Date(earliest).toISOString()} or so) leave no date between them`);
   }
 }
 

@@ -147,8 +147,7 @@ function completePlan(inventory: RepoInventory, decisions: Map<string, PlannedIm
   protectChildrenOfKeptIndexes(images, decisions);
 
   const tagged = new Map(inventory.images.map((i) => [i.digest, i]));
-  const parentsOf = new Map<string, Image[]>();
-  for (const index of images) for (const child of index.children ?? []) parentsOf.set(child, [...(parentsOf.get(child) ?? []), index]);
+  const parentsOf = indexesListing(images);
 
   const notes: string[] = [];
   // Artifacts decided already (named ones, tagged ones kept) are owners in their own right: their own artifacts
@@ -297,13 +296,13 @@ function protectChildrenOfKeptIndexes(images: Image[], decisions: Map<string, Pl
   }
 }
 
-/** The indexes of a repository listing each manifest (at any depth: an index's children include a nested one's). */
+/**
+ * The indexes of a repository listing each manifest (at any depth: an index's children include a nested one's).
+ * Only an index has children.
+ */
 function indexesListing(images: Image[]): Map<string, Image[]> {
   const listedBy = new Map<string, Image[]>();
-  for (const index of images) {
-    if (index.kind !== 'index') continue;
-    for (const child of index.children ?? []) listedBy.set(child, [...(listedBy.get(child) ?? []), index]);
-  }
+  for (const index of images) for (const child of index.children ?? []) listedBy.set(child, [...(listedBy.get(child) ?? []), index]);
   return listedBy;
 }
 
