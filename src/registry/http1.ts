@@ -14,6 +14,16 @@ export type RequestFailure = Error & { code?: string; timedOut?: boolean };
 
 const BAD_HEADER_TEXT = /[\r\n\0]/;
 
+/** Where plain TCP connections read into (one read at a time: the event loop is single-threaded). */
+const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
+
+/** The first n bytes, in a buffer of their own (as node's own reads give them: no pool slab kept alive). */
+function copyOf(buffer: Buffer, n: number): Buffer {
+  const copy = Buffer.allocUnsafeSlow(n);
+  buffer.copy(copy, 0, 0, n);
+  return copy;
+}
+
 /** What a request that outlived its timeout fails with, on either path (direct or through a proxy agent). */
 export function timeoutError(timeoutMs: number): RequestFailure {
   return Object.assign(new Error(`no answer in ${timeoutMs} ms`), { code: 'ETIMEDOUT', timedOut: true });
@@ -48,18 +58,24 @@ export class Http1Client {
   private origin(url: URL): Origin {
     let origin = this.origins.get(url.origin);
     if (!origin) {
-      origin = new Origin(() => this.connect(url), this.opts.maxSockets);
+      origin = new Origin((onData) => this.connect(url, onData), this.opts.maxSockets);
       this.origins.set(url.origin, origin);
     }
     return origin;
   }
 
-  private connect(url: URL): net.Socket {
+  private connect(url: URL, onData: (data: Buffer) => void): net.Socket {
     const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
-    if (url.protocol !== 'https:') return net.connect({ host, port: Number(url.port) || 80 });
+    if (url.protocol !== 'https:') {
+      // Reads land in one shared buffer and are handed over without the stream layer ('data' events): 2-3% of
+      // the client's CPU in a cold plan. Each read is copied out, since the buffer is reused by the next one.
+      const onread = { buffer: READ_BUFFER, callback: (n: number, buffer: Buffer) => (onData(copyOf(buffer, n)), true) };
+      return net.connect({ host, port: Number(url.port) || 80, onread });
+    }
     // SNI carries names only, never addresses.
     const servername = net.isIP(host) ? undefined : host;
-    return tls.connect({ host, port: Number(url.port) || 443, servername, ALPNProtocols: ['http/1.1'], ...this.opts.tls });
+    const socket = tls.connect({ host, port: Number(url.port) || 443, servername, ALPNProtocols: ['http/1.1'], ...this.opts.tls });
+    return socket.on('data', onData);
   }
 }
 
@@ -82,7 +98,7 @@ class Origin {
   private open = 0;
 
   constructor(
-    private readonly connect: () => net.Socket,
+    private readonly connect: (onData: (data: Buffer) => void) => net.Socket,
     private readonly maxSockets: number,
   ) {}
 
@@ -95,7 +111,7 @@ class Origin {
 
   private create(): Connection {
     this.open++;
-    return new Connection(this.connect(), (c) => this.release(c), (c) => this.gone(c));
+    return new Connection(this.connect, (c) => this.release(c), (c) => this.gone(c));
   }
 
   private release(connection: Connection): void {
@@ -119,15 +135,18 @@ class Connection {
   private settle?: { resolve: (response: HttpResponse) => void; reject: (error: RequestFailure) => void };
   private timer?: NodeJS.Timeout;
 
+  private readonly socket: net.Socket;
+
   constructor(
-    private readonly socket: net.Socket,
+    connect: (onData: (data: Buffer) => void) => net.Socket,
     private readonly onFree: (c: Connection) => void,
     private readonly onGone: (c: Connection) => void,
   ) {
+    const socket = connect((data) => this.data(data));
+    this.socket = socket;
     socket.setNoDelay(true);
     // A connection never keeps the process alive by itself: while a request is out, its timeout timer does.
     socket.unref();
-    socket.on('data', (data: Buffer) => this.data(data));
     socket.on('error', (error: RequestFailure) => this.fail(error));
     socket.on('close', () => this.closed());
   }
