@@ -35,6 +35,7 @@ export function readReposFile(path: string, defaults: RuleInput = {}): Target[] 
 
 export function parseReposFile(text: string, file: string, defaults: RuleInput = {}): Target[] {
   const targets: Target[] = [];
+  const lineOf = new Map<string, number>();
   text.split(/\r?\n/).forEach((raw, i) => {
     const line = i + 1;
     const words = tokenize(raw, file, line);
@@ -43,6 +44,11 @@ export function parseReposFile(text: string, file: string, defaults: RuleInput =
     if (keepWord === undefined) throw new ConfigError(file, line, `"${pattern}" has no number of images to keep: write "<repository> <images to keep>"`);
     const problem = checkRepositoryPattern(pattern);
     if (problem) throw new ConfigError(file, line, problem);
+    // cleanreg.py took the last of such lines, cleanreg the first: a file written for the old script would keep
+    // fewer images than its author meant. Neither is guessed.
+    const first = lineOf.get(pattern);
+    if (first !== undefined) throw new ConfigError(file, line, `"${pattern}" is already on line ${first}: list it once, with the number of images to keep and the rules you mean`);
+    lineOf.set(pattern, line);
     const input: RuleInput = { ...defaults };
     const given = new Set<string>();
     for (const option of options) {

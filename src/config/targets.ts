@@ -19,11 +19,20 @@ export function isGlob(pattern: string): boolean {
   return /[*?]/.test(pattern) || picomatch.scan(pattern, { noparen: true }).isGlob;
 }
 
+/**
+ * The glob as picomatch reads it. picomatch takes `[!a]` for "`!` or `a`", where a shell means "anything but `a`"
+ * (and selected exactly the repositories the user meant to leave out): written `[^a]`, which picomatch negates.
+ * No repository name has a `!`, so no other reading is lost.
+ */
+function picomatchGlob(pattern: string): string {
+  return pattern.replaceAll('[!', '[^');
+}
+
 /** A problem with a repository name or glob, or undefined. Names follow the distribution spec. */
 export function checkRepositoryPattern(pattern: string): string | undefined {
   if (isGlob(pattern)) {
     try {
-      picomatch.makeRe(pattern);
+      picomatch.makeRe(picomatchGlob(pattern));
       return undefined;
     } catch (error) {
       return `invalid repository glob "${pattern}": ${(error as Error).message}`;
@@ -41,7 +50,7 @@ export function checkRepositoryPattern(pattern: string): string | undefined {
  */
 function repositoryMatcher(pattern: string): (name: string) => boolean {
   if (!isGlob(pattern)) return (name) => name === pattern;
-  if (!pattern.endsWith('/**')) return picomatch(pattern, { dot: true });
+  if (!pattern.endsWith('/**')) return picomatch(picomatchGlob(pattern), { dot: true });
   const isParent = repositoryMatcher(pattern.slice(0, -3));
   return (name) => {
     for (let slash = name.indexOf('/'); slash > 0; slash = name.indexOf('/', slash + 1)) if (isParent(name.slice(0, slash))) return true;
@@ -62,7 +71,7 @@ export function matchTargets(repositories: Iterable<string>, targets: Target[]):
 
 /**
  * The lines that can never win: an earlier line selects their repository, or every repository of the catalog they
- * match (a name written twice, a name below a catch-all `**`). Each comes with the lines that win instead.
+ * match (a name below a catch-all `**`). Each comes with the lines that win instead.
  */
 export function shadowedTargets(targets: Target[], catalog: readonly string[] = []): { target: Target; by: Target[] }[] {
   const matchers = targets.map((t) => repositoryMatcher(t.pattern));

@@ -325,15 +325,15 @@ describe('repos.conf with globs over a paged catalog', () => {
     expect(reg.accessEntries().filter((e) => e.uri.startsWith('/v2/_catalog')).length).toBeGreaterThanOrEqual(3);
   });
 
-  test('lines that can never win are warned about, once each: a name twice, a glob every repository of which goes to earlier lines', async () => {
+  test('lines that can never win are warned about, once each: globs every repository of which goes to earlier lines', async () => {
     for (const repo of ['team/a', 'team/b', 'team/c', 'team/d']) await p.pushImage(repo, ['t1'], { created: day(1), seed: `w-${repo}` });
     const conf = join(tmp, 'shadowed.conf');
-    writeFileSync(conf, ['team/a 1', 'team/a 0', 'team/b 1', 'team/c 1', 'team/d 1', 'team/* 0', ''].join('\n'));
+    writeFileSync(conf, ['team/a 1', 'team/[a] 0', 'team/b 1', 'team/c 1', 'team/d 1', 'team/* 0', ''].join('\n'));
     const r = await runCli(['-r', reg.url, '-f', conf, '--dry-run']);
     expect(r.code).toBe(0);
     const warned = r.stderr.split('\n').filter((line) => line.includes('never applies'));
     expect(warned).toEqual([
-      expect.stringContaining(`:2: "team/a" never applies: ${conf}:1 ("team/a") selects it first (the first matching line wins)`),
+      expect.stringContaining(`:2: "team/[a]" never applies: ${conf}:1 ("team/a") selects every repository it matches first (the first matching line wins)`),
       expect.stringMatching(/:6: "team\/\*" never applies: .*:1 \("team\/a"\), .*:3 \("team\/b"\), .*:4 \("team\/c"\) and 1 more select every repository it matches first/),
     ]);
     expect(r.stderr).not.toMatch(/matches no repository/);

@@ -225,6 +225,13 @@ describe('matchTargets', () => {
       expected: { 'team/a': 'repos.conf:1', 'team/a/b/c': 'repos.conf:1', 'qa/x': 'repos.conf:2' },
     },
     {
+      // picomatch alone read [!a] as "! or a", and selected the very repository the line meant to leave out.
+      name: 'a negated class means "anything but", written [!a] (as in a shell) or [^a]',
+      text: 'team/[!a] 1\nqa/[^a]* 2\n',
+      repos: ['team/a', 'team/b', 'team/ab', 'qa/a1', 'qa/b1'],
+      expected: { 'team/b': 'repos.conf:1', 'qa/b1': 'repos.conf:2' },
+    },
+    {
       name: 'a trailing /** after a glob: what is under any path the glob matches (**/**: every name with a slash)',
       text: 'team/*/** 1\n**/** 2\n',
       repos: ['team/a/b', 'team/a', 'team', 'x/y', 'solo', 'a/b/c'],
@@ -268,12 +275,19 @@ describe('matchTargets', () => {
   });
 });
 
+test('a repository (or glob) written on two lines is an error of the second, naming the first: cleanreg.py took the last line', () => {
+  const error = errorOf(() => parse('consul 2\nweb 1\nconsul 3\n'));
+  expect(error).toBeInstanceOf(ConfigError);
+  expect((error as Error).message).toBe('repos.conf:3: "consul" is already on line 1: list it once, with the number of images to keep and the rules you mean');
+  expect(() => parse('team/* 2\n\nteam/* 0\n')).toThrow('repos.conf:3: "team/*" is already on line 1');
+});
+
 describe('shadowedTargets: lines that can never win', () => {
   const shadowed = (text: string, catalog?: string[]) =>
     Object.fromEntries(shadowedTargets(parseReposFile(text, FILE), catalog).map(({ target, by }) => [target.source, by.map((t) => t.source)]));
 
-  test('a name written twice, and a name below a catch-all, with or without the catalog', () => {
-    expect(shadowed('consul 2\nconsul 0\n')).toEqual({ 'repos.conf:2': ['repos.conf:1'] });
+  test('a name below a catch-all, with or without the catalog', () => {
+    expect(shadowed('team/* 2\nteam/api 0\n')).toEqual({ 'repos.conf:2': ['repos.conf:1'] });
     expect(shadowed('** 20\nconsul 0\nteam/* 1\nteam/api 3\n', ['consul', 'team/api', 'team/x'])).toEqual({ 'repos.conf:2': ['repos.conf:1'], 'repos.conf:3': ['repos.conf:1'], 'repos.conf:4': ['repos.conf:1'] });
   });
 
