@@ -570,9 +570,17 @@ describe('garbage collection command', () => {
     expect(nothing.code).toBe(0);
     expect(nothing.stderr).not.toContain('GC-RAN');
 
+    // The command's output is redacted as cleanreg's own is: a script calling the registry's API with the same
+    // credentials (curl -v -u, set -x) prints them.
     await p.pushImage('single', ['newer'], { created: day(9), seed: 'g7' });
-    const failing = await runCli(['-r', reg.url, '-n', 'single', '-k', '1', '-y', '--gc-command', 'echo boom >&2; exit 3']);
+    const password = 'gc-s3cret:pw';
+    const basic = Buffer.from(`admin:${password}`).toString('base64');
+    const leaky = `echo "password=$CLEANREG_PASSWORD"; printf 'authorization: Basic ${basic}\\r'; echo "curl -u admin:$CLEANREG_PASSWORD" >&2; echo boom >&2; exit 3`;
+    const failing = await runCli(['-r', reg.url, '-n', 'single', '-k', '1', '-y', '-u', 'admin', '--gc-command', leaky], { env: { CLEANREG_PASSWORD: password } });
     expect(failing.code).toBe(1);
+    expect(failing.stderr).toContain('curl -u admin:[REDACTED]');
+    expect(failing.stderr).not.toContain(password);
+    expect(failing.stderr).not.toContain(basic);
     expect(failing.stderr).toMatch(/boom/);
     expect(failing.stderr).toMatch(/garbage collection command failed \(exit 3\)/);
 
