@@ -3,9 +3,16 @@
  * Known secrets (passwords, tokens, their base64 forms) are registered as they become known.
  */
 const secrets = new Set<string>();
+/** Secrets of one or two characters, redacted where they stand alone (`"zq"`, `admin:zq`), not inside words. */
+const shortSecrets: RegExp[] = [];
 
 export function registerSecret(value: string | undefined | null): void {
-  if (!value || value.length < 3) return;
+  if (!value) return;
+  if (value.length < 3) {
+    const escaped = value.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    shortSecrets.push(new RegExp(`(?<![A-Za-z0-9])${escaped}(?![A-Za-z0-9])`, 'g'));
+    return;
+  }
   secrets.add(value);
   secrets.add(encodeURIComponent(value));
 }
@@ -28,6 +35,7 @@ export function redact(text: string): string {
   let out = text;
   for (const [pattern, replacement] of PATTERNS) out = out.replace(pattern, replacement);
   for (const secret of secrets) if (out.includes(secret)) out = out.split(secret).join('[REDACTED]');
+  for (const secret of shortSecrets) out = out.replace(secret, '[REDACTED]');
   return out;
 }
 

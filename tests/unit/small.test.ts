@@ -83,12 +83,15 @@ describe('redact', () => {
     expect(redact('user carol')).toBe('user carol');
   });
 
-  test('very short values are not registered (they would blank out ordinary text)', () => {
+  test('a one- or two-character secret is redacted where it stands alone, not inside words (that would blank out ordinary text)', () => {
     registerSecret('ab');
+    registerSecret('?');
     registerSecret('');
     registerSecret(undefined);
     registerSecret(null);
     expect(redact('abab and cabbage')).toBe('abab and cabbage');
+    expect(redact('invalid number of images to keep "ab"; curl -u admin:ab')).toBe('invalid number of images to keep "[REDACTED]"; curl -u admin:[REDACTED]');
+    expect(redact('what? "?"')).toBe('what? "[REDACTED]"');
   });
 
   test('displayUrl drops user:pass@', () => {
