@@ -1,3 +1,6 @@
+/** The short options that take a value (-r -c -u -w -o -n -k -f), with a value attached. */
+const VALUE_TAKING_SHORT = /^-([rcuwonkf])([^=].*)$/s;
+
 /**
  * cleanreg's Python CLI had a two-letter short option, `-pw`, which yargs would read as `-p -w`. It is rewritten
  * to `--basicauth-pw` before parsing, so `-pw secret` and `-pw=secret` work exactly as before. The word after the
@@ -15,6 +18,10 @@ export function rewriteLegacyArgs(args: string[]): string[] {
     if (arg === '-pw') arg = '--basicauth-pw';
     else if (arg.startsWith('-pw=')) arg = `--basicauth-pw=${arg.slice(4)}`;
     if ((arg === '--basicauth-pw' || arg === '--basicauthPw') && i + 1 < args.length) arg = `--basicauth-pw=${args[++i]}`;
+    // A value attached to its short option, as argparse took it (-rhttp://reg:5000, -nweb, -fhome.conf): yargs
+    // reads the letters as flags, and -rhttp… showed the help and exited 0 without cleaning anything.
+    const attached = VALUE_TAKING_SHORT.exec(arg);
+    if (attached) arg = `-${attached[1]}=${attached[2]}`;
     out.push(arg);
   }
   return out;

@@ -187,6 +187,13 @@ describe('refusals and failures delete nothing', () => {
     expect(await p.tags('app')).toEqual(['new']);
   });
 
+  test('values attached to short options work as with cleanreg.py (-rURL read as -r -h showed the help, exit 0)', async () => {
+    const r = await runCli([`-r${reg.url}`, '-napp', '-k1', '-y']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).not.toMatch(/Options:/);
+    expect(await p.tags('app')).toEqual(['new']);
+  });
+
   test.each([
     [['-n', 'app'], /-k/],
     [['-n', 'app', '-k', 'x'], /--keepimages: invalid number of images to keep "x"/],

@@ -22,7 +22,7 @@ import { inZone } from '../helpers/in-zone.js';
 
 
 // ---------------------------------------------------------------------------------------------------------------
-describe('rewriteLegacyArgs: cleanreg\'s "-pw"', () => {
+describe('rewriteLegacyArgs: cleanreg\'s "-pw", and values attached to short options', () => {
   test.each([
     { name: '-pw VALUE', args: ['-r', 'http://reg', '-u', 'me', '-pw', 'secret'], out: ['-r', 'http://reg', '-u', 'me', '--basicauth-pw=secret'] },
     { name: 'a password starting with "-"', args: ['-pw', '-dash', '--basicauth-pw', '--x', '-k', '3'], out: ['--basicauth-pw=-dash', '--basicauth-pw=--x', '-k', '3'] },
@@ -32,6 +32,13 @@ describe('rewriteLegacyArgs: cleanreg\'s "-pw"', () => {
     { name: 'other arguments untouched', args: ['-p', '-w', '--pw', '-pwx', 'pw', '-k', '3', '--basicauth-pw=x'], out: ['-p', '-w', '--pw', '-pwx', 'pw', '-k', '3', '--basicauth-pw=x'] },
     { name: 'after -- untouched', args: ['-n', 'app', '--', '-pw', '-pw=x'], out: ['-n', 'app', '--', '-pw', '-pw=x'] },
     { name: 'nothing', args: [], out: [] },
+    {
+      name: 'a value attached to a short option, as argparse took it',
+      args: ['-rhttp://reg:5000', '-nhello', '-k5', '-fhome.conf', '-utest', '-cca.pem', '-ojson', '-w8'],
+      out: ['-r=http://reg:5000', '-n=hello', '-k=5', '-f=home.conf', '-u=test', '-c=ca.pem', '-o=json', '-w=8'],
+    },
+    { name: 'flags and -X=VALUE untouched', args: ['-vvv', '-iy', '-r=http://reg', '-k', '3', '-p'], out: ['-vvv', '-iy', '-r=http://reg', '-k', '3', '-p'] },
+    { name: 'the password after -pw is not split', args: ['-pw', '-rsecret', '-n', 'app'], out: ['--basicauth-pw=-rsecret', '-n', 'app'] },
   ])('$name', ({ args, out }) => {
     const input = [...args];
     expect(rewriteLegacyArgs(input)).toEqual(out);
