@@ -43,6 +43,8 @@ export class Authenticator {
     private readonly http: Transport,
     private readonly credentials: Credentials,
     private readonly logger: Logger,
+    /** The CA file given with -c/--cacert: the token service's certificate is checked against it too. */
+    private readonly cacert?: string,
   ) {
     registerSecret(credentials.password);
     registerSecret(credentials.identityToken);
@@ -147,7 +149,7 @@ export class Authenticator {
       }
       if (!refused) {
         // A broken token service (5xx, dropped connection, TLS) is named as such.
-        throw mapRequestError(error, { method: identity ? 'POST' : 'GET', url: new URL(bearer.realm), what: `get a token from the token service ${new URL(bearer.realm).origin}`, scope: requested, hasCredentials: this.hasCredentials, credentialSource: this.credentials.source, tokenService: true });
+        throw mapRequestError(error, { method: identity ? 'POST' : 'GET', url: new URL(bearer.realm), what: `get a token from the token service ${new URL(bearer.realm).origin}`, scope: requested, hasCredentials: this.hasCredentials, credentialSource: this.credentials.source, tokenService: true, cacert: this.cacert });
       }
       const { who, hint } = this.refusal(status);
       throw new RegistryError(

@@ -109,7 +109,7 @@ export class RegistryClient {
   constructor(opts: ClientOptions, private readonly logger: Logger) {
     this.base = parseRegistryUrl(opts.registry);
     this.http = createTransport({ ...opts, maxSockets: opts.concurrency, onRequest: (m) => (this.stats[m] = (this.stats[m] ?? 0) + 1) });
-    this.auth = new Authenticator(this.http, opts.credentials, logger);
+    this.auth = new Authenticator(this.http, opts.credentials, logger, opts.cacert);
     this.proxy = opts.useProxy ? proxyFor(this.base, opts.env ?? process.env) : undefined;
     this.cacert = opts.cacert;
   }

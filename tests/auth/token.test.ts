@@ -3,7 +3,7 @@
  * scopes, the catalog scope for globs, refusals, the `*` fallback, `access_token`, expiry and the per-scope cache.
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { chmodSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
 import { runBuiltCli, runCli } from '../helpers/cli.js';
@@ -355,6 +355,32 @@ describe('a token service that cannot be reached', () => {
       expect((await s.p.tags('gone/app'))?.sort()).toEqual(['new', 'old']);
     } finally {
       await s.stop();
+    }
+  });
+});
+
+describe('a token service on HTTPS with a CA of its own', () => {
+  test('-c naming the registry\'s CA only: the hint says to add the token service\'s CA to that file (not "pass -c"); with both in it, the run deletes', async () => {
+    const ts = await startTokenService({ users: { [USER]: PASSWORD }, tls: true });
+    const reg = await startRegistry({ tls: true, token: { realm: ts.realm, service: ts.service, issuer: ts.issuer, rootCertBundle: ts.rootCertBundle } });
+    const p = new ImagePusher({ url: reg.url, ca: reg.caPem, bearer: ts.bearer({ user: USER, password: PASSWORD }) });
+    try {
+      await seed(p, 'tls/app');
+      const refused = await runCli(['-r', reg.url, '-c', reg.caFile!, '-n', 'tls/app', '-k', '1', '-y', '--no-cache', ...auth]);
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toContain(`error: get a token from the token service ${ts.url}: the TLS certificate of ${ts.url} is not trusted`);
+      expect(refused.stderr).toContain(`hint: the CA in ${reg.caFile} (-c/--cacert) did not sign it: add the token service's CA to that file`);
+      expect((await p.tags('tls/app'))?.sort()).toEqual(['new', 'old']);
+
+      const both = join(tmp.make(), 'both-ca.pem');
+      writeFileSync(both, reg.caPem! + readFileSync(ts.caFile!, 'utf8'));
+      const r = await runCli(['-r', reg.url, '-c', both, '-n', 'tls/app', '-k', '1', '-y', '--no-cache', ...auth]);
+      expect(r.code).toBe(0);
+      expect(await p.tags('tls/app')).toEqual(['new']);
+    } finally {
+      p.close();
+      await reg.stop();
+      await ts.stop();
     }
   });
 });

@@ -8,6 +8,7 @@
 import { randomUUID, sign } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import os from 'node:os';
 import { join } from 'node:path';
 import type net from 'node:net';
@@ -26,12 +27,16 @@ export interface TokenServiceOptions {
   rejectDeleteScope?: boolean; // 401 when any scope asks for `delete`
   service?: string;
   issuer?: string;
+  /** Served over HTTPS, with a certificate of its own private CA (`caFile`). */
+  tls?: boolean;
 }
 
 export interface TokenRequest { scope: string[]; user: string | null; service: string | null; status: number; grant?: string }
 
 export interface TokenService {
   url: string;
+  /** With `tls`: the PEM of the CA that signed its certificate. */
+  caFile?: string;
   realm: string;
   service: string;
   issuer: string;
@@ -71,11 +76,13 @@ export async function startTokenService(opts: TokenServiceOptions = {}): Promise
     return `${input}.${b64url(sign('sha256', Buffer.from(input), cert.keyPem))}`;
   };
 
-  const server = http.createServer((req, res) => {
+  const serverCert = opts.tls ? makeLeafCert(dir, 'token-server', { cn: '127.0.0.1', san: ['IP:127.0.0.1'], keyType: 'ec' }) : undefined;
+  const handler: http.RequestListener = (req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => answer(req, res, Buffer.concat(chunks).toString('utf8')));
-  });
+  };
+  const server = serverCert ? https.createServer({ key: serverCert.keyPem, cert: serverCert.certPem }, handler) : http.createServer(handler);
 
   /** GET: the Docker token spec (query, basic credentials). POST: an OAuth2 form, here only the refresh-token grant. */
   const answer = (req: http.IncomingMessage, res: http.ServerResponse, body: string) => {
@@ -146,7 +153,8 @@ export async function startTokenService(opts: TokenServiceOptions = {}): Promise
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   server.unref();
   const port = (server.address() as net.AddressInfo).port;
-  const realm = `http://127.0.0.1:${port}/token`;
+  const scheme = serverCert ? 'https' : 'http';
+  const realm = `${scheme}://127.0.0.1:${port}/token`;
 
   const bearer = (creds?: { user: string; password: string }) => (scope: string): Promise<string> => {
     const u = new URL(realm);
@@ -156,7 +164,7 @@ export async function startTokenService(opts: TokenServiceOptions = {}): Promise
       ? { authorization: 'Basic ' + Buffer.from(`${creds.user}:${creds.password}`).toString('base64') }
       : {};
     return new Promise((resolve, reject) => {
-      http.get(u, { headers, agent: false }, (res) => {
+      (serverCert ? https : http).get(u, { headers, agent: false, ca: serverCert?.caPem }, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => {
@@ -170,7 +178,8 @@ export async function startTokenService(opts: TokenServiceOptions = {}): Promise
   };
 
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `${scheme}://127.0.0.1:${port}`,
+    caFile: serverCert?.caFile,
     realm, service, issuer, rootCertBundle: cert.caFile, requests, mint, bearer,
     stop: () => new Promise<void>((resolve) => {
       server.closeAllConnections();
