@@ -7,7 +7,7 @@ import { buildPolicy, parseKeep, RuleError, type RuleInput } from '../config/rul
 import { checkRepositoryPattern, type Target } from '../config/targets.js';
 import { UsageError } from '../errors.js';
 import { openCache } from '../inventory/disk-cache.js';
-import { NUMBER_OPTION, STRING_OPTION, connectionOptions, ruleOptions, runOptions } from '../cli/options.js';
+import { STRING_OPTION, connectionOptions, ruleOptions, runOptions } from '../cli/options.js';
 import { requireConfirmationChannel } from '../run/confirm.js';
 import { showAndApply } from '../run/execute.js';
 import { checkWritable, writePlanFile } from '../run/plan-file.js';
@@ -20,7 +20,8 @@ import type { Io } from '../util/log.js';
 export function cleanBuilder<T>(y: Argv<T>) {
   return runOptions(ruleOptions(connectionOptions(y)))
     .option('reponame', { alias: 'n', ...STRING_OPTION, describe: 'Repository (or glob: team/*, **) to clean; with -k', group: 'Selection:' })
-    .option('keepimages', { alias: 'k', ...NUMBER_OPTION, describe: 'Images (not tags!) to keep per repository; with -n', group: 'Selection:' })
+    // A string, read by the rule that reads a repos file's number: `-k 3.0` and `-k +3` are refused there too.
+    .option('keepimages', { alias: 'k', ...STRING_OPTION, describe: 'Images (not tags!) to keep per repository; with -n', group: 'Selection:' })
     .option('reposfile', { alias: 'f', ...STRING_OPTION, describe: 'File of "<repository|glob> <keep> [key=value ...]" lines', group: 'Selection:' })
     .option('plan-out', { ...STRING_OPTION, describe: 'Write the plan as JSON to FILE (apply it later with `cleanreg apply FILE`)' })
     .option('shard', { ...STRING_OPTION, describe: 'I/N: take a stable share of the selected repositories (N parallel jobs)' })
@@ -31,7 +32,7 @@ export function cleanBuilder<T>(y: Argv<T>) {
 type CleanArgs = ConnectionArgs &
   RuleInput & {
     reponame?: string;
-    keepimages?: number;
+    keepimages?: string;
     reposfile?: string;
     dryRun?: boolean;
     yes?: boolean;
@@ -67,7 +68,7 @@ export function targetsFromArgs(args: CleanArgs): Target[] {
   const problem = checkRepositoryPattern(args.reponame);
   if (problem) throw new UsageError(problem);
   try {
-    return [{ pattern: args.reponame, policy: buildPolicy(parseKeep(args.keepimages), rules), source: '-n' }];
+    return [{ pattern: args.reponame, policy: buildPolicy(parseKeep(args.keepimages.trim()), rules), source: '-n' }];
   } catch (error) {
     if (error instanceof RuleError) throw new UsageError(`--${error.key === 'keep' ? 'keepimages' : error.key.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())}: ${error.message}`);
     throw error;

@@ -197,6 +197,9 @@ describe('refusals and failures delete nothing', () => {
   test.each([
     [['-n', 'app'], /-k/],
     [['-n', 'app', '-k', 'x'], /--keepimages: invalid number of images to keep "x"/],
+    // As in a repos file: a whole number, written as one.
+    [['-n', 'app', '-k', '3.0'], /--keepimages: invalid number of images to keep "3.0"/],
+    [['-n', 'app', '-k', '+3'], /--keepimages: invalid number of images to keep "\+3"/],
     [['-n', 'app', '-k'], /error: -k needs a value \(one that begins with "-" is written -k=VALUE\)/],
     [['-n', '-k', '5'], /error: -n needs a value/],
     // A regex that begins with "-" is read as an option unless written with "=": the message says so.
