@@ -1,3 +1,11 @@
+import { UsageError } from '../errors.js';
+
+/**
+ * Two-letter flags of later cleanreg.py versions. Read as a value attached to -c or -r they would give a misleading
+ * error ("say what to clean", "--registry given more than once"), so they are named.
+ */
+const LATER_CLEANREG_FLAGS = new Set(['-cf', '-re']);
+
 /** The short options that take a value (-r -c -u -w -o -n -k -f), with a value attached. */
 const VALUE_TAKING_SHORT = /^-([rcuwonkf])([^=].*)$/s;
 
@@ -20,6 +28,9 @@ export function rewriteLegacyArgs(args: string[]): string[] {
     if ((arg === '--basicauth-pw' || arg === '--basicauthPw') && i + 1 < args.length) arg = `--basicauth-pw=${args[++i]}`;
     // A value attached to its short option, as argparse took it (-rhttp://reg:5000, -nweb, -fhome.conf): yargs
     // reads the letters as flags, and -rhttp… showed the help and exited 0 without cleaning anything.
+    if (LATER_CLEANREG_FLAGS.has(arg)) {
+      throw new UsageError(`${arg} is a flag of later cleanreg.py versions, which cleanreg does not take`, 'repositories are chosen with -n (a name or a glob: team/*, **) or a repos file, tags with --include and --exclude; see cleanreg --help');
+    }
     const attached = VALUE_TAKING_SHORT.exec(arg);
     if (attached) arg = `-${attached[1]}=${attached[2]}`;
     out.push(arg);
@@ -34,8 +45,12 @@ export function rewriteLegacyArgs(args: string[]): string[] {
  * indistinguishable from one and is named.)
  */
 export function withoutUnknownValues(message: string, args: string[]): string {
-  // A value outside an option's choices is not shown either ("--order <password>").
-  if (message.startsWith('Invalid values:')) return message.replace(/, Given: .*, Choices: /g, ', Choices: ');
+  // A value outside an option's choices is not shown either ("--order <password>"): what may be given is.
+  if (message.startsWith('Invalid values:')) {
+    const options = [...message.matchAll(/Argument: (\S+?),(?: Given: .*?,)? Choices: (.*)$/gm)];
+    if (options.length) return options.map(([, name, choices]) => `${name.length === 1 ? '-' : '--'}${name} must be one of ${choices.replaceAll('"', '')}`).join('; ');
+    return message.replace(/, Given: .*, Choices: /g, ', Choices: ');
+  }
   const m = /^(Unknown arguments?): (.*)$/s.exec(message);
   if (!m) return message;
   const given = (option: string) => args.some((a) => a === option || a.startsWith(`${option}=`));

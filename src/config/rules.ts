@@ -50,7 +50,7 @@ export function parseDate(key: 'before' | 'after', source: string): Date {
   const [y, m, d] = source.slice(0, 10).split('-').map(Number);
   const sameDay = valid && /^\d{4}-\d{2}-\d{2}$/.test(source.slice(0, 10)) && isCalendarDay(y, m, d);
   if (!valid || !sameDay || Number.isNaN(date.getTime())) {
-    throw new RuleError(key, `invalid date "${source}": use ISO 8601, e.g. 2024-06-30 or 2024-06-30T12:00:00Z`);
+    throw new RuleError(key, `invalid date "${source}": write YYYY-MM-DD or YYYY-MM-DDThh:mm[:ss] (UTC, or a zone: Z, +02:00), e.g. 2024-06-30 or 2024-06-30T12:00:00Z`);
   }
   return date;
 }

@@ -85,6 +85,10 @@ export function parseRegistryUrl(input: string): URL {
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw new UsageError(`invalid registry URL "${input}": the scheme must be http or https`);
   }
+  // Never sent, so never silently dropped; not echoed either (a query may hold a token).
+  if (url.search.length > 1 || url.hash.length > 1) {
+    throw new UsageError('invalid registry URL: it has a query or a fragment (after ? or #), which cleanreg would not send', 'leave it out of -r: credentials go with -u and -pw, or docker login');
+  }
   url.pathname = url.pathname.replace(/\/v2\/?$/, '').replace(/\/+$/, '') + '/';
   url.search = '';
   url.hash = '';

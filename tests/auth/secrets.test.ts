@@ -194,7 +194,7 @@ describe('passwords on the command line that yargs would have split or echoed', 
     for (const words of [['--order', PASSWORD], ['--order', 'x', '--order', PASSWORD], ['--order', `pa"${PASSWORD}`]]) {
       const r = await runBuiltCli([...base(), ...words]);
       expect(r.code).toBe(2);
-      expect(r.stderr).toMatch(/Argument: order, Choices: "created", "semver", "name"/);
+      expect(r.stderr).toContain("error: --order must be one of created, semver, name");
       expectNoSecrets(r, [PASSWORD]);
     }
   });

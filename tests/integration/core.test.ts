@@ -292,7 +292,7 @@ describe('refusals and failures delete nothing', () => {
   });
 
   test('a bad URL is a usage error', async () => {
-    for (const url of ['ftp://127.0.0.1', 'http://exa mple']) {
+    for (const url of ['ftp://127.0.0.1', 'http://exa mple', `${reg.url}/?token=abc`, `${reg.url}#x`]) {
       const r = await runCli(['-r', url, '-n', 'app', '-k', '1', '-y']);
       expect(r.code).toBe(2);
       expect(r.stderr).toMatch(/invalid registry URL/);

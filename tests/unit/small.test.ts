@@ -44,6 +44,10 @@ describe('rewriteLegacyArgs: cleanreg\'s "-pw", and values attached to short opt
     expect(rewriteLegacyArgs(input)).toEqual(out);
     expect(input).toEqual(args);
   });
+
+  test.each(['-cf', '-re'])('%s, a flag of later cleanreg.py versions, is named as such (not read as -c f or -r e)', (flag) => {
+    expect(() => rewriteLegacyArgs(['-r', 'http://reg', flag, '-k', '2'])).toThrow(new UsageError(`${flag} is a flag of later cleanreg.py versions, which cleanreg does not take`));
+  });
 });
 
 // ---------------------------------------------------------------------------------------------------------------
