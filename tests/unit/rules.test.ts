@@ -84,7 +84,7 @@ describe('parseDate: ISO 8601, UTC unless a zone is given', () => {
     expect(error).toBeInstanceOf(RuleError);
     expect((error as RuleError).key).toBe('after');
     expect(error.message).toContain(`invalid date "${source}"`);
-    expect(error.message).toContain('ISO 8601');
+    expect(error.message).toContain('write YYYY-MM-DD or YYYY-MM-DDThh:mm[:ss] (UTC, or a zone: Z, +02:00), e.g. 2024-06-30');
   });
 
   // V8's Date rolls impossible calendar days over (Feb 30 → Mar 1): accepted, a typo would silently move the
