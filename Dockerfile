@@ -31,9 +31,11 @@ ARG NODE_MAJOR=22
 FROM node:${NODE_MAJOR}-alpine AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
-# No install scripts are needed to compile (tsc only), so none are run.
+# No install scripts are needed to build (tsc, then esbuild, whose binary comes as an optional package), so none
+# are run.
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
+COPY scripts/bundle.mjs ./scripts/
 COPY src ./src
 RUN npm run build
 
@@ -52,9 +54,9 @@ ENV NODE_ENV=production \
     XDG_CACHE_HOME=/cache
 
 WORKDIR /app
-COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
-COPY --from=build /app/dist ./dist
+# dist/cli.js is bundled with its dependencies: no node_modules here. package.json gives --version.
+COPY package.json ./
+COPY --from=build /app/dist/cli.js ./dist/cli.js
 # /work (plans, repos.conf) and /cache are writable by any uid, like /tmp: the image runs as uid 1000 by default,
 # but `docker run --user`, OpenShift and Kubernetes may choose another one.
 RUN chmod 0755 /app/dist/cli.js \
