@@ -129,11 +129,37 @@ class Origin {
   }
 }
 
+/** How often the requests out are checked against their deadlines: a timeout fires up to this much late. */
+const SWEEP_MS = 250;
+
+/**
+ * The timeouts of the requests out, checked by one interval timer rather than a timer per request (creating and
+ * clearing one per request was 2-3% of the client's CPU in a cold plan). While a request is out, the interval keeps
+ * the process alive; with none out it does not.
+ */
+const deadlines = new Map<Connection, number>();
+let sweeper: NodeJS.Timeout | undefined;
+
+function watch(connection: Connection, timeoutMs: number): void {
+  deadlines.set(connection, performance.now() + timeoutMs);
+  if (!sweeper) sweeper = setInterval(sweep, SWEEP_MS);
+  else if (deadlines.size === 1) sweeper.ref();
+}
+
+function unwatch(connection: Connection): void {
+  if (deadlines.delete(connection) && deadlines.size === 0) sweeper?.unref();
+}
+
+function sweep(): void {
+  const now = performance.now();
+  for (const [connection, deadline] of deadlines) if (now >= deadline) connection.timedOut();
+}
+
 /** One keep-alive connection: at most one exchange at a time. */
 class Connection {
   private reader?: ResponseReader;
   private settle?: { resolve: (response: HttpResponse) => void; reject: (error: RequestFailure) => void };
-  private timer?: NodeJS.Timeout;
+  private timeoutMs = 0;
 
   private readonly socket: net.Socket;
 
@@ -145,7 +171,7 @@ class Connection {
     const socket = connect((data) => this.data(data));
     this.socket = socket;
     socket.setNoDelay(true);
-    // A connection never keeps the process alive by itself: while a request is out, its timeout timer does.
+    // A connection never keeps the process alive by itself: while a request is out, the deadline sweeper does.
     socket.unref();
     socket.on('error', (error: RequestFailure) => this.fail(error));
     socket.on('close', () => this.closed());
@@ -159,7 +185,8 @@ class Connection {
     return new Promise((resolve, reject) => {
       this.reader = new ResponseReader(headRequest);
       this.settle = { resolve, reject };
-      this.timer = setTimeout(() => this.fail(timeoutError(timeoutMs)), timeoutMs);
+      this.timeoutMs = timeoutMs;
+      watch(this, timeoutMs);
       if (body?.length) {
         this.socket.cork();
         this.socket.write(head, 'latin1');
@@ -202,6 +229,10 @@ class Connection {
     settle?.reject(error);
   }
 
+  timedOut(): void {
+    this.fail(timeoutError(this.timeoutMs));
+  }
+
   private closed(): void {
     const reader = this.reader;
     if (reader?.closed()) this.finish(reader, false);
@@ -210,7 +241,7 @@ class Connection {
   }
 
   private done(): void {
-    clearTimeout(this.timer);
+    unwatch(this);
     this.reader = undefined;
     this.settle = undefined;
   }

@@ -253,6 +253,15 @@ describe('Http1Client', () => {
     expect(error.message).toBe('no answer in 200 ms');
   });
 
+  test('timeouts are per request: one timing out leaves another, slower one with a longer timeout, to finish', async () => {
+    const silent = await rawServer(() => {});
+    const slow = await rawServer((_r, socket) => setTimeout(() => socket.write(ok()), 600));
+    const c = client();
+    const [timedOut, answered] = await Promise.all([get(c, `${silent.url}/v2/`, 200).catch((e: RequestFailure) => e), get(c, `${slow.url}/v2/`, 5000)]);
+    expect((timedOut as RequestFailure).code).toBe('ETIMEDOUT');
+    expect((answered as { statusCode: number }).statusCode).toBe(200);
+  });
+
   test('refused: ECONNREFUSED', async () => {
     const server = await rawServer(() => {});
     const url = server.url;
