@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { Transform } from 'node:stream';
+import { StringDecoder } from 'node:string_decoder';
 import type { Io, Logger } from '../util/log.js';
 import { redact } from '../util/redact.js';
 
@@ -11,12 +12,14 @@ const MAX_PENDING = 64 * 1024;
  * with the registry's credentials, or `set -x`, or `env`, prints them, and they are the same secrets cleanreg
  * redacts from its own output.
  */
-function redactedLines(): Transform {
+export function redactedLines(): Transform {
   let pending = '';
+  // A character split between two chunks stays whole.
+  const decoder = new StringDecoder('utf8');
   return new Transform({
     decodeStrings: false,
     transform(chunk: Buffer, _encoding, done) {
-      pending += chunk.toString('utf8');
+      pending += decoder.write(chunk);
       const end = Math.max(pending.lastIndexOf('\n'), pending.lastIndexOf('\r')) + 1;
       const cut = end > 0 ? end : pending.length > MAX_PENDING ? pending.length : 0;
       const ready = pending.slice(0, cut);
@@ -24,6 +27,7 @@ function redactedLines(): Transform {
       done(null, ready ? redact(ready) : undefined);
     },
     flush(done) {
+      pending += decoder.end();
       done(null, pending ? redact(pending) : undefined);
     },
   });

@@ -12,6 +12,7 @@ import { parseChallenge } from '../../src/registry/challenge.js';
 import { DOCKER_MANIFEST, DOCKER_SCHEMA1, MANIFEST_ACCEPT, OCI_INDEX } from '../../src/registry/media-types.js';
 import { nextPageUrl } from '../../src/registry/paging.js';
 import { proxyFor } from '../../src/registry/proxy.js';
+import { redactedLines } from '../../src/run/gc.js';
 import { checkWritable, readPlanFile, writePlanFile } from '../../src/run/plan-file.js';
 import { shardIndex, shardOf } from '../../src/run/shard.js';
 import { displayUrl, redact, registerCredentials, registerSecret } from '../../src/util/redact.js';
@@ -103,6 +104,20 @@ describe('redact', () => {
     expect(redact('abab and cabbage')).toBe('abab and cabbage');
     expect(redact('invalid number of images to keep "ab"; curl -u admin:ab')).toBe('invalid number of images to keep "[REDACTED]"; curl -u admin:[REDACTED]');
     expect(redact('what? "?"')).toBe('what? "[REDACTED]"');
+  });
+
+  test('--gc-command output is redacted line by line; a line or a character split across chunks stays whole', async () => {
+    registerSecret('gc-line-s3cret');
+    const out = redactedLines();
+    const text: string[] = [];
+    out.on('data', (chunk: Buffer | string) => text.push(String(chunk)));
+    const bytes = Buffer.from('übel: gc-line-');
+    out.write(bytes.subarray(0, 1)); // half of the ü
+    out.write(bytes.subarray(1));
+    out.write(Buffer.from('s3cret\r50%\nlast without a line end'));
+    out.end();
+    await new Promise((resolve) => out.on('end', resolve));
+    expect(text.join('')).toBe('übel: [REDACTED]\r50%\nlast without a line end');
   });
 
   test('displayUrl drops user:pass@', () => {
