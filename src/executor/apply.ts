@@ -131,7 +131,8 @@ export async function applyRepoPlan(plan: RepoPlan, ctx: ApplyContext, halt: Hal
       // Redacted here too: outcomes are printed on stdout.
       const message = redact(error instanceof CleanregError ? error.message : String(error));
       ctx.logger.error(message);
-      const hint = error instanceof CleanregError ? error.hint : undefined;
+      // A hint of what stopped the apply (a 405) is said once, after the report (reportHalt).
+      const hint = error instanceof CleanregError && halt.error !== error ? error.hint : undefined;
       if (hint && !ctx.hinted?.has(hint)) {
         ctx.hinted?.add(hint);
         ctx.logger.info(`hint: ${hint}`);
