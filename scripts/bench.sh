@@ -20,7 +20,8 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 # npm install, not npm ci: see .ci/run
-[ -d node_modules/.bin ] || npm install --no-audit --no-fund
+# Again when the lock has changed since (a pull that added a dependency, such as esbuild for the build).
+[ node_modules/.package-lock.json -nt package-lock.json ] || npm install --no-audit --no-fund
 npm run --silent build
 node_modules/.bin/tsc -p bench/tsconfig.json
 exec node bench/dist/bench/src/main.js "$@"
