@@ -3,14 +3,18 @@
  * Known secrets (passwords, tokens, their base64 forms) are registered as they become known.
  */
 const secrets = new Set<string>();
-/** Secrets of one or two characters, redacted where they stand alone (`"zq"`, `admin:zq`), not inside words. */
+/**
+ * Secrets of one or two characters, redacted only as a quoted value (`"zq"`: a password typed as another option's
+ * value, echoed in its error): anywhere else they are ordinary text ("1 manifest kept"), and a marker there would
+ * tell what the password is.
+ */
 const shortSecrets: RegExp[] = [];
 
 export function registerSecret(value: string | undefined | null): void {
   if (!value) return;
   if (value.length < 3) {
     const escaped = value.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-    shortSecrets.push(new RegExp(`(?<![A-Za-z0-9])${escaped}(?![A-Za-z0-9])`, 'g'));
+    shortSecrets.push(new RegExp(`(?<=["'])${escaped}(?=["'])`, 'g'));
     return;
   }
   secrets.add(value);
