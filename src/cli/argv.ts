@@ -47,7 +47,8 @@ export function rewriteLegacyArgs(args: string[]): string[] {
 export function withoutUnknownValues(message: string, args: string[]): string {
   // A value outside an option's choices is not shown either ("--order <password>"): what may be given is.
   if (message.startsWith('Invalid values:')) {
-    const options = [...message.matchAll(/Argument: (\S+?),(?: Given: .*?,)? Choices: (.*)$/gm)];
+    // The last " Choices: " of a line is yargs' own: the given value, before it, may hold those words too.
+    const options = [...message.matchAll(/Argument: ([^\s,]+),(?: Given: .*,)? Choices: (.*)$/gm)];
     if (options.length) return options.map(([, name, choices]) => `${name.length === 1 ? '-' : '--'}${name} must be one of ${choices.replaceAll('"', '')}`).join('; ');
     return message.replace(/, Given: .*, Choices: /g, ', Choices: ');
   }

@@ -191,7 +191,7 @@ describe('passwords on the command line that yargs would have split or echoed', 
   });
 
   test('nor as the value of an option with choices (--order): exit 2, the choices named', async () => {
-    for (const words of [['--order', PASSWORD], ['--order', 'x', '--order', PASSWORD], ['--order', `pa"${PASSWORD}`]]) {
+    for (const words of [['--order', PASSWORD], ['--order', 'x', '--order', PASSWORD], ['--order', `pa"${PASSWORD}`], ['--order', `a", Choices: ${PASSWORD}`]]) {
       const r = await runBuiltCli([...base(), ...words]);
       expect(r.code).toBe(2);
       expect(r.stderr).toContain("error: --order must be one of created, semver, name");
