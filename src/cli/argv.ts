@@ -26,11 +26,11 @@ export function rewriteLegacyArgs(args: string[]): string[] {
     if (arg === '-pw') arg = '--basicauth-pw';
     else if (arg.startsWith('-pw=')) arg = `--basicauth-pw=${arg.slice(4)}`;
     if ((arg === '--basicauth-pw' || arg === '--basicauthPw') && i + 1 < args.length) arg = `--basicauth-pw=${args[++i]}`;
-    // A value attached to its short option, as argparse took it (-rhttp://reg:5000, -nweb, -fhome.conf): yargs
-    // reads the letters as flags, and -rhttp… showed the help and exited 0 without cleaning anything.
     if (LATER_CLEANREG_FLAGS.has(arg)) {
       throw new UsageError(`${arg} is a flag of later cleanreg.py versions, which cleanreg does not take`, 'repositories are chosen with -n (a name or a glob: team/*, **) or a repos file, tags with --include and --exclude; see cleanreg --help');
     }
+    // A value attached to its short option, as argparse took it (-rhttp://reg:5000, -nweb, -fhome.conf): yargs
+    // reads the letters as flags, and -rhttp… showed the help and exited 0 without cleaning anything.
     const attached = VALUE_TAKING_SHORT.exec(arg);
     if (attached) arg = `-${attached[1]}=${attached[2]}`;
     out.push(arg);

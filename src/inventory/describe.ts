@@ -31,10 +31,9 @@ export function parseCreated(config: unknown): string | null {
   if (utc !== undefined) return utc;
   const m = RFC3339.exec(created.trim());
   if (!m || m[1] === '0001-01-01') return null;
-  // Go never writes 2024-02-30 or 24:00: such a date is no date (Date would roll it over to another).
   const [year, month, day] = m[1].split('-').map(Number);
   const [hour = 0, minute = 0, second = 0] = (m[2] ?? '').split(':').map(Number);
-  if (!isCalendarDay(year, month, day) || hour > 23 || minute > 59 || second > 59) return null;
+  if (!isDateTime(year, month, day, hour, minute, second)) return null;
   const zone = !m[4] || m[4].toUpperCase() === 'Z' ? 'Z' : m[4].length === 5 ? `${m[4].slice(0, 3)}:${m[4].slice(3)}` : m[4];
   const t = Date.parse(`${m[1]}T${m[2] ?? '00:00'}${(m[3] ?? '').slice(0, 4)}${zone}`);
   return Number.isNaN(t) ? null : new Date(t).toISOString();
@@ -66,8 +65,13 @@ function parseGoUtc(s: string): string | null | undefined {
     }
   }
   if (year === 1 && month === 1 && day === 1) return null;
-  if (!isCalendarDay(year, month, day) || hour > 23 || minute > 59 || second > 59) return null;
+  if (!isDateTime(year, month, day, hour, minute, second)) return null;
   return new Date(Date.UTC(year, month - 1, day, hour, minute, second, ms)).toISOString();
+}
+
+/** A day and a time of day that exist: Go never writes 2024-02-30 or 24:00 (Date would roll them over). */
+function isDateTime(year: number, month: number, day: number, hour: number, minute: number, second: number): boolean {
+  return isCalendarDay(year, month, day) && hour <= 23 && minute <= 59 && second <= 59;
 }
 
 /** The number written with `length` decimal digits at `at`, or -1. */

@@ -154,11 +154,11 @@ function describeFailure(error: unknown, ctx: RequestContext): RegistryError {
     }
     if (TLS_CODES.has(code)) {
       // With -c given, the file is the wrong one (or lacks an intermediate): saying "pass -c" would not help.
-      const otherCa = ctx.tokenService
-        ? `the CA in ${ctx.cacert} (-c/--cacert) did not sign it: add the token service's CA to that file (one PEM file may hold the registry's CA and the token service's) (or --insecure to skip verification)`
-        : `the CA in ${ctx.cacert} (-c/--cacert) did not sign it: pass the CA that did, with any intermediate certificates in the same file (or --insecure to skip verification)`;
+      const fix = ctx.tokenService
+        ? "add the token service's CA to that file (one PEM file may hold the registry's CA and the token service's)"
+        : 'pass the CA that did, with any intermediate certificates in the same file';
       const hint = ctx.cacert && code !== 'CERT_HAS_EXPIRED' && code !== 'CERT_NOT_YET_VALID' && code !== 'ERR_TLS_CERT_ALTNAME_INVALID'
-        ? otherCa
+        ? `the CA in ${ctx.cacert} (-c/--cacert) did not sign it: ${fix} (or --insecure to skip verification)`
         : 'pass -c/--cacert FILE with the CA certificate that signed it (or --insecure to skip verification)';
       return new RegistryError('tls', `${ctx.what}: the TLS certificate of ${origin} is not trusted (${code})`, hint);
     }
